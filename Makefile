@@ -1,0 +1,36 @@
+# The README's two promises: `make run` and `make test`, on a machine with only Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint browser bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/broadsheet run
+
+browser:
+	sh scripts/install-browser.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: install browser lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/send.py
+	$(BIN)/python bench/signup.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

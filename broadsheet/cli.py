@@ -1,0 +1,132 @@
+"""The `broadsheet` command: run everything, or one part (web, worker, beat), and admin tasks."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from broadsheet.errors import ConfigError
+from broadsheet.settings import PROJECT_ROOT, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(f"bad configuration: {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Broadsheet: a self-hosted newsletter sender. Settings come from the environment."""
+
+
+@main.command()
+def run() -> None:
+    """Migrate, then start web, worker, scheduler and, where no URL is set, the bundled Redis
+    and the local SMTP catcher. Ctrl-C stops everything."""
+    from broadsheet.embedded.supervisor import run_all
+
+    sys.exit(run_all(_settings()))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port (default: PORT, 5000).")
+@click.option("--workers", type=int, default=None, help="Processes (default: 2 per core + 1).")
+def web(host: str, port: int | None, workers: int | None) -> None:
+    """Serve the web app with gunicorn (a production WSGI server)."""
+    settings = _settings()
+    workers = workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+    args = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port or settings.port}",
+        "--workers", str(workers),
+        "--access-logfile", "-",
+        "--chdir", str(PROJECT_ROOT),
+        "web.wsgi:app",
+    ]  # fmt: skip
+    os.execvp(args[0], args)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes.")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(concurrency: int | None, celery_args: tuple[str, ...]) -> None:
+    """Start a Celery worker (extra arguments go to `celery worker`)."""
+    _settings()
+    args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
+    args += ["--without-gossip", "--without-mingle", "-Q", "broadsheet"]
+    if concurrency:
+        args += ["--concurrency", str(concurrency)]
+    os.execvp(args[0], [*args, *celery_args])
+
+
+@main.command()
+def beat() -> None:
+    """Start the scheduler (Celery beat): scheduled sends and repair of stalled ones."""
+    settings = _settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    schedule = settings.instance_path / "celerybeat-schedule"
+    args = [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO"]
+    os.execvp(args[0], [*args, "--schedule", str(schedule)])
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every pending migration."""
+    from broadsheet.migrate import upgrade as migrate
+
+    settings = _settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command("create-token")
+@click.argument("name")
+def create_token(name: str) -> None:
+    """Create an API token called NAME; the token is printed once, as the last line."""
+    click.echo(f"API token {name!r} created; keep it, it is not shown again:")
+    click.echo(issue_token(_settings(), name))
+
+
+def issue_token(settings: Settings, name: str) -> str:
+    from broadsheet.db import make_engine, make_session_factory
+    from broadsheet.services.api_tokens import create_token as create
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            _, secret = create(session, name)
+    finally:
+        engine.dispose()
+    return secret
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8025, show_default=True)
+def catcher(host: str, port: int) -> None:
+    """Run the local SMTP catcher, filing mail in the instance Maildir."""
+    from broadsheet.embedded.catcher import serve
+
+    serve(_settings().maildir, host, port)
+
+
+@main.command("redis")
+def redis_server() -> None:
+    """Run the bundled Redis server on the instance's Unix socket."""
+    from broadsheet.embedded.redis_server import redis_server_args
+
+    settings = _settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    args = redis_server_args(settings.redis_socket, settings.instance_path)
+    os.execv(args[0], args)

@@ -1,0 +1,1 @@
+"""The embedded default: a bundled Redis server and a local SMTP catcher for `broadsheet run`."""

@@ -1,0 +1,56 @@
+"""`broadsheet run`: migrate, then supervise every process the embedded default needs."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+from honcho.manager import Manager
+
+from broadsheet.migrate import upgrade
+from broadsheet.settings import Settings
+
+
+def processes(settings: Settings) -> dict[str, str]:
+    """Name -> command line; Redis and the catcher only where no URL points elsewhere."""
+    me = f"{shlex.quote(sys.executable)} -m broadsheet.cli"
+    procs: dict[str, str] = {}
+    if settings.embedded_redis:
+        procs["redis"] = f"{me} redis"
+    if settings.embedded_smtp:
+        procs["mail"] = f"{me} catcher"
+    procs["web"] = f"{me} web --workers 2"
+    procs["worker"] = f"{me} worker --concurrency 2"
+    procs["beat"] = f"{me} beat"
+    return procs
+
+
+def run_all(settings: Settings) -> int:
+    from broadsheet.cli import issue_token
+
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    token = issue_token(settings, "broadsheet run")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    manager = Manager()
+    for name, command in processes(settings).items():
+        manager.add_process(name, command, env=env)
+    print(_banner(settings, token), flush=True)
+    manager.loop()
+    return manager.returncode or 0
+
+
+def _banner(settings: Settings, token: str) -> str:
+    mail = f"Maildir {settings.maildir}" if settings.embedded_smtp else settings.smtp_url
+    return "\n".join(
+        [
+            "",
+            f"  Broadsheet    {settings.public_url}/subscribe",
+            f"  API           {settings.public_url}/api/v1  (Authorization: Bearer <token>)",
+            f"  Mail          {mail}",
+            f"  Database      {settings.database_url}",
+            f"  API token     {token}",
+            "",
+        ]
+    )

@@ -1,0 +1,22 @@
+"""The schema. Importing this package registers every table on `Base.metadata`."""
+
+from broadsheet.models.api_token import ApiToken
+from broadsheet.models.article import Article
+from broadsheet.models.base import Base, utcnow
+from broadsheet.models.campaign import Campaign, CampaignStatus
+from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
+from broadsheet.models.subscriber import Subscriber, SubscriberStatus
+
+__all__ = [
+    "FINAL_STATUSES",
+    "ApiToken",
+    "Article",
+    "Base",
+    "Campaign",
+    "CampaignStatus",
+    "Delivery",
+    "DeliveryStatus",
+    "Subscriber",
+    "SubscriberStatus",
+    "utcnow",
+]

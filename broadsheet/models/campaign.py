@@ -1,0 +1,43 @@
+"""Campaigns: one send of one article, with its lifecycle and the once-rendered email."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from broadsheet.models.article import Article
+from broadsheet.models.base import Base, str_enum, utcnow
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[CampaignStatus] = mapped_column(
+        str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    # Set once deliveries exist for every reader who was active when the send started.
+    planned_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # The article rendered and CSS-inlined once for this campaign, with personal placeholders.
+    rendered_html: Mapped[str | None] = mapped_column(Text)
+    rendered_text: Mapped[str | None] = mapped_column(Text)
+
+    article: Mapped[Article] = relationship(lazy="joined")

@@ -1,0 +1,109 @@
+"""What goes into each message: the campaign's email rendered once, and per-reader details."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid, parseaddr
+
+from broadsheet.emails import RenderedEmail, render_email
+from broadsheet.message import (
+    MessageSkeleton,
+    Recipient,
+    domain_of,
+    make_message_id,
+    placeholder_context,
+)
+from broadsheet.models import Campaign, Subscriber
+from broadsheet.settings import Settings
+from broadsheet.signing import make_confirm_token, make_unsubscribe_token
+
+
+def publication_name(settings: Settings) -> str:
+    """The name readers know the newsletter by: MAIL_FROM's display name, else its domain."""
+    return parseaddr(settings.mail_from)[0] or domain_of(settings.mail_from)
+
+
+def archive_url(settings: Settings, slug: str) -> str:
+    return f"{settings.public_url}/archive/{slug}"
+
+
+def unsubscribe_url(settings: Settings, subscriber_id: int, campaign_id: int | None) -> str:
+    token = make_unsubscribe_token(settings.secret_key, subscriber_id, campaign_id)
+    return f"{settings.public_url}/unsubscribe/{token}"
+
+
+def confirm_url(settings: Settings, subscriber: Subscriber) -> str:
+    token = make_confirm_token(settings.secret_key, subscriber.id, subscriber.email_key)
+    return f"{settings.public_url}/confirm/{token}"
+
+
+def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
+    """Render and inline the campaign's article once, leaving placeholders for personal parts."""
+    article = campaign.article
+    return render_email(
+        "article",
+        {
+            "article": article,
+            "subject": campaign.subject,
+            "archive_url": archive_url(settings, article.slug),
+            "publication_name": publication_name(settings),
+            "public_url": settings.public_url,
+            **placeholder_context(),
+        },
+    )
+
+
+def list_id(settings: Settings) -> str:
+    return f"{publication_name(settings)} <newsletter.{domain_of(settings.mail_from)}>"
+
+
+def campaign_skeleton(campaign: Campaign, settings: Settings) -> MessageSkeleton:
+    """The MIME skeleton for a campaign, from the rendering stored when it was planned."""
+    if campaign.rendered_html is None or campaign.rendered_text is None:
+        raise ValueError(f"campaign {campaign.id} has not been rendered yet")
+    rendered = RenderedEmail(campaign.subject, campaign.rendered_text, campaign.rendered_html)
+    return MessageSkeleton(
+        rendered,
+        mail_from=settings.mail_from,
+        list_id=list_id(settings),
+        campaign_id=campaign.id,
+        unsubscribe=True,
+    )
+
+
+def campaign_recipient(
+    settings: Settings, campaign_id: int, subscriber_id: int, email: str, name: str
+) -> Recipient:
+    return Recipient(
+        email=email,
+        name=name,
+        subscriber_id=subscriber_id,
+        unsubscribe_url=unsubscribe_url(settings, subscriber_id, campaign_id),
+        message_id=make_message_id(
+            campaign_id, subscriber_id, domain_of(settings.mail_from), settings.secret_key
+        ),
+    )
+
+
+def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
+    """The double opt-in email for one reader."""
+    rendered = render_email(
+        "confirm",
+        {
+            "confirm_url": confirm_url(settings, subscriber),
+            "publication_name": publication_name(settings),
+            "public_url": settings.public_url,
+            **placeholder_context(),
+        },
+    )
+    skeleton = MessageSkeleton(
+        rendered, mail_from=settings.mail_from, list_id=None, campaign_id=None, unsubscribe=False
+    )
+    recipient = Recipient(
+        email=subscriber.email,
+        name=subscriber.name,
+        subscriber_id=subscriber.id,
+        unsubscribe_url=None,
+        # A fresh id: a second confirmation mail is a new message, not a copy of the first.
+        message_id=make_msgid("confirm", domain=domain_of(settings.mail_from)),
+    )
+    return skeleton.render(recipient)

@@ -1,0 +1,147 @@
+"""Signing up, double opt-in confirmation and unsubscribing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from broadsheet.addresses import check_address, clean_name
+from broadsheet.errors import Conflict, NotFound, ValidationError
+from broadsheet.models import Subscriber, SubscriberStatus, utcnow
+
+# A pending reader who signs up again gets a new confirmation mail, but not more often than this.
+RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
+SUPPRESSED = frozenset({SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED})
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """What a signup did; `send_confirmation` says whether a confirmation mail is owed."""
+
+    subscriber: Subscriber | None
+    send_confirmation: bool
+
+
+def find_subscriber(session: Session, email: str) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.email_key == email.strip().lower()))
+
+
+def get_subscriber(session: Session, subscriber_id: int) -> Subscriber:
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NotFound(f"subscriber {subscriber_id} does not exist")
+    return subscriber
+
+
+def request_subscription(
+    session: Session,
+    email: object,
+    name: object = "",
+    *,
+    source: str = "form",
+    ip: str | None = None,
+) -> SignupOutcome:
+    """A public signup: never reveals whether the address was known, always double opt-in."""
+    address = check_address(email)
+    display = clean_name(name)
+    existing = find_subscriber(session, address.key)
+    if existing is None:
+        created = _insert(session, address.email, address.key, display, source, ip)
+        if created is not None:
+            return SignupOutcome(created, send_confirmation=True)
+        existing = find_subscriber(session, address.key)  # lost a race with a twin request
+        assert existing is not None
+    return SignupOutcome(existing, _signup_again(existing, display))
+
+
+def create_subscriber(
+    session: Session,
+    email: object,
+    name: object = "",
+    *,
+    status: object = "pending",
+    source: str = "api",
+    ip: str | None = None,
+) -> Subscriber:
+    """An API import: `active` records consent already given; an existing address is a Conflict."""
+    if status not in (SubscriberStatus.PENDING.value, SubscriberStatus.ACTIVE.value):
+        raise ValidationError({"status": "must be 'active' or 'pending'"})
+    address = check_address(email)
+    display = clean_name(name)
+    created = _insert(session, address.email, address.key, display, source, ip)
+    if created is None:
+        raise Conflict(f"{address.email} is already a subscriber")
+    if status == SubscriberStatus.ACTIVE:
+        _set_status(created, SubscriberStatus.ACTIVE)
+    session.flush()
+    return created
+
+
+def confirm(session: Session, subscriber_id: int, email_key: str) -> Subscriber:
+    """Turn a pending reader active. Idempotent; a reader who left since is not re-added."""
+    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+    if subscriber is None or subscriber.email_key != email_key:
+        raise NotFound("this confirmation link does not match a subscriber")
+    if subscriber.status == SubscriberStatus.PENDING:
+        _set_status(subscriber, SubscriberStatus.ACTIVE)
+        session.flush()
+    return subscriber
+
+
+def unsubscribe(session: Session, subscriber_id: int) -> Subscriber:
+    """Stop all mail to a reader. Idempotent; bounced and complained readers stay as they are."""
+    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+    if subscriber is None:
+        raise NotFound("this unsubscribe link does not match a subscriber")
+    if subscriber.status in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE):
+        _set_status(subscriber, SubscriberStatus.UNSUBSCRIBED)
+        session.flush()
+    return subscriber
+
+
+def mark_confirmation_sent(session: Session, subscriber: Subscriber, when: datetime) -> None:
+    subscriber.confirmation_sent_at = when
+    session.flush()
+
+
+def _insert(
+    session: Session, email: str, key: str, name: str, source: str, ip: str | None
+) -> Subscriber | None:
+    """Insert a pending reader; None when the address exists (also when a twin request won)."""
+    subscriber = Subscriber(email=email, email_key=key, name=name, source=source, signup_ip=ip)
+    try:
+        with session.begin_nested():
+            session.add(subscriber)
+    except IntegrityError:
+        return None
+    return subscriber
+
+
+def _signup_again(subscriber: Subscriber, name: str) -> bool:
+    """A known address signed up again; decide whether a confirmation mail is owed."""
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        _set_status(subscriber, SubscriberStatus.PENDING)
+        subscriber.name = name or subscriber.name
+        return True
+    if subscriber.status == SubscriberStatus.PENDING:
+        last = subscriber.confirmation_sent_at
+        return last is None or utcnow() - last >= RESEND_CONFIRMATION_AFTER
+    return False  # active: nothing to do; bounced or complained: suppressed
+
+
+def _set_status(subscriber: Subscriber, status: SubscriberStatus) -> None:
+    now = utcnow()
+    subscriber.status = status
+    subscriber.status_changed_at = now
+    stamp = {
+        SubscriberStatus.ACTIVE: "confirmed_at",
+        SubscriberStatus.UNSUBSCRIBED: "unsubscribed_at",
+        SubscriberStatus.BOUNCED: "bounced_at",
+        SubscriberStatus.COMPLAINED: "complained_at",
+    }.get(status)
+    if stamp:
+        setattr(subscriber, stamp, now)

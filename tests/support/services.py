@@ -1,0 +1,148 @@
+"""Real services for the tests: a database (SQLite or PostgreSQL), Redis, and a Celery worker."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from sqlalchemy import create_engine, make_url, text
+
+from broadsheet.embedded.redis_server import redis_server_args
+from broadsheet.settings import PROJECT_ROOT
+
+
+def make_tempdir() -> Path:
+    # Short, so a Unix socket path inside it stays under the kernel's limit.
+    return Path(tempfile.mkdtemp(prefix="bs-"))
+
+
+class TestDatabase:
+    """A fresh database per test run: a SQLite file, or a new database on TEST_DATABASE_URL."""
+
+    def __init__(self, workdir: Path) -> None:
+        server = os.environ.get("TEST_DATABASE_URL")
+        self._admin_url = None
+        if server:
+            base = make_url(server).set(drivername="postgresql+psycopg")
+            name = f"broadsheet_test_{secrets.token_hex(4)}"
+            self._admin_url, self._name = base, name
+            self.url = base.set(database=name).render_as_string(hide_password=False)
+        else:
+            self.url = f"sqlite:///{workdir / 'test.db'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self._admin_url is not None
+
+    def create(self) -> None:
+        if self._admin_url is None:
+            return
+        engine = create_engine(self._admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self._name}"'))
+        finally:
+            engine.dispose()
+
+    def drop(self) -> None:
+        if self._admin_url is None:
+            return
+        engine = create_engine(self._admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
+        finally:
+            engine.dispose()
+
+
+class TestRedis:
+    """TEST_REDIS_URL when set (flushed first), else the bundled server on a private socket."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        given = os.environ.get("TEST_REDIS_URL")
+        self.socket = workdir / "redis.sock"
+        self.url = given or f"unix://{self.socket}"
+        self.embedded = not given
+
+    def start(self) -> None:
+        if self.embedded:
+            args = redis_server_args(self.socket, self.workdir, persist=False)
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        self._wait()
+        self.client().flushdb()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.client().ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class CeleryWorker:
+    """A real `celery worker` process with the test environment; killed at the end."""
+
+    def __init__(self, env: dict[str, str], logfile: Path, concurrency: int = 2) -> None:
+        self.env, self.logfile, self.concurrency = env, logfile, concurrency
+        self.base_env = dict(env)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
+        args += ["--without-gossip", "--without-mingle", "-Q", "broadsheet"]
+        args += ["--concurrency", str(self.concurrency), "--hostname", f"test{os.getpid()}@%h"]
+        self._log = self.logfile.open("ab")
+        start = self.logfile.stat().st_size
+        self.proc = subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while b" ready." not in self.logfile.read_bytes()[start:]:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start:\n{self.log()}")
+            time.sleep(0.1)
+
+    def restart(self, **env: str) -> None:
+        """Stop, then start again with `env` added to the environment (empty: the original)."""
+        self.stop()
+        self.env = {**self.base_env, **env}
+        self.start()
+
+    def log(self) -> str:
+        return self.logfile.read_text(errors="replace")[-5000:]
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        self.proc = None
+        self._log.close()

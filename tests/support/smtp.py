@@ -1,0 +1,104 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepts, for the tests."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+# Decide a reply per recipient: None accepts, a string such as "550 5.1.1 no such user" refuses.
+RcptRule = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+    at: float  # time.monotonic() when the relay accepted it
+
+    def parsed(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+        self.rcpt_rule: RcptRule | None = None
+        self._cond = threading.Condition()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        reply = self.rcpt_rule(address) if self.rcpt_rule else None
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self._cond:
+            self.messages.append(
+                Received(
+                    envelope.mail_from,
+                    tuple(envelope.rcpt_tos),
+                    envelope.original_content,
+                    time.monotonic(),
+                )
+            )
+            self._cond.notify_all()
+        return "250 2.0.0 queued"
+
+    def reset(self) -> None:
+        with self._cond:
+            self.messages.clear()
+            self.rcpt_rule = None
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
+        """Block until at least `count` messages arrived; fail the test after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+                self._cond.wait(left)
+            return list(self.messages)
+
+    def to(self, address: str) -> list[Received]:
+        with self._cond:
+            return [m for m in self.messages if address in m.rcpt_tos]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.handler = RecordingHandler()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
+
+    def start(self) -> None:
+        self.controller.start()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.controller.stop()

@@ -1,0 +1,63 @@
+"""The request owns the transaction: one session per request, committed once at the end,
+then the work queued during the request is enqueued (never before the commit succeeds)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy.orm import Session
+
+from broadsheet.db import make_engine, make_session_factory
+from broadsheet.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    app.extensions["broadsheet.sessions"] = make_session_factory(engine)
+    app.after_request(_commit)
+    app.teardown_request(_close)
+
+
+def session() -> Session:
+    """This request's session (opened on first use)."""
+    if "db" not in g:
+        g.db = current_app.extensions["broadsheet.sessions"]()
+        g.after_commit = []
+    return g.db
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once this request's transaction has committed (e.g. to enqueue a task)."""
+    session()
+    g.after_commit.append(callback)
+
+
+def _commit(response: Response) -> Response:
+    db = g.pop("db", None)
+    if db is None:
+        return response
+    try:
+        if response.status_code < 400:
+            db.commit()
+        else:
+            db.rollback()
+    finally:
+        db.close()
+    if response.status_code < 400:
+        for callback in g.pop("after_commit", []):
+            try:
+                callback()
+            except Exception:  # the commit stands; the scheduler repairs lost work
+                log.exception("work queued after commit could not be enqueued")
+    return response
+
+
+def _close(_exc: BaseException | None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.rollback()
+        db.close()

@@ -1,0 +1,14 @@
+"""The only place the web app touches the worker: sending tasks, after the commit."""
+
+from __future__ import annotations
+
+from web.db import after_commit
+from worker.tasks import send_confirmation, start_campaign
+
+
+def confirmation(subscriber_id: int) -> None:
+    after_commit(lambda: send_confirmation.delay(subscriber_id))
+
+
+def campaign_start(campaign_id: int) -> None:
+    after_commit(lambda: start_campaign.delay(campaign_id))

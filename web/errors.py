@@ -1,0 +1,37 @@
+"""Domain exceptions become HTTP answers here: JSON under /api, pages elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from broadsheet.errors import BadToken, Conflict, NotFound, ValidationError
+
+STATUS = {ValidationError: 422, NotFound: 404, Conflict: 409, BadToken: 400}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    if wants_json():
+        return jsonify(error=message, fields=fields or {}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    for exc_type, status in STATUS.items():
+        app.register_error_handler(exc_type, _domain_handler(status))
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _domain_handler(status: int):  # type: ignore[no-untyped-def]
+    def handle(exc: Exception):  # type: ignore[no-untyped-def]
+        return error_response(status, str(exc), getattr(exc, "fields", None))
+
+    return handle
+
+
+def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    return error_response(exc.code or 500, exc.description or exc.name)

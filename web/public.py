@@ -1,0 +1,91 @@
+"""Reader pages: subscribe, confirm (double opt-in), unsubscribe (also RFC 8058), archive."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+
+from broadsheet.errors import ValidationError
+from broadsheet.outbox import publication_name
+from broadsheet.services.articles import get_sent_article
+from broadsheet.services.subscriptions import confirm, request_subscription, unsubscribe
+from broadsheet.settings import Settings
+from broadsheet.signing import read_confirm_token, read_unsubscribe_token
+from web import enqueue
+from web.db import session
+from web.extensions import csrf
+
+bp = Blueprint("public", __name__)
+HONEYPOT = "website"
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"publication": publication_name(_settings())})
+
+
+def _settings() -> Settings:
+    return current_app.config["BROADSHEET"]
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return redirect(url_for("public.subscribe_form"))
+
+
+@bp.get("/subscribe")
+def subscribe_form():  # type: ignore[no-untyped-def]
+    return render_template("subscribe.html", email="", name="", error=None)
+
+
+@bp.post("/subscribe")
+def subscribe():  # type: ignore[no-untyped-def]
+    email = request.form.get("email", "")
+    name = request.form.get("name", "")
+    if request.form.get(HONEYPOT):
+        # A bot filled the hidden field: answer as for anyone, do nothing.
+        return render_template("check_inbox.html")
+    try:
+        outcome = request_subscription(
+            session(), email, name, source="form", ip=request.remote_addr
+        )
+    except ValidationError as exc:
+        error = exc.fields.get("email") or exc.fields.get("name") or str(exc)
+        return render_template("subscribe.html", email=email, name=name, error=error), 400
+    if outcome.send_confirmation and outcome.subscriber is not None:
+        session().flush()
+        enqueue.confirmation(outcome.subscriber.id)
+    return render_template("check_inbox.html")
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str):  # type: ignore[no-untyped-def]
+    read_confirm_token(_settings().secret_key, token)
+    return render_template("confirm.html", token=token)
+
+
+@bp.post("/confirm/<token>")
+@csrf.exempt  # the signed token in the URL is the proof; there is no session to ride on
+def confirm_submit(token: str):  # type: ignore[no-untyped-def]
+    claim = read_confirm_token(_settings().secret_key, token)
+    confirm(session(), claim.subscriber_id, claim.email_key)
+    return render_template("confirmed.html")
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str):  # type: ignore[no-untyped-def]
+    read_unsubscribe_token(_settings().secret_key, token)
+    return render_template("unsubscribe.html", token=token)
+
+
+@bp.post("/unsubscribe/<token>")
+@csrf.exempt  # RFC 8058 one-click: the mail client POSTs without cookies or a form token
+def unsubscribe_submit(token: str):  # type: ignore[no-untyped-def]
+    claim = read_unsubscribe_token(_settings().secret_key, token)
+    unsubscribe(session(), claim.subscriber_id)
+    return render_template("unsubscribed.html")
+
+
+@bp.get("/archive/<slug>")
+def archive(slug: str):  # type: ignore[no-untyped-def]
+    article = get_sent_article(session(), slug)
+    return render_template("archive.html", article=article)

@@ -1,0 +1,42 @@
+"""Per-process resources (settings, database, Redis), made on first use and after each fork."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadsheet.db import make_engine, make_session_factory
+from broadsheet.settings import Settings, load_settings
+from worker.throttle import Throttle
+
+
+@dataclass
+class Resources:
+    settings: Settings
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(make_engine(self.settings.database_url))
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=10)
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        return Throttle(self.redis, "broadsheet:throttle:global", self.settings.send_rate)
+
+
+_current: tuple[int, Resources] | None = None
+
+
+def resources() -> Resources:
+    """This process's resources; a forked child never reuses its parent's connections."""
+    global _current
+    if _current is None or _current[0] != os.getpid():
+        _current = (os.getpid(), Resources(load_settings()))
+    return _current[1]
