@@ -2,7 +2,8 @@
 
 The campaign's email is rendered and CSS-inlined once with placeholders for the personal fields
 (see `placeholder_context`); `MessageSkeleton` then precomputes every header and MIME part that is
-the same for all readers, so each message costs a few joins and one quoted-printable pass.
+the same for all readers, and quoted-printable encodes every body line without a placeholder, so
+each message costs a few joins and the encoding of a handful of short lines.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ _URL = re.compile(r"https?://[!#-;=?-~]+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
 _MAX_LINE = 78
 _QP_LINE = 76
-_WORD_BYTES = 45  # 45 bytes of UTF-8 make a 72-character base64 encoded word (limit 75)
+# 39 bytes of UTF-8 make a 64-character encoded word: within 78 even after "Subject: ".
+_WORD_BYTES = 39
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def make_message_id(campaign_id: int | None, subscriber_id: int, domain: str, se
 
 def domain_of(mail_from: str) -> str:
     """The domain of the sender address, for Message-IDs ('localhost' when there is none)."""
-    return _clean_domain(parseaddr(mail_from)[1].rpartition("@")[2])
+    _, at, domain = parseaddr(mail_from)[1].rpartition("@")
+    return _clean_domain(domain if at else "")
 
 
 class MessageSkeleton:
@@ -115,8 +118,9 @@ class MessageSkeleton:
         static.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
         static.append(f"--{boundary}\r\n{_part_headers('plain')}")
         self._static = "".join(static).encode()
-        self._between = f"--{boundary}\r\n{_part_headers('html')}".encode()
-        self._end = f"--{boundary}--\r\n".encode()
+        # The CRLF before a boundary belongs to the boundary: add one so bodies keep their last.
+        self._between = f"\r\n--{boundary}\r\n{_part_headers('html')}".encode()
+        self._end = f"\r\n--{boundary}--\r\n".encode()
         self._text = _Body(rendered.text)
         self._html = _Body(rendered.html)
 

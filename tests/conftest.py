@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -11,52 +10,36 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from broadsheet.db import make_engine, make_session_factory
-from broadsheet.migrate import upgrade
 from broadsheet.models import Base
 from broadsheet.settings import Settings, load_settings
-from tests.support.services import CeleryWorker, TestDatabase, TestRedis, make_tempdir
-from tests.support.smtp import SmtpServer
+from tests.support.services import CeleryWorker
+from tests.support.stack import Stack
+
+_STACK = Stack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _STACK.export()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STACK.started:
+        _STACK.stop()
+    _STACK.restore_environment()
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[dict[str, object]]:
-    """Start the services once per run and point the environment at them."""
-    workdir = make_tempdir()
-    database, redis_server, smtp = TestDatabase(workdir), TestRedis(workdir), SmtpServer()
-    database.create()
-    redis_server.start()
-    try:
-        smtp.start()
-    except BaseException:
-        redis_server.stop()
-        database.drop()
-        raise
-    env = {
-        "BROADSHEET_INSTANCE": str(workdir / "instance"),
-        "DATABASE_URL": database.url,
-        "REDIS_URL": redis_server.url,
-        "SMTP_URL": smtp.url,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "PUBLIC_URL": "http://news.example.test",
-        "MAIL_FROM": "The Test Gazette <news@example.test>",
-        "SEND_RATE": "2000",
-        "BATCH_SIZE": "25",
+def stack() -> dict[str, object]:
+    """Start the services once per run (on first use); stopped when pytest ends."""
+    if not _STACK.started:
+        _STACK.start()
+    return {
+        "workdir": _STACK.workdir,
+        "db": _STACK.db,
+        "redis": _STACK.redis,
+        "smtp": _STACK.smtp,
+        "env": _STACK.env,
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    upgrade(database.url)
-    try:
-        yield {"workdir": workdir, "db": database, "redis": redis_server, "smtp": smtp, "env": env}
-    finally:
-        smtp.stop()
-        redis_server.stop()
-        database.drop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,9 @@ def test_reader_signs_up_confirms_and_receives_each_issue_once(client, committed
     page = client.get(path)
     assert page.status_code == 200 and b"Confirm subscription" in page.data
     lookup = "/api/v1/subscribers?email=reader.one@example.org"
-    assert client.get(lookup, headers=headers).get_json()["status"] == "pending"  # GET changes nothing
+    assert (
+        client.get(lookup, headers=headers).get_json()["status"] == "pending"
+    )  # GET changes nothing
     assert client.post(path).status_code == 200
     assert client.get(lookup, headers=headers).get_json()["status"] == "active"
 
@@ -74,7 +76,9 @@ def test_reader_signs_up_confirms_and_receives_each_issue_once(client, committed
             "/api/v1/subscribers", json={"email": address, "status": "active"}, headers=headers
         )
         assert made.status_code == 201
-    pending = client.post("/api/v1/subscribers", json={"email": "later@example.org"}, headers=headers)
+    pending = client.post(
+        "/api/v1/subscribers", json={"email": "later@example.org"}, headers=headers
+    )
     assert pending.status_code == 201 and pending.get_json()["status"] == "pending"
     smtp.wait_for(2)  # the API-made pending reader got a confirmation too
     smtp.reset()
@@ -113,7 +117,9 @@ def test_reader_signs_up_confirms_and_receives_each_issue_once(client, committed
     )
     assert answer.status_code == 200
     assert client.get(lookup, headers=headers).get_json()["status"] == "unsubscribed"
-    assert fresh.post(urlsplit(unsubscribe).path, data="List-Unsubscribe=One-Click").status_code == 200
+    assert (
+        fresh.post(urlsplit(unsubscribe).path, data="List-Unsubscribe=One-Click").status_code == 200
+    )
 
     smtp.reset()
     second = send_article(client, headers)

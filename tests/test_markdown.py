@@ -56,9 +56,7 @@ def test_allowed_raw_html_and_link_rules():
         '<a href="mailto:ed@example.org" target="_blank" rel="opener">mail</a> '
         '<a href="/relative">rel</a> <a href="http://example.org">plain</a>'
     )
-    assert (
-        '<img src="https://cdn.example.org/a.png" alt="A cat" width="300" height="200">' in html
-    )
+    assert '<img src="https://cdn.example.org/a.png" alt="A cat" width="300" height="200">' in html
     assert "<figcaption>A cat</figcaption>" in html
     assert '<a href="mailto:ed@example.org" rel="noopener">mail</a>' in html
     assert '<a rel="noopener">rel</a>' in html  # relative URLs mean nothing in an email

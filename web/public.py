@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
 from broadsheet.outbox import publication_name
@@ -34,7 +35,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/subscribe")
 def subscribe_form():  # type: ignore[no-untyped-def]
-    return render_template("subscribe.html", email="", name="", error=None)
+    return render_template("subscribe.html", email="", name="", errors={})
 
 
 @bp.post("/subscribe")
@@ -49,12 +50,20 @@ def subscribe():  # type: ignore[no-untyped-def]
             session(), email, name, source="form", ip=request.remote_addr
         )
     except ValidationError as exc:
-        error = exc.fields.get("email") or exc.fields.get("name") or str(exc)
-        return render_template("subscribe.html", email=email, name=name, error=error), 400
+        # Each message is shown next to, and linked with, the field it is about.
+        return render_template("subscribe.html", email=email, name=name, errors=exc.fields), 400
     if outcome.send_confirmation and outcome.subscriber is not None:
         session().flush()
         enqueue.confirmation(outcome.subscriber.id)
     return render_template("check_inbox.html")
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_exc: CSRFError):  # type: ignore[no-untyped-def]
+    """A stale or foreign form token: show the form again, filled in, with a fresh token."""
+    errors = {"form": "This form has expired. Please check your details and send it again."}
+    email, name = request.form.get("email", ""), request.form.get("name", "")
+    return render_template("subscribe.html", email=email, name=name, errors=errors), 400
 
 
 @bp.get("/confirm/<token>")

@@ -115,7 +115,11 @@ class CeleryWorker:
         self._log = self.logfile.open("ab")
         start = self.logfile.stat().st_size
         self.proc = subprocess.Popen(
-            args, cwd=PROJECT_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            args,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

@@ -1,0 +1,277 @@
+"""Reader pages in a real browser (Debian's Chromium through Playwright) against the real app
+served over HTTP: signing up and confirming by mail, errors a screen reader can find, keyboard
+focus, and a layout that fits a phone and a desktop with readable contrast."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadsheet.models import Subscriber
+from broadsheet.services.articles import create_article
+from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.subscriptions import create_subscriber
+from broadsheet.settings import Settings
+from broadsheet.signing import make_confirm_token, make_unsubscribe_token
+from tests.support.api import links, text_part
+from tests.support.browser import (
+    CHROMIUM,
+    contrast_ratios,
+    horizontal_overflow,
+    launch,
+)
+from tests.support.live_server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+VIEWPORTS = {
+    "phone": ({"width": 375, "height": 740}, "light"),
+    "desktop": (DESKTOP, "light"),
+    "phone-dark": ({"width": 375, "height": 740}, "dark"),
+}
+# Text whose contrast with its background must reach WCAG AA (4.5:1) on every page.
+TEXT = [
+    "body", "h1", ".nameplate", ".kicker", ".lede", ".fine", ".tips", "label", ".optional",
+    ".error", ".alert", "input", "button", ".button", ".dek", ".byline", ".author", ".body",
+    ".colophon", "main a",
+]  # fmt: skip
+ARTICLE = (
+    "Trains are late, and yet the timetable remains the most optimistic document a country "
+    "publishes. It promises arrivals.\n\n"
+    "> A schedule is a hope with numbers in it.\n\n"
+    "## What the numbers hide\n\n"
+    "Every delay has a story: a signal, a storm, a "
+    "supercalifragilisticexpialidociouslylongwordthatwouldoverflowanarrowscreen, or "
+    "https://example.org/a/very/long/path/that/keeps/going/and/going/without/any/breaks.\n\n"
+    "```\ndelay = scheduled_arrival - actual_arrival  # minutes, always negative somehow\n```\n\n"
+    "- Fewer promises\n- Better signals\n- Honest boards\n"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed: run sh scripts/install-browser.sh")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def live(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    with LiveServer(app) as server:
+        yield server
+
+
+def open_page(browser: Browser, live: LiveServer, viewport: dict, scheme: str = "light") -> Page:
+    context = browser.new_context(viewport=viewport, color_scheme=scheme, base_url=live.url)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser: Browser, live: LiveServer) -> Iterator[Page]:
+    page = open_page(browser, live, DESKTOP)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Subscriber ids the app asks to mail once its commit succeeds. Nothing reaches Redis, so
+    no task outlives this test's rows to mail a later test's reader who reuses the id."""
+    asked: list[int] = []
+    monkeypatch.setattr("web.enqueue.send_confirmation", SimpleNamespace(delay=asked.append))
+    return asked
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: BROADSHEET_SCREENSHOTS when set (to look at them), else a temp dir."""
+    folder = Path(os.environ.get("BROADSHEET_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def status_of(committed: Session, email_key: str) -> str | None:
+    """The reader's status as committed; the read transaction ends at once (on SQLite an open
+    one would hold the write lock the app needs)."""
+    try:
+        return committed.scalar(select(Subscriber.status).where(Subscriber.email_key == email_key))
+    finally:
+        committed.rollback()
+
+
+def heading(page: Page):  # type: ignore[no-untyped-def]
+    return page.get_by_role("heading", level=1)
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_reader_subscribes_in_the_browser_and_confirms_from_the_email(
+    page: Page, live: LiveServer, committed: Session, smtp, shots: Path
+):
+    page.goto("/subscribe")
+    page.get_by_label("Email address").fill("Browser.Reader@example.org")
+    page.get_by_label("Name").fill("Bea Browser")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(heading(page)).to_have_text("Check your inbox")
+    page.screenshot(path=shots / "flow-1-check-inbox.png", full_page=True)
+
+    (mail,) = smtp.wait_for(1)
+    assert mail.rcpt_tos == ("Browser.Reader@example.org",)
+    (confirm_url,) = set(links(text_part(mail.parsed()), "confirm"))
+    parts = urlsplit(confirm_url)
+    assert parts.netloc == "news.example.test"
+    page.goto(live.url + parts.path)
+    expect(heading(page)).to_have_text("Confirm your subscription")
+    assert status_of(committed, "browser.reader@example.org") == "pending"
+
+    page.get_by_role("button", name="Confirm subscription").click()
+    expect(heading(page)).to_have_text("You are subscribed")
+    page.screenshot(path=shots / "flow-2-confirmed.png", full_page=True)
+    assert status_of(committed, "browser.reader@example.org") == "active"
+
+
+def test_invalid_address_error_sits_by_the_field_and_is_announced(
+    page: Page, committed: Session, queued: list[int]
+):
+    page.goto("/subscribe")
+    page.get_by_label("Email address").fill("reader.example.org")
+    page.get_by_role("button", name="Subscribe").click()
+
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    field, error = page.get_by_label("Email address"), page.locator("#email-error")
+    expect(error).to_have_text("An email address must have an @-sign.")
+    expect(field).to_be_focused()
+    expect(field).to_have_value("reader.example.org")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description("An email address must have an @-sign.")
+    expect(page.get_by_label("Name")).not_to_have_attribute("aria-invalid", "true")
+    above, below = error.bounding_box(), field.bounding_box()
+    assert above and below
+    assert 0 <= below["y"] - (above["y"] + above["height"]) <= 16, "the error touches its field"
+    assert queued == []
+    assert status_of(committed, "reader.example.org") is None
+
+
+def focused(page: Page) -> dict:
+    return page.evaluate(
+        """() => {
+          const el = document.activeElement, style = getComputedStyle(el);
+          return {id: el.id, text: el.textContent.trim(), tag: el.tagName,
+                  outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2};
+        }"""
+    )
+
+
+def test_keyboard_reaches_every_control_in_order_with_visible_focus(page: Page):
+    page.goto("/subscribe")
+    seen = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        assert now["outline"], f"no visible focus ring on {now}"
+        seen.append(now["id"] or now["text"])
+    assert seen == ["Skip to content", "The Test Gazette", "email", "name", "Subscribe"]
+
+    page.goto("/subscribe")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert focused(page)["id"] == "main", "the skip link moves focus to the content"
+
+
+def reader_tokens(committed: Session, settings: Settings) -> tuple[str, str]:
+    """A pending reader's confirm token and an unsubscribe token for them."""
+    reader = create_subscriber(committed, "layout.reader@example.org", "Lay Out")
+    committed.commit()
+    confirm = make_confirm_token(settings.secret_key, reader.id, reader.email_key)
+    return confirm, make_unsubscribe_token(settings.secret_key, reader.id)
+
+
+def published_slug(committed: Session) -> str:
+    article = create_article(
+        committed,
+        title="The Timetable Is a Work of Fiction",
+        dek="Why railway schedules read like the most hopeful prose a nation writes.",
+        author="Ada Columnist",
+        body_markdown=ARTICLE,
+        published_at="2026-03-05T09:00:00+00:00",
+    )
+    start_send(committed, create_campaign(committed, article.id).id)
+    committed.commit()
+    return article.slug
+
+
+def visit_every_page(page: Page, committed: Session, settings: Settings) -> Iterator[str]:
+    """Walk through every reader page, yielding a short name once each is on screen."""
+    page.goto("/subscribe")
+    yield "subscribe"
+    page.get_by_label("Email address").fill("not an address")
+    page.get_by_label("Name").fill("Zoë Ñandú")
+    page.get_by_role("button", name="Subscribe").click()
+    yield "subscribe-error"
+    page.get_by_label("Email address").fill("zoe@example.org")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(heading(page)).to_have_text("Check your inbox")
+    yield "check-inbox"
+    confirm, unsubscribe = reader_tokens(committed, settings)
+    page.goto(f"/confirm/{confirm}")
+    yield "confirm"
+    page.get_by_role("button", name="Confirm subscription").click()
+    expect(heading(page)).to_have_text("You are subscribed")
+    yield "confirmed"
+    page.goto(f"/unsubscribe/{unsubscribe}")
+    yield "unsubscribe"
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(heading(page)).to_have_text("You are unsubscribed")
+    yield "unsubscribed"
+    page.goto(f"/archive/{published_slug(committed)}")
+    yield "archive"
+    page.goto(f"/confirm/{confirm[:-4]}")
+    yield "bad-link"
+    page.goto("/no/such/page")
+    yield "not-found"
+
+
+@pytest.mark.parametrize("device", VIEWPORTS)
+def test_every_page_fits_the_screen_with_readable_contrast(
+    browser: Browser,
+    live: LiveServer,
+    committed: Session,
+    settings: Settings,
+    queued: list[int],
+    shots: Path,
+    device: str,
+):
+    viewport, scheme = VIEWPORTS[device]
+    page = open_page(browser, live, viewport, scheme)
+    try:
+        for name in visit_every_page(page, committed, settings):
+            page.screenshot(path=shots / f"{device}-{name}.png", full_page=True)
+            assert horizontal_overflow(page) <= 0, f"{name} scrolls sideways on {device}"
+            main = page.locator("main").bounding_box()
+            assert main and main["x"] >= 0 and main["x"] + main["width"] <= viewport["width"]
+            low = [(s, r) for s, r in contrast_ratios(page, TEXT) if r < 4.5]
+            assert not low, f"{name} on {device}: text below 4.5:1 contrast {low}"
+            if viewport["width"] < 500:
+                for control in page.locator("main input:not([type=hidden]), main button").all():
+                    if control.is_visible():
+                        box = control.bounding_box()
+                        assert box and box["height"] >= 44, f"{name}: small touch target"
+                        size = control.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+                        assert size >= 16, f"{name}: phones zoom into inputs under 16px"
+    finally:
+        page.context.close()
+    assert len(queued) == 1, "the one valid signup asked for one confirmation mail"

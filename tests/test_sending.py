@@ -1,0 +1,111 @@
+"""Campaign sends through the real worker: the global rate, refusals, and the ledger."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+from sqlalchemy import insert, select
+
+from broadsheet.models import Campaign, Delivery, DeliveryStatus, Subscriber
+from broadsheet.outbox import render_campaign
+from broadsheet.services.articles import create_article
+from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.subscriptions import unsubscribe
+from tests.support.api import bearer, wait_for_status
+from worker.tasks import enqueue_batches
+from worker.tasks import start_campaign as start_campaign_task
+from worker.throttle import Throttle
+
+
+def add_readers(session, count: int, prefix: str = "reader") -> None:
+    session.execute(
+        insert(Subscriber),
+        [
+            {"email": f"{prefix}{n}@example.org", "email_key": f"{prefix}{n}@example.org",
+             "name": f"Reader {n}", "status": "active"}
+            for n in range(count)
+        ],
+    )  # fmt: skip
+    session.commit()
+
+
+def start_campaign(session) -> int:
+    article = create_article(session, title="Rate of Change", body_markdown="Steady on.")
+    campaign = create_campaign(session, article.id)
+    start_send(session, campaign.id)
+    session.commit()
+    start_campaign_task.delay(campaign.id)
+    return campaign.id
+
+
+def test_throttle_spaces_reservations_across_clients(stack):
+    one = Throttle(stack["redis"].client(), "test:throttle", rate=10)
+    two = Throttle(stack["redis"].client(), "test:throttle", rate=10)
+    waits = [t.reserve() for t in (one, two, one, two, one)]
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
+    assert all(0.095 <= g <= 0.105 for g in gaps), waits
+    stack["redis"].client().delete("test:throttle")
+
+
+@pytest.fixture
+def rate_limited_worker(celery_worker):
+    celery_worker.restart(SEND_RATE="50", BATCH_SIZE="20")
+    yield celery_worker
+    celery_worker.restart()
+
+
+def test_send_rate_holds_across_worker_processes(committed, smtp, rate_limited_worker):
+    add_readers(committed, 400)
+    start_campaign(committed)
+    received = smtp.wait_for(400, timeout=60)
+    times = sorted(m.at for m in received)
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    print(f"\n400 readers at SEND_RATE=50: {rate:.1f} messages/s")
+    assert 45 <= rate <= 55
+    busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    assert busiest <= 50 + 20, f"{busiest} messages in one second"
+
+
+def test_refused_recipient_fails_with_the_relay_reply(client, committed, smtp, celery_worker):
+    headers = bearer(committed)
+    add_readers(committed, 6)
+    smtp.rcpt_rule = lambda rcpt: (
+        "550 5.1.1 no such user" if rcpt == "reader3@example.org" else None
+    )
+    campaign_id = start_campaign(committed)
+    body = wait_for_status(client, headers, campaign_id, "sent")
+    assert (body["counts"]["sent"], body["counts"]["failed"]) == (5, 1)
+    failed = committed.execute(
+        select(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
+    ).scalar_one()
+    assert failed.relay_reply == "550 5.1.1 no such user"
+    assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(
+        f"reader{n}@example.org" for n in range(6) if n != 3
+    )
+
+
+def test_reader_who_leaves_after_planning_is_not_mailed(committed, smtp, celery_worker, settings):
+    add_readers(committed, 3)
+    article = create_article(committed, title="Mid-send", body_markdown="x")
+    campaign = start_send(committed, create_campaign(committed, article.id).id)
+    rendered = render_campaign(campaign, settings)
+    campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
+    assert plan_deliveries(committed, campaign) == 3
+    leaver = committed.scalars(select(Subscriber).where(Subscriber.email_key.startswith("reader1")))
+    unsubscribe(committed, leaver.one().id)
+    committed.commit()
+    enqueue_batches(campaign.id)
+
+    deadline = time.monotonic() + 30
+    while committed.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "sent":
+        committed.rollback()  # end the transaction: on SQLite it holds the write lock
+        assert time.monotonic() < deadline, celery_worker.log()
+        time.sleep(0.1)
+    assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == [
+        "reader0@example.org", "reader2@example.org",
+    ]  # fmt: skip
+    skipped = committed.scalars(select(Delivery).where(Delivery.status == "failed")).one()
+    assert skipped.last_error.startswith("suppressed")

@@ -1,0 +1,78 @@
+"""Settings come from the environment; a bad value stops the start with the variable named."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadsheet.errors import ConfigError
+from broadsheet.settings import load_settings, parse_smtp_url
+
+
+def env(tmp_path, **values: str) -> dict[str, str]:
+    return {"BROADSHEET_INSTANCE": str(tmp_path), **values}
+
+
+def test_defaults_are_the_embedded_setup(tmp_path):
+    s = load_settings(env(tmp_path))
+    assert s.database_url == f"sqlite:///{tmp_path / 'broadsheet.db'}"
+    assert s.redis_url == f"unix://{tmp_path / 'redis.sock'}"
+    assert s.smtp_url == "smtp://127.0.0.1:8025"
+    assert s.embedded_redis and s.embedded_smtp
+    assert s.public_url == "http://127.0.0.1:5000"
+    assert (s.send_rate, s.batch_size, s.port) == (20.0, 100, 5000)
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = load_settings(env(tmp_path)).secret_key
+    assert len(first) >= 32
+    assert load_settings(env(tmp_path)).secret_key == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_public_url_follows_port(tmp_path):
+    assert load_settings(env(tmp_path, PORT="8080")).public_url == "http://127.0.0.1:8080"
+
+
+def test_external_services_replace_embedded_ones(tmp_path):
+    s = load_settings(
+        env(
+            tmp_path,
+            DATABASE_URL="postgresql://u:p@db/news",
+            REDIS_URL="redis://cache:6379/0",
+            SMTP_URL="smtp+starttls://me:pw@relay.example.org:587",
+        )
+    )
+    assert s.database_url == "postgresql+psycopg://u:p@db/news"
+    assert not s.embedded_redis and not s.embedded_smtp
+    assert (s.smtp.host, s.smtp.port, s.smtp.starttls, s.smtp.username) == (
+        "relay.example.org", 587, True, "me",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SEND_RATE", "fast"),
+        ("SEND_RATE", "0"),
+        ("BATCH_SIZE", "-5"),
+        ("BATCH_SIZE", "1.5"),
+        ("PORT", "70000"),
+        ("SMTP_URL", "http://relay.example.org"),
+        ("SMTP_URL", "smtp://"),
+        ("SMTP_URL", "smtp://relay.example.org:notaport"),
+        ("DATABASE_URL", "mysql://db/news"),
+        ("REDIS_URL", "localhost:6379"),
+        ("PUBLIC_URL", "news.example.org"),
+        ("MAIL_FROM", "not an address"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path, variable, value):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env(tmp_path, **{variable: value}))
+    assert info.value.variable == variable
+    assert str(info.value).startswith(f"{variable}: ")
+
+
+def test_smtps_defaults_to_port_465():
+    target = parse_smtp_url("smtps://relay.example.org")
+    assert (target.port, target.implicit_tls) == (465, True)
