@@ -104,7 +104,8 @@ def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
 
     app = create_app(settings)
     app.config.update(TESTING=True)
-    return app
+    yield app
+    app.extensions["broadsheet.engine"].dispose()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
+    app.extensions["broadsheet.engine"] = engine
     app.extensions["broadsheet.sessions"] = make_session_factory(engine)
     app.after_request(_commit)
     app.teardown_request(_close)

@@ -48,13 +48,14 @@ def plan_deliveries(session: Session, campaign: Campaign) -> int:
         literal(now, type_=Delivery.created_at.type),
     ).where(Subscriber.status == SubscriberStatus.ACTIVE, ~already)
     result = session.execute(
-        insert(Delivery).from_select(
-            ["campaign_id", "subscriber_id", "status", "attempts", "created_at"], chosen
-        )
+        insert(Delivery)
+        .from_select(["campaign_id", "subscriber_id", "status", "attempts", "created_at"], chosen)
+        .execution_options(preserve_rowcount=True)
     )
+    planned = result.rowcount
     campaign.planned_at = now
     session.flush()
-    return result.rowcount
+    return planned
 
 
 def batch_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tuple[int, int]]:
