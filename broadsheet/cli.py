@@ -45,6 +45,7 @@ def web(host: str, port: int | None, workers: int | None) -> None:
         "--bind", f"{host}:{port or settings.port}",
         "--workers", str(workers),
         "--access-logfile", "-",
+        "--no-control-socket",
         "--chdir", str(PROJECT_ROOT),
         "web.wsgi:app",
     ]  # fmt: skip
@@ -113,12 +114,13 @@ def issue_token(settings: Settings, name: str) -> str:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8025, show_default=True)
-def catcher(host: str, port: int) -> None:
+@click.option("--port", type=int, default=None, help="Port (default: CATCHER_PORT, 8025).")
+def catcher(host: str, port: int | None) -> None:
     """Run the local SMTP catcher, filing mail in the instance Maildir."""
     from broadsheet.embedded.catcher import serve
 
-    serve(_settings().maildir, host, port)
+    settings = _settings()
+    serve(settings.maildir, host, port or settings.catcher_port)
 
 
 @main.command("redis")
@@ -130,3 +132,7 @@ def redis_server() -> None:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     args = redis_server_args(settings.redis_socket, settings.instance_path)
     os.execv(args[0], args)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from broadsheet.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_SMTP_URL = "smtp://127.0.0.1:8025"
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
@@ -56,6 +55,7 @@ class Settings:
     batch_size: int
     embedded_redis: bool
     embedded_smtp: bool
+    catcher_port: int = 8025
 
     @property
     def redis_socket(self) -> Path:
@@ -76,7 +76,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     embedded_redis = not env.get("REDIS_URL")
     embedded_smtp = not env.get("SMTP_URL")
     redis_url = env.get("REDIS_URL") or f"unix://{embedded_redis_socket(instance)}"
-    smtp_url = env.get("SMTP_URL") or EMBEDDED_SMTP_URL
+    catcher_port = _int(env, "CATCHER_PORT", 8025, minimum=1, maximum=65535)
+    smtp_url = env.get("SMTP_URL") or f"smtp://127.0.0.1:{catcher_port}"
     return Settings(
         instance_path=instance,
         database_url=_database_url(env, instance),
@@ -91,6 +92,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         batch_size=_int(env, "BATCH_SIZE", 100, minimum=1, maximum=10_000),
         embedded_redis=embedded_redis,
         embedded_smtp=embedded_smtp,
+        catcher_port=catcher_port,
     )
 
 
