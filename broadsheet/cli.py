@@ -59,7 +59,9 @@ def worker(concurrency: int | None, celery_args: tuple[str, ...]) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`)."""
     _settings()
     args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
-    args += ["--without-gossip", "--without-mingle", "-Q", "broadsheet"]
+    # Confirmations first, then campaign batches (worker/app.py: QUEUES).
+    queues = "broadsheet.transactional,broadsheet"
+    args += ["--without-gossip", "--without-mingle", "-Q", queues]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
     os.execvp(args[0], [*args, *celery_args])

@@ -10,6 +10,11 @@ from broadsheet.settings import Settings, load_settings
 
 celery_app = Celery("broadsheet", include=["worker.tasks"])
 
+QUEUE = "broadsheet"
+TRANSACTIONAL_QUEUE = "broadsheet.transactional"
+# The order matters: a worker takes from the first non-empty queue.
+QUEUES = f"{TRANSACTIONAL_QUEUE},{QUEUE}"
+
 # Longest countdown a task may be retried with; the broker must not redeliver before it.
 LONGEST_RETRY = timedelta(hours=1)
 
@@ -33,8 +38,12 @@ def celery_config(settings: Settings) -> dict[str, object]:
         },
         "broker_transport_options": {
             "visibility_timeout": int(LONGEST_RETRY.total_seconds()) * 2,
+            # Poll queues in the order given (QUEUES), not round robin.
+            "queue_order_strategy": "priority",
         },
-        "task_default_queue": "broadsheet",
+        "task_default_queue": QUEUE,
+        # Confirmations wait for no campaign: workers read this queue first (see QUEUES).
+        "task_routes": {"broadsheet.send_confirmation": {"queue": TRANSACTIONAL_QUEUE}},
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],

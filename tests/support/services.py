@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from broadsheet.embedded.redis_server import redis_server_args
 from broadsheet.settings import PROJECT_ROOT
+from worker.app import QUEUES
 
 
 def make_tempdir() -> Path:
@@ -110,7 +111,7 @@ class CeleryWorker:
 
     def start(self, timeout: float = 60) -> None:
         args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
-        args += ["--without-gossip", "--without-mingle", "-Q", "broadsheet"]
+        args += ["--without-gossip", "--without-mingle", "-Q", QUEUES]
         args += ["--concurrency", str(self.concurrency), "--hostname", f"test{os.getpid()}@%h"]
         self._log = self.logfile.open("ab")
         start = self.logfile.stat().st_size
