@@ -14,6 +14,7 @@ from broadsheet.models import Base
 from broadsheet.settings import Settings, load_settings
 from tests.support.services import CeleryWorker
 from tests.support.stack import Stack
+from worker.app import QUEUES
 
 _STACK = Stack()
 
@@ -81,6 +82,8 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
         with sessions.begin() as cleanup:
             for table in reversed(Base.metadata.sorted_tables):
                 cleanup.execute(delete(table))
+        # Tasks a test queued without a worker must not run in a later test (ids get reused).
+        stack["redis"].client().delete(*QUEUES.split(","))
         stack["smtp"].handler.reset()
 
 

@@ -14,10 +14,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, message: str, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def error_response(  # type: ignore[no-untyped-def]
+    status: int, message: str, fields: dict[str, str] | None = None, *, expired: bool = False
+):
     if wants_json():
         return jsonify(error=message, fields=fields or {}), status
-    return render_template("error.html", status=status, message=message), status
+    page = render_template("error.html", status=status, message=message, expired=expired)
+    return page, status
 
 
 def init_app(app: Flask) -> None:
@@ -28,7 +31,12 @@ def init_app(app: Flask) -> None:
 
 def _domain_handler(status: int):  # type: ignore[no-untyped-def]
     def handle(exc: Exception):  # type: ignore[no-untyped-def]
-        return error_response(status, str(exc), getattr(exc, "fields", None))
+        return error_response(
+            status,
+            str(exc),
+            getattr(exc, "fields", None),
+            expired=getattr(exc, "expired", False),
+        )
 
     return handle
 

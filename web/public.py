@@ -6,6 +6,7 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
+from broadsheet.models import SubscriberStatus
 from broadsheet.outbox import publication_name
 from broadsheet.services.articles import get_sent_article
 from broadsheet.services.subscriptions import confirm, request_subscription, unsubscribe
@@ -76,7 +77,9 @@ def confirm_page(token: str):  # type: ignore[no-untyped-def]
 @csrf.exempt  # the signed token in the URL is the proof; there is no session to ride on
 def confirm_submit(token: str):  # type: ignore[no-untyped-def]
     claim = read_confirm_token(_settings().secret_key, token)
-    confirm(session(), claim.subscriber_id, claim.email_key)
+    reader = confirm(session(), claim.subscriber_id, claim.email_key)
+    if reader.status != SubscriberStatus.ACTIVE:  # left (or bounced) after the link was sent
+        return render_template("not_subscribed.html")
     return render_template("confirmed.html")
 
 

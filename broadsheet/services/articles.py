@@ -62,6 +62,8 @@ def get_article(session: Session, article_id: int) -> Article:
 
 def get_sent_article(session: Session, slug: str) -> Article:
     """An article readers may see on the web: one whose campaign has started sending."""
+    if "\x00" in slug:  # no slug holds NUL, and PostgreSQL refuses it instead of finding nothing
+        raise NotFound(f"no published issue at {slug!r}")
     started = exists().where(
         Campaign.article_id == Article.id,
         Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT)),
