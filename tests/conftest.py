@@ -15,6 +15,7 @@ from broadsheet.settings import Settings, load_settings
 from tests.support.services import CeleryWorker
 from tests.support.stack import Stack
 from worker.app import QUEUES
+from worker.resources import close_resources
 
 _STACK = Stack()
 
@@ -24,6 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    close_resources()  # tests that call worker code in this process opened its connections
     if _STACK.started:
         _STACK.stop()
     _STACK.restore_environment()

@@ -30,8 +30,23 @@ class Resources:
     def throttle(self) -> Throttle:
         return Throttle(self.redis, "broadsheet:throttle:global", self.settings.send_rate)
 
+    def close(self) -> None:
+        """Release connections (only what was opened)."""
+        if "sessions" in self.__dict__:
+            self.sessions.kw["bind"].dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()
+
 
 _current: tuple[int, Resources] | None = None
+
+
+def close_resources() -> None:
+    """Release this process's resources, if it made any."""
+    global _current
+    if _current is not None:
+        _current[1].close()
+        _current = None
 
 
 def resources() -> Resources:
