@@ -28,6 +28,7 @@ PLACEHOLDERS: dict[str, str] = {
     "greeting": "BSxGREETINGxBS",
     "email": "BSxEMAILxBS",
     "unsubscribe_url": "BSxUNSUBSCRIBExBS",
+    "confirm_url": "BSxCONFIRMxBS",
 }
 _PLACEHOLDER = re.compile("|".join(PLACEHOLDERS.values()))
 _FIELD_OF = {placeholder: field for field, placeholder in PLACEHOLDERS.items()}
@@ -53,6 +54,7 @@ class Recipient:
     subscriber_id: int | None
     unsubscribe_url: str | None
     message_id: str
+    confirm_url: str | None = None
 
 
 def placeholder_context() -> dict[str, str]:
@@ -128,7 +130,15 @@ class MessageSkeleton:
         """The complete message for one recipient, as CRLF-terminated bytes ready for SMTP."""
         name = clean_text(recipient.name)
         email = _checked_address(recipient.email)
-        values = {"name": name, "greeting": greeting(name), "email": email, "unsubscribe_url": ""}
+        values = {
+            "name": name,
+            "greeting": greeting(name),
+            "email": email,
+            "unsubscribe_url": "",
+            "confirm_url": "",
+        }
+        if recipient.confirm_url is not None:
+            values["confirm_url"] = _checked_url(recipient.confirm_url)
         head = [
             f"Date: {clean_text(date or formatdate(usegmt=True))}\r\n",
             self._from,

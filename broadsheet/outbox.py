@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import make_msgid, parseaddr
+from functools import lru_cache
 
 from broadsheet.emails import RenderedEmail, render_email
 from broadsheet.message import (
@@ -84,19 +85,22 @@ def campaign_recipient(
     )
 
 
-def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
-    """The double opt-in email for one reader."""
+@lru_cache(maxsize=4)
+def _confirmation_skeleton(mail_from: str, public_url: str, publication: str) -> MessageSkeleton:
+    """The confirmation email rendered and inlined once per process; the link is personal."""
     rendered = render_email(
         "confirm",
-        {
-            "confirm_url": confirm_url(settings, subscriber),
-            "publication_name": publication_name(settings),
-            "public_url": settings.public_url,
-            **placeholder_context(),
-        },
+        {"publication_name": publication, "public_url": public_url, **placeholder_context()},
     )
-    skeleton = MessageSkeleton(
-        rendered, mail_from=settings.mail_from, list_id=None, campaign_id=None, unsubscribe=False
+    return MessageSkeleton(
+        rendered, mail_from=mail_from, list_id=None, campaign_id=None, unsubscribe=False
+    )
+
+
+def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
+    """The double opt-in email for one reader."""
+    skeleton = _confirmation_skeleton(
+        settings.mail_from, settings.public_url, publication_name(settings)
     )
     recipient = Recipient(
         email=subscriber.email,
@@ -105,5 +109,6 @@ def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
         unsubscribe_url=None,
         # A fresh id: a second confirmation mail is a new message, not a copy of the first.
         message_id=make_msgid("confirm", domain=domain_of(settings.mail_from)),
+        confirm_url=confirm_url(settings, subscriber),
     )
     return skeleton.render(recipient)

@@ -60,6 +60,8 @@ def test_reader_signs_up_confirms_and_receives_each_issue_once(client, committed
     assert confirmation.rcpt_tos == ("Reader.One@example.org",)
     confirm_url = links(text_part(confirmation.parsed()), "confirm")[0]
     assert confirm_url.startswith("http://news.example.test/confirm/")
+    assert f'href="{confirm_url}"' in html_part(confirmation.parsed())
+    assert "BSx" not in confirmation.data.decode(), "a placeholder was left unfilled"
     path = urlsplit(confirm_url).path
     page = client.get(path)
     assert page.status_code == 200 and b"Confirm subscription" in page.data
