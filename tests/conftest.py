@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete
@@ -116,3 +117,12 @@ def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Subscriber ids the app asks to mail once its commit succeeds. Nothing reaches Redis, so
+    no task outlives this test's rows to mail a later test's reader who reuses the id."""
+    asked: list[int] = []
+    monkeypatch.setattr("web.enqueue.send_confirmation", SimpleNamespace(delay=asked.append))
+    return asked

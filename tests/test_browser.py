@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -88,15 +87,6 @@ def page(browser: Browser, live: LiveServer) -> Iterator[Page]:
     page = open_page(browser, live, DESKTOP)
     yield page
     page.context.close()
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
-    """Subscriber ids the app asks to mail once its commit succeeds. Nothing reaches Redis, so
-    no task outlives this test's rows to mail a later test's reader who reuses the id."""
-    asked: list[int] = []
-    monkeypatch.setattr("web.enqueue.send_confirmation", SimpleNamespace(delay=asked.append))
-    return asked
 
 
 @pytest.fixture

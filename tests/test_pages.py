@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -22,15 +21,6 @@ from broadsheet.settings import Settings
 from broadsheet.signing import make_confirm_token, make_unsubscribe_token
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
-    """Subscriber ids the app asks to mail once its commit succeeds. Nothing reaches Redis, so
-    no task outlives this test's rows to mail a later test's reader who reuses the id."""
-    asked: list[int] = []
-    monkeypatch.setattr("web.enqueue.send_confirmation", SimpleNamespace(delay=asked.append))
-    return asked
 
 
 def csrf_token(page: bytes) -> str:

@@ -53,13 +53,6 @@ def create_article(
     return article
 
 
-def get_article(session: Session, article_id: int) -> Article:
-    article = session.get(Article, article_id)
-    if article is None:
-        raise NotFound(f"article {article_id} does not exist")
-    return article
-
-
 def get_sent_article(session: Session, slug: str) -> Article:
     """An article readers may see on the web: one whose campaign has started sending."""
     if "\x00" in slug:  # no slug holds NUL, and PostgreSQL refuses it instead of finding nothing
