@@ -36,6 +36,8 @@ class Campaign(Base):
     # Set once deliveries exist for every reader who was active when the send started.
     planned_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Why the campaign is paused (an operator, or too many failures), shown in the API.
+    pause_reason: Mapped[str | None] = mapped_column(String(500))
     # The article rendered and CSS-inlined once for this campaign, with personal placeholders.
     rendered_html: Mapped[str | None] = mapped_column(Text)
     rendered_text: Mapped[str | None] = mapped_column(Text)

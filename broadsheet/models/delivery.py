@@ -48,5 +48,10 @@ class Delivery(Base):
     # A worker's claim on the row while it talks to the relay; expired claims can be recovered.
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
+    # When a transmission of this row last began. Of a claim's `sending` rows, only the one
+    # being transmitted has it set: if the worker dies, that row's outcome is unknown.
+    attempted_at: Mapped[datetime | None]
+    # A row given back after a temporary failure waits until then before it is claimed again.
+    next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
