@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
 
+from broadsheet.dkim import DkimSigner
 from broadsheet.emails import RenderedEmail
 
 # Only ASCII letters and digits: they pass Jinja2 autoescaping, premailer (which percent-encodes
@@ -102,8 +103,10 @@ class MessageSkeleton:
         list_id: str | None,
         campaign_id: int | None,
         unsubscribe: bool,
+        signer: DkimSigner | None = None,
     ) -> None:
         self.unsubscribe = unsubscribe
+        self._signer = signer
         from_name, from_address = parseaddr(mail_from)
         self._from = _address_header("From", clean_text(from_name), _checked_address(from_address))
         boundary = f"=_bs_{secrets.token_hex(12)}"  # "=_" can never occur in quoted-printable
@@ -127,7 +130,10 @@ class MessageSkeleton:
         self._html = _Body(rendered.html)
 
     def render(self, recipient: Recipient, date: str | None = None) -> bytes:
-        """The complete message for one recipient, as CRLF-terminated bytes ready for SMTP."""
+        """The complete message for one recipient, as CRLF-terminated bytes ready for SMTP.
+
+        With a signer, the message is DKIM-signed: the body hash is per message, as bodies are.
+        """
         name = clean_text(recipient.name)
         email = _checked_address(recipient.email)
         values = {
@@ -157,7 +163,7 @@ class MessageSkeleton:
             head.append(f"X-Broadsheet-Subscriber: {int(recipient.subscriber_id)}\r\n")
         text = {key: value.encode() for key, value in values.items()}
         escaped = {key: html.escape(value).encode() for key, value in values.items()}
-        return b"".join(
+        message = b"".join(
             (
                 "".join(head).encode(),
                 self._static,
@@ -167,6 +173,7 @@ class MessageSkeleton:
                 self._end,
             )
         )
+        return message if self._signer is None else self._signer.sign(message)
 
 
 class _Body:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 
+from broadsheet.dkim import DkimSigner
 from broadsheet.emails import RenderedEmail, render_email
 from broadsheet.message import (
     MessageSkeleton,
@@ -57,6 +58,20 @@ def list_id(settings: Settings) -> str:
     return f"{publication_name(settings)} <newsletter.{domain_of(settings.mail_from)}>"
 
 
+def dkim_signer(settings: Settings) -> DkimSigner | None:
+    """The process's DKIM signer for these settings, or None when DKIM is not configured."""
+    if settings.dkim_private_key is None or settings.dkim_selector is None:
+        return None
+    domain = settings.dkim_domain or domain_of(settings.mail_from)
+    return _signer(settings.dkim_private_key, settings.dkim_selector, domain)
+
+
+@lru_cache(maxsize=4)
+def _signer(pem: str, selector: str, domain: str) -> DkimSigner:
+    """Parse the key once per process, not once per campaign or confirmation."""
+    return DkimSigner(pem, selector=selector, domain=domain)
+
+
 def campaign_skeleton(campaign: Campaign, settings: Settings) -> MessageSkeleton:
     """The MIME skeleton for a campaign, from the rendering stored when it was planned."""
     if campaign.rendered_html is None or campaign.rendered_text is None:
@@ -68,6 +83,7 @@ def campaign_skeleton(campaign: Campaign, settings: Settings) -> MessageSkeleton
         list_id=list_id(settings),
         campaign_id=campaign.id,
         unsubscribe=True,
+        signer=dkim_signer(settings),
     )
 
 
@@ -86,21 +102,28 @@ def campaign_recipient(
 
 
 @lru_cache(maxsize=4)
-def _confirmation_skeleton(mail_from: str, public_url: str, publication: str) -> MessageSkeleton:
+def _confirmation_skeleton(
+    mail_from: str, public_url: str, publication: str, signer: DkimSigner | None
+) -> MessageSkeleton:
     """The confirmation email rendered and inlined once per process; the link is personal."""
     rendered = render_email(
         "confirm",
         {"publication_name": publication, "public_url": public_url, **placeholder_context()},
     )
     return MessageSkeleton(
-        rendered, mail_from=mail_from, list_id=None, campaign_id=None, unsubscribe=False
+        rendered,
+        mail_from=mail_from,
+        list_id=None,
+        campaign_id=None,
+        unsubscribe=False,
+        signer=signer,
     )
 
 
 def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
     """The double opt-in email for one reader."""
     skeleton = _confirmation_skeleton(
-        settings.mail_from, settings.public_url, publication_name(settings)
+        settings.mail_from, settings.public_url, publication_name(settings), dkim_signer(settings)
     )
     recipient = Recipient(
         email=subscriber.email,

@@ -13,6 +13,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from broadsheet.bounces.mailbox import parse_mailbox_url
+from broadsheet.dkim import is_selector, load_private_key
 from broadsheet.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,19 @@ class Settings:
     embedded_redis: bool
     embedded_smtp: bool
     catcher_port: int = 8025
+    retry_delays: tuple[int, ...] = (30, 60, 300, 900, 3600)
+    retry_max_age: int = 24 * 3600
+    pause_failure_rate: float = 0.05
+    pause_after_attempts: int = 200
+    smtp_timeout: float = 30.0
+    claim_lease: int = 300
+    stall_after: int = 120
+    tick_seconds: float = 15.0
+    dkim_private_key: str | None = field(default=None, repr=False)  # PEM text; None: no DKIM
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    # Where bounce and complaint reports arrive (imap://, pop3://, maildir://); None: not read.
+    bounce_mailbox_url: str | None = field(default=None, repr=False)
 
     @property
     def redis_socket(self) -> Path:
@@ -78,6 +93,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     redis_url = env.get("REDIS_URL") or f"unix://{embedded_redis_socket(instance)}"
     catcher_port = _int(env, "CATCHER_PORT", 8025, minimum=1, maximum=65535)
     smtp_url = env.get("SMTP_URL") or f"smtp://127.0.0.1:{catcher_port}"
+    mail_from = _mail_from(env.get("MAIL_FROM") or "Broadsheet <newsletter@localhost>")
+    dkim_key, dkim_selector, dkim_domain = _dkim(env, mail_from)
     return Settings(
         instance_path=instance,
         database_url=_database_url(env, instance),
@@ -87,12 +104,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=env.get("SECRET_KEY") or _stored_secret(instance),
         public_url=_public_url(env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}"),
         port=port,
-        mail_from=_mail_from(env.get("MAIL_FROM") or "Broadsheet <newsletter@localhost>"),
+        mail_from=mail_from,
         send_rate=_float(env, "SEND_RATE", 20.0),
         batch_size=_int(env, "BATCH_SIZE", 100, minimum=1, maximum=10_000),
         embedded_redis=embedded_redis,
         embedded_smtp=embedded_smtp,
         catcher_port=catcher_port,
+        retry_delays=_delays(env, "RETRY_DELAYS", (30, 60, 300, 900, 3600)),
+        retry_max_age=_int(env, "RETRY_MAX_AGE", 24 * 3600, minimum=1, maximum=30 * 24 * 3600),
+        pause_failure_rate=_fraction(env, "PAUSE_FAILURE_RATE", 0.05),
+        pause_after_attempts=_int(env, "PAUSE_AFTER_ATTEMPTS", 200, minimum=1, maximum=10**9),
+        smtp_timeout=_float(env, "SMTP_TIMEOUT", 30.0),
+        claim_lease=_int(env, "CLAIM_LEASE", 300, minimum=2, maximum=86_400),
+        stall_after=_int(env, "STALL_AFTER", 120, minimum=2, maximum=86_400),
+        tick_seconds=_float(env, "TICK_SECONDS", 15.0),
+        dkim_private_key=dkim_key,
+        dkim_selector=dkim_selector,
+        dkim_domain=dkim_domain,
+        bounce_mailbox_url=_bounce_mailbox_url(env),
     )
 
 
@@ -154,6 +183,55 @@ def _mail_from(value: str) -> str:
     return str(Address(display_name=name, username=local, domain=domain))
 
 
+def _dkim(env: Mapping[str, str], mail_from: str) -> tuple[str | None, str | None, str | None]:
+    """The DKIM key as PEM text, selector and domain; all None when no DKIM variable is set."""
+    raw = env.get("DKIM_PRIVATE_KEY", "").strip()
+    selector = env.get("DKIM_SELECTOR", "").strip().lower()
+    domain = env.get("DKIM_DOMAIN", "").strip().lower()
+    if not raw:
+        if selector or domain:
+            raise ConfigError("DKIM_PRIVATE_KEY", "must be set when DKIM_SELECTOR/DKIM_DOMAIN is")
+        return None, None, None
+    pem = raw if "-----BEGIN" in raw else _read_key_file(raw)
+    if "\n" not in pem.strip():
+        pem = pem.replace("\\n", "\n")  # a PEM kept on one line with \n, as .env files need
+    pem = pem.strip() + "\n"
+    try:
+        load_private_key(pem)
+    except ValueError as exc:
+        raise ConfigError("DKIM_PRIVATE_KEY", str(exc)) from exc
+    if not selector:
+        raise ConfigError("DKIM_SELECTOR", "must be set when DKIM_PRIVATE_KEY is")
+    if not is_selector(selector):
+        raise ConfigError("DKIM_SELECTOR", f"must be DNS labels such as 'news2025': {selector!r}")
+    domain = domain or parseaddr(mail_from)[1].rpartition("@")[2].lower()
+    if not is_selector(domain):
+        raise ConfigError(
+            "DKIM_DOMAIN",
+            f"must be a domain such as 'example.org' (default: MAIL_FROM's): {domain!r}",
+        )
+    return pem, selector, domain
+
+
+def _read_key_file(path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        # Never echo a long value: it may be key material pasted without its PEM armour.
+        shown = repr(path) if len(path) <= 200 else "(a value too long to be a path)"
+        reason = getattr(exc, "strerror", None) or "not a PEM text file"
+        raise ConfigError(
+            "DKIM_PRIVATE_KEY", f"neither PEM text nor a readable key file {shown}: {reason}"
+        ) from exc
+
+
+def _bounce_mailbox_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("BOUNCE_MAILBOX_URL", "").strip()
+    if url:
+        parse_mailbox_url(url)  # a ConfigError naming BOUNCE_MAILBOX_URL when malformed
+    return url or None
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
     raw = env.get(name)
     if not raw:
@@ -177,6 +255,34 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(name, f"must be a number, got {raw!r}") from exc
     if not 0 < value <= 1_000_000:
         raise ConfigError(name, f"must be greater than 0, got {raw!r}")
+    return value
+
+
+def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Seconds before each retry, e.g. `30,60,300`; at most a day each (the broker must hold
+    a retried task that long, see worker/app.py)."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        delays = tuple(int(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(name, f"must be whole seconds separated by commas, got {raw!r}") from exc
+    if not all(0 < d <= 86_400 for d in delays):
+        raise ConfigError(name, f"each delay must be between 1 and 86400 seconds, got {raw!r}")
+    return delays
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(name, f"must be a number between 0 and 1, got {raw!r}") from exc
+    if not 0 < value <= 1:
+        raise ConfigError(name, f"must be a number between 0 and 1, got {raw!r}")
     return value
 
 

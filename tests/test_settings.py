@@ -64,6 +64,15 @@ def test_external_services_replace_embedded_ones(tmp_path):
         ("REDIS_URL", "localhost:6379"),
         ("PUBLIC_URL", "news.example.org"),
         ("MAIL_FROM", "not an address"),
+        ("RETRY_DELAYS", "30,soon"),
+        ("RETRY_DELAYS", "30,0"),
+        ("RETRY_DELAYS", "100000"),
+        ("RETRY_MAX_AGE", "0"),
+        ("PAUSE_FAILURE_RATE", "1.5"),
+        ("PAUSE_FAILURE_RATE", "half"),
+        ("SMTP_TIMEOUT", "-1"),
+        ("CLAIM_LEASE", "1"),
+        ("TICK_SECONDS", "never"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, variable, value):
@@ -76,3 +85,11 @@ def test_bad_values_name_the_variable(tmp_path, variable, value):
 def test_smtps_defaults_to_port_465():
     target = parse_smtp_url("smtps://relay.example.org")
     assert (target.port, target.implicit_tls) == (465, True)
+
+
+def test_delivery_engine_settings(tmp_path):
+    s = load_settings(env(tmp_path, RETRY_DELAYS="5, 10,20", PAUSE_FAILURE_RATE="0.1"))
+    assert s.retry_delays == (5, 10, 20) and s.pause_failure_rate == 0.1
+    default = load_settings(env(tmp_path))
+    assert default.retry_delays == (30, 60, 300, 900, 3600)
+    assert (default.claim_lease, default.stall_after, default.smtp_timeout) == (300, 120, 30.0)

@@ -103,6 +103,32 @@ def send_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
     return jsonify(campaign_json(campaign)), 202
 
 
+@bp.post("/campaigns/<int:campaign_id>/pause")
+def pause_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(campaign_json(campaigns.pause(session(), campaign_id)))
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume")
+def resume_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = campaigns.resume(session(), campaign_id)
+    enqueue.campaign_batches(campaign.id)
+    return jsonify(campaign_json(campaign)), 202
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+def cancel_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(campaign_json(campaigns.cancel(session(), campaign_id)))
+
+
+@bp.post("/campaigns/<int:campaign_id>/retry-failed")
+def retry_failed(campaign_id: int):  # type: ignore[no-untyped-def]
+    queued = campaigns.retry_failed(session(), campaign_id)
+    if queued:
+        enqueue.campaign_batches(campaign_id)
+    body = campaign_json(campaigns.get_campaign(session(), campaign_id))
+    return jsonify({**body, "requeued": queued}), 202
+
+
 def _iso(value) -> str | None:  # type: ignore[no-untyped-def]
     return value.isoformat() if value is not None else None
 
@@ -139,6 +165,7 @@ def campaign_json(c: Campaign) -> dict[str, Any]:
         "article_id": c.article_id,
         "subject": c.subject,
         "status": c.status.value,
+        "pause_reason": c.pause_reason,
         "counts": campaigns.delivery_counts(session(), c.id),
         "created_at": _iso(c.created_at),
         "started_at": _iso(c.started_at),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from broadsheet.settings import Settings, load_settings
-from web import api, db, errors, extensions, public
+from web import api, db, errors, extensions, public, webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -26,5 +26,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     extensions.init_app(app)
     public.init_app(app)
     api.init_app(app)
+    webhooks.init_app(app)
     errors.init_app(app)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web.db import after_commit
-from worker.tasks import send_confirmation, start_campaign
+from worker.tasks import resume_campaign, send_confirmation, start_campaign
 
 
 def confirmation(subscriber_id: int) -> None:
@@ -12,3 +12,7 @@ def confirmation(subscriber_id: int) -> None:
 
 def campaign_start(campaign_id: int) -> None:
     after_commit(lambda: start_campaign.delay(campaign_id))
+
+
+def campaign_batches(campaign_id: int) -> None:
+    after_commit(lambda: resume_campaign.delay(campaign_id))

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import Celery
 
 from broadsheet.settings import Settings, load_settings
 
-celery_app = Celery("broadsheet", include=["worker.tasks"])
+celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces"])
 
 QUEUE = "broadsheet"
 TRANSACTIONAL_QUEUE = "broadsheet.transactional"
 # The order matters: a worker takes from the first non-empty queue.
 QUEUES = f"{TRANSACTIONAL_QUEUE},{QUEUE}"
 
-# Longest countdown a task may be retried with; the broker must not redeliver before it.
-LONGEST_RETRY = timedelta(hours=1)
+# Floor for the visibility timeout (seconds); it grows with the longest RETRY_DELAYS entry.
+LONGEST_RETRY_SECONDS = 3600
 
 
 def broker_url(redis_url: str) -> str:
@@ -37,7 +35,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
             "interval_step": 0.2,
         },
         "broker_transport_options": {
-            "visibility_timeout": int(LONGEST_RETRY.total_seconds()) * 2,
+            # Above the longest retry countdown, or Redis would hand a waiting retry to a
+            # second worker while the first still holds it.
+            "visibility_timeout": 2 * max(LONGEST_RETRY_SECONDS, *settings.retry_delays),
             # Poll queues in the order given (QUEUES), not round robin.
             "queue_order_strategy": "priority",
         },
@@ -53,7 +53,13 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
         "beat_schedule": {
-            "tick": {"task": "broadsheet.tick", "schedule": 15.0},
+            "tick": {"task": "broadsheet.tick", "schedule": settings.tick_seconds},
+            # A poll stuck behind a long campaign's batches is dropped, not run late in a pile.
+            "poll-bounces": {
+                "task": "broadsheet.poll_bounces",
+                "schedule": 60.0,
+                "options": {"expires": 60},
+            },
         },
         "timezone": "UTC",
     }

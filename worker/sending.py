@@ -1,83 +1,54 @@
-"""Sending one batch of a campaign: claim rows, one SMTP connection, throttle, record outcomes."""
+"""Sending one batch of a campaign: claim rows, one SMTP connection, throttle, record outcomes.
+
+Each outcome is committed before the next message starts, in the same transaction that marks
+the next row in flight (see broadsheet/services/claims.py), so a killed worker leaves at most
+one row whose fate is unknown.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
+import re
 import smtplib
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
-from sqlalchemy.orm import Session
+import redis
 
-from broadsheet.models import Campaign, DeliveryStatus, utcnow
+from broadsheet.message import MessageSkeleton
+from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
 from broadsheet.outbox import campaign_recipient, campaign_skeleton
-from broadsheet.services import ledger
+from broadsheet.services import claims
+from broadsheet.services.claims import Claimed
 from worker import smtp
 from worker.resources import Resources
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
-# A delivery that failed transiently this many times is given up as failed.
-MAX_ATTEMPTS = 5
+# SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another one. Messages end
+# in CRLF (the skeleton guarantees it), so the terminating "." follows directly.
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+# How often (in messages) a batch checks that its campaign was not paused or cancelled.
+STATUS_CHECK_EVERY = 10
 
 
 @dataclass
 class BatchOutcome:
     sent: int = 0
     failed: int = 0
-    retry: list[int] = field(default_factory=list)
+    unknown: int = 0
+    stopped: bool = False  # the campaign was paused or cancelled mid-batch
+    retry_at: datetime | None = None
     error: str | None = None
 
 
-def send_batch(
-    res: Resources, campaign_id: int, first_id: int, last_id: int, worker: str
-) -> BatchOutcome:
-    """Send the queued deliveries of one id range; transient failures go back to the queue."""
-    outcome = BatchOutcome()
-    with res.sessions.begin() as session:
-        held = ledger.claim(session, campaign_id, first_id, last_id, worker, LEASE)
-        campaign = session.get(Campaign, campaign_id) if held else None
-    if not held or campaign is None:
-        return outcome
-    skeleton = campaign_skeleton(campaign, res.settings)
-    envelope_from = parseaddr(res.settings.mail_from)[1]
-    try:
-        conn = smtp.connect(res.settings.smtp)
-    except (OSError, smtplib.SMTPException) as exc:
-        outcome.error = f"cannot reach the relay: {exc}"
-        _give_back(res, [h.delivery_id for h in held], outcome.error, outcome)
-        return outcome
-    lease_renewed = time.monotonic()
-    try:
-        for index, item in enumerate(held):
-            recipient = campaign_recipient(
-                res.settings, campaign_id, item.subscriber_id, item.email, item.name
-            )
-            res.throttle.wait()
-            try:
-                message = skeleton.render(recipient)
-                reply = _transmit(conn, envelope_from, recipient.email, message)
-            except _Rejected as exc:
-                _record(res, [item.delivery_id], outcome, rejected=exc)
-                continue
-            except (smtplib.SMTPException, OSError) as exc:
-                outcome.error = f"connection lost: {exc}"
-                rest = [h.delivery_id for h in held[index:]]
-                _give_back(res, rest, outcome.error, outcome)
-                return outcome
-            _record(res, [item.delivery_id], outcome, reply=reply, message_id=recipient.message_id)
-            if time.monotonic() - lease_renewed > LEASE.total_seconds() / 2:
-                _renew(res, [h.delivery_id for h in held[index + 1 :]])
-                lease_renewed = time.monotonic()
-    finally:
-        smtp.close(conn)
-    return outcome
+class Rejected(Exception):
+    """The relay answered a command with a refusal; `code` says if it is temporary."""
 
-
-class _Rejected(Exception):
     def __init__(self, code: int, reply: str) -> None:
         super().__init__(f"{code} {reply}")
         self.code = code
@@ -88,63 +59,171 @@ class _Rejected(Exception):
         return self.code >= 500
 
 
-def _transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) -> str:
-    """One message over an open connection; returns the relay's reply to DATA.
+class Lost(Exception):
+    """The connection failed mid-message; `maybe_delivered` once the message body was sent."""
 
-    MAIL, RCPT and DATA are issued one by one (not `sendmail`) so a refusal keeps its code.
-    """
-    code, resp = conn.mail(envelope_from)
-    if code == 250:
-        code, resp = conn.rcpt(rcpt)
-    if code in (250, 251):
-        try:
-            code, resp = conn.data(message)
-        except smtplib.SMTPDataError as exc:
-            code, resp = exc.smtp_code, exc.smtp_error
-    if code != 250:
-        conn.rset()
-        raise _Rejected(code, resp.decode(errors="replace"))
-    return f"{code} {resp.decode(errors='replace')}"
+    def __init__(self, error: Exception, maybe_delivered: bool) -> None:
+        super().__init__(str(error) or type(error).__name__)
+        self.maybe_delivered = maybe_delivered
 
 
-def _record(
-    res: Resources,
-    ids: list[int],
-    outcome: BatchOutcome,
-    *,
-    reply: str | None = None,
-    message_id: str | None = None,
-    rejected: _Rejected | None = None,
-) -> None:
-    with res.sessions.begin() as session:
-        if rejected is None:
-            ledger.finish(session, ids, DeliveryStatus.SENT, reply=reply, message_id=message_id)
-            outcome.sent += len(ids)
-        elif rejected.permanent:
-            ledger.finish(
-                session, ids, DeliveryStatus.FAILED, error="rejected", reply=rejected.reply
+@dataclass
+class Batch:
+    """One claim being worked through: the rows, the connection, and what happened."""
+
+    res: Resources
+    campaign: Campaign
+    claim_key: str
+    held: list[Claimed]
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+    def settle(self, index: int, status: DeliveryStatus | None, **values: object) -> None:
+        """Record row `index`'s outcome and mark row `index + 1` in flight, in one commit.
+        `status` None means a temporary refusal: the row is deferred for a retry."""
+        row = self.held[index].delivery_id
+        with self.res.sessions.begin() as session:
+            if status is None:
+                self._defer(session, [row], str(values["reply"]), count_attempt=False)
+            else:
+                claims.finish(session, self.claim_key, [row], status, **values)  # type: ignore[arg-type]
+            if index + 1 < len(self.held):
+                claims.begin(session, self.claim_key, self.held[index + 1].delivery_id)
+        if status == DeliveryStatus.SENT:
+            self.outcome.sent += 1
+        elif status == DeliveryStatus.FAILED:
+            self.outcome.failed += 1
+        elif status == DeliveryStatus.UNKNOWN:
+            self.outcome.unknown += 1
+
+    def defer_rest(self, start: int, error: str, *, count_attempt: bool) -> None:
+        rows = [h.delivery_id for h in self.held[start:]]
+        with self.res.sessions.begin() as session:
+            self._defer(session, rows, error, count_attempt=count_attempt)
+        self.outcome.error = error
+
+    def give_back_rest(self, start: int, reason: str) -> None:
+        """The campaign stopped: rows not yet sent go back to the queue, due at once."""
+        rows = [h.delivery_id for h in self.held[start:]]
+        with self.res.sessions.begin() as session:
+            claims.release(session, self.claim_key, rows, reason)
+        self.outcome.stopped = True
+
+    def still_sending(self) -> bool:
+        with self.res.sessions.begin() as session:
+            status = session.get(Campaign, self.campaign.id, populate_existing=True).status
+        return status == CampaignStatus.SENDING
+
+    def _defer(self, session, rows: list[int], error: str, *, count_attempt: bool) -> None:  # type: ignore[no-untyped-def]
+        settings = self.res.settings
+        deferred = claims.defer(
+            session,
+            self.claim_key,
+            rows,
+            error,
+            delays=settings.retry_delays,
+            max_age=timedelta(seconds=settings.retry_max_age),
+            jitter=random.uniform(-0.2, 0.2),
+            count_attempt=count_attempt,
+        )
+        self.outcome.failed += len(deferred.failed)
+        if deferred.retry_at is not None:
+            current = self.outcome.retry_at
+            self.outcome.retry_at = (
+                min(current, deferred.retry_at) if current else deferred.retry_at
             )
-            outcome.failed += len(ids)
-        else:
-            _release_or_fail(session, ids, rejected.reply, outcome)
 
 
-def _give_back(res: Resources, ids: list[int], error: str, outcome: BatchOutcome) -> None:
+def send_batch(
+    res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
+) -> BatchOutcome:
+    """Send the due, queued deliveries of one id range over one SMTP connection."""
     with res.sessions.begin() as session:
-        _release_or_fail(session, ids, error, outcome)
+        recovered = claims.recover(session, claim_key)  # this task's earlier run died
+        lease = timedelta(seconds=res.settings.claim_lease)
+        held = claims.claim(session, campaign_id, first_id, last_id, claim_key, lease)
+        campaign = session.get(Campaign, campaign_id) if held else None
+    if recovered.unknown or recovered.requeued:
+        log.warning("claim %s recovered after a crash: %s", claim_key, recovered)
+    if not held or campaign is None:
+        return BatchOutcome()
+    batch = Batch(res, campaign, claim_key, held)
+    _work_through(batch, campaign_skeleton(campaign, res.settings))
+    return batch.outcome
 
 
-def _release_or_fail(session: Session, ids: list[int], error: str, outcome: BatchOutcome) -> None:
-    """Transient failure: back to the queue, unless the delivery used up its attempts."""
-    spent = ledger.attempts_at_least(session, ids, MAX_ATTEMPTS)
-    if spent:
-        ledger.finish(session, spent, DeliveryStatus.FAILED, error=f"gave up: {error}")
-        outcome.failed += len(spent)
-    retry = [i for i in ids if i not in set(spent)]
-    ledger.release(session, retry, error)
-    outcome.retry.extend(retry)
+def _work_through(batch: Batch, skeleton: MessageSkeleton) -> None:
+    res = batch.res
+    try:
+        conn = smtp.connect(res.settings.smtp, timeout=res.settings.smtp_timeout)
+    except (OSError, smtplib.SMTPException) as exc:
+        batch.defer_rest(0, f"cannot reach the relay: {exc}", count_attempt=True)
+        return
+    envelope_from = parseaddr(res.settings.mail_from)[1]
+    lease = timedelta(seconds=res.settings.claim_lease)
+    renewed = time.monotonic()
+    try:
+        for index, item in enumerate(batch.held):
+            if index and index % STATUS_CHECK_EVERY == 0 and not batch.still_sending():
+                batch.give_back_rest(index, "the campaign was paused or cancelled")
+                return
+            recipient = campaign_recipient(
+                res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name
+            )
+            try:
+                message = skeleton.render(recipient)
+            except ValueError as exc:  # an address no relay would take: final for this row
+                batch.settle(index, DeliveryStatus.FAILED, error=f"cannot build message: {exc}")
+                continue
+            try:
+                res.throttle.wait()
+            except redis.RedisError as exc:  # nothing was sent: try these rows again later
+                batch.defer_rest(index, f"rate limiter unavailable: {exc}", count_attempt=False)
+                return
+            try:
+                reply = transmit(conn, envelope_from, recipient.email, message)
+            except Rejected as exc:
+                status = DeliveryStatus.FAILED if exc.permanent else None
+                batch.settle(index, status, error="refused by the relay", reply=exc.reply)
+                continue
+            except Lost as exc:
+                error = f"connection lost: {exc}"
+                if exc.maybe_delivered:
+                    batch.settle(index, DeliveryStatus.UNKNOWN, error=error)
+                    batch.defer_rest(index + 1, error, count_attempt=False)
+                else:
+                    batch.defer_rest(index, error, count_attempt=False)
+                return
+            batch.settle(index, DeliveryStatus.SENT, reply=reply, message_id=recipient.message_id)
+            if time.monotonic() - renewed > lease.total_seconds() / 3:
+                with res.sessions.begin() as session:
+                    claims.renew(session, batch.claim_key, utcnow() + lease)
+                renewed = time.monotonic()
+    finally:
+        smtp.close(conn)
 
 
-def _renew(res: Resources, ids: list[int]) -> None:
-    with res.sessions.begin() as session:
-        ledger.renew(session, ids, utcnow() + LEASE)
+def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) -> str:
+    """One message over an open connection; returns the relay's reply to the message.
+
+    MAIL, RCPT and DATA are issued one by one (not `sendmail`) so a refusal keeps its code, and
+    a failure after the body went out is told apart from one before (`Lost.maybe_delivered`).
+    """
+    body_sent = False
+    try:
+        code, resp = conn.mail(envelope_from)
+        if code == 250:
+            code, resp = conn.rcpt(rcpt)
+        if code in (250, 251):
+            code, resp = conn.docmd("data")
+            if code == 354:
+                body_sent = True
+                conn.send(_LEADING_DOT.sub(b"..", message) + b".\r\n")
+                code, resp = conn.getreply()
+        if code != 250:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.rset()  # a dead connection shows itself at the next message
+    except (smtplib.SMTPException, OSError) as exc:
+        raise Lost(exc, maybe_delivered=body_sent) from exc
+    if code != 250:
+        raise Rejected(code, resp.decode(errors="replace"))
+    return f"{code} {resp.decode(errors='replace')}"

@@ -13,9 +13,9 @@ from email.utils import parseaddr
 
 from celery import Task
 
-from broadsheet.models import Campaign, Subscriber, SubscriberStatus, utcnow
+from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.outbox import confirmation_message, render_campaign
-from broadsheet.services import ledger
+from broadsheet.services import campaigns, claims, ledger
 from broadsheet.services.subscriptions import mark_confirmation_sent
 from worker import smtp
 from worker.app import celery_app
@@ -24,22 +24,18 @@ from worker.sending import send_batch as send_one_batch
 
 log = logging.getLogger(__name__)
 
-# Seconds before the n-th retry of a batch whose deliveries failed transiently.
-RETRY_DELAYS = (30, 60, 300, 900, 3600)
-# Sending campaigns with no progress for this long get their lost tasks enqueued again.
-STALL_AFTER = timedelta(minutes=2)
-
 
 def _retry_delay(retries: int) -> int:
-    return RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]
+    delays = resources().settings.retry_delays
+    return delays[min(retries, len(delays) - 1)]
 
 
-@celery_app.task(name="broadsheet.send_confirmation", bind=True, max_retries=len(RETRY_DELAYS))
+@celery_app.task(name="broadsheet.send_confirmation", bind=True, max_retries=5)
 def send_confirmation(self: Task, subscriber_id: int) -> None:
     """Mail the double opt-in link to a pending reader.
 
     Idempotent enough: a redelivery may send a second confirmation, which is harmless (both
-    links work). Retries relay errors on the RETRY_DELAYS schedule, then gives up.
+    links work). Retries relay errors on the RETRY_DELAYS schedule, five times, then gives up.
     """
     res = resources()
     with res.sessions.begin() as session:
@@ -50,9 +46,9 @@ def send_confirmation(self: Task, subscriber_id: int) -> None:
         email = subscriber.email
     res.throttle.wait()
     try:
-        conn = smtp.connect(res.settings.smtp)
+        conn = smtp.connect(res.settings.smtp, timeout=res.settings.smtp_timeout)
         try:
-            conn.sendmail(_envelope_from(res.settings.mail_from), [email], message)
+            conn.sendmail(parseaddr(res.settings.mail_from)[1], [email], message)
         finally:
             smtp.close(conn)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -79,7 +75,7 @@ def start_campaign(campaign_id: int) -> int:
     res = resources()
     with res.sessions.begin() as session:
         campaign = session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status.value != "sending":
+        if campaign is None or campaign.status != CampaignStatus.SENDING:
             return 0
         if campaign.rendered_html is None:
             rendered = render_campaign(campaign, res.settings)
@@ -103,45 +99,59 @@ def enqueue_batches(campaign_id: int) -> int:
 
 @celery_app.task(name="broadsheet.send_batch", bind=True, max_retries=None)
 def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dict[str, int]:
-    """Send the queued deliveries with ids in [first_id, last_id] over one SMTP connection.
+    """Send the due, queued deliveries with ids in [first_id, last_id] over one connection.
 
-    Idempotent: only queued rows are claimed, so a duplicate or redelivered task sends nothing
-    twice. Transiently failed rows go back to the queue and the task retries on RETRY_DELAYS;
-    each delivery gives up after MAX_ATTEMPTS tries (see worker.sending).
+    Idempotent: only queued rows are claimed, so a duplicate or redelivered task sends nobody
+    twice; a redelivery after a crash first settles what the dead run held (the task id is
+    the claim). Rows that failed temporarily wait in the ledger (`next_attempt_at`) and the
+    task retries when the first is due; each row gives up after RETRY_DELAYS or RETRY_MAX_AGE.
     """
     res = resources()
-    worker = f"{self.request.hostname}/{self.request.id}"
-    outcome = send_one_batch(res, campaign_id, first_id, last_id, worker)
+    outcome = send_one_batch(res, campaign_id, first_id, last_id, claim_key=self.request.id)
     with res.sessions.begin() as session:
-        ledger.complete_if_done(session, campaign_id)
-    if outcome.retry:
-        log.warning(
-            "campaign %s batch %s-%s: %s deliveries to retry (%s)",
-            campaign_id,
-            first_id,
-            last_id,
-            len(outcome.retry),
-            outcome.error,
-        )
-        raise self.retry(countdown=_retry_delay(self.request.retries))
-    return {"sent": outcome.sent, "failed": outcome.failed}
+        if not ledger.complete_if_done(session, campaign_id):
+            reason = campaigns.pause_if_failing(
+                session,
+                campaign_id,
+                rate=res.settings.pause_failure_rate,
+                after=res.settings.pause_after_attempts,
+            )
+            if reason:
+                log.warning("campaign %s paused: %s", campaign_id, reason)
+                return _counts(outcome)
+    if outcome.retry_at is not None and not outcome.stopped:
+        wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
+        log.info("campaign %s batch %s-%s: retry in %.0fs", campaign_id, first_id, last_id, wait)
+        raise self.retry(countdown=wait)
+    return _counts(outcome)
+
+
+def _counts(outcome) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {"sent": outcome.sent, "failed": outcome.failed, "unknown": outcome.unknown}
 
 
 @celery_app.task(name="broadsheet.tick")
 def tick() -> dict[str, int]:
-    """The scheduler's periodic repair: free deliveries of vanished workers and re-enqueue
+    """The scheduler's periodic repair: settle the claims of vanished workers and re-enqueue
     the work of campaigns that stalled (their tasks lost with Redis). Idempotent."""
     res = resources()
     now = utcnow()
+    unknown = requeued = 0
     with res.sessions.begin() as session:
-        expired = ledger.expire_leases(session, now)
-        stalled = ledger.campaigns_needing_work(session, now - STALL_AFTER)
+        for claim_key in claims.expired_claims(session, now):
+            recovered = claims.recover(session, claim_key)
+            unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
+        stalled_before = now - timedelta(seconds=res.settings.stall_after)
+        stalled = ledger.campaigns_needing_work(session, stalled_before)
     for campaign_id in stalled["unplanned"]:
         start_campaign.delay(campaign_id)
     for campaign_id in stalled["queued"]:
         enqueue_batches(campaign_id)
-    return {"expired": expired, **{k: len(v) for k, v in stalled.items()}}
+    return {"unknown": unknown, "requeued": requeued, **{k: len(v) for k, v in stalled.items()}}
 
 
-def _envelope_from(mail_from: str) -> str:
-    return parseaddr(mail_from)[1]
+@celery_app.task(name="broadsheet.resume_campaign")
+def resume_campaign(campaign_id: int) -> int:
+    """Enqueue batches for a campaign's queued rows (after resume or retry-failed).
+    Idempotent: extra batches find nothing to claim."""
+    return enqueue_batches(campaign_id)

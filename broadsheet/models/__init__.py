@@ -3,6 +3,7 @@
 from broadsheet.models.api_token import ApiToken
 from broadsheet.models.article import Article
 from broadsheet.models.base import Base, utcnow
+from broadsheet.models.bounce_report import BounceReport, ReportKind
 from broadsheet.models.campaign import Campaign, CampaignStatus
 from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
@@ -12,10 +13,12 @@ __all__ = [
     "ApiToken",
     "Article",
     "Base",
+    "BounceReport",
     "Campaign",
     "CampaignStatus",
     "Delivery",
     "DeliveryStatus",
+    "ReportKind",
     "Subscriber",
     "SubscriberStatus",
     "utcnow",

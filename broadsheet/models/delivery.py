@@ -46,7 +46,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     relay_reply: Mapped[str | None] = mapped_column(Text)
     # A worker's claim on the row while it talks to the relay; expired claims can be recovered.
-    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(200), index=True)
     lease_expires_at: Mapped[datetime | None]
     # When a transmission of this row last began. Of a claim's `sending` rows, only the one
     # being transmitted has it set: if the worker dies, that row's outcome is unknown.

@@ -63,3 +63,80 @@ def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
         counts[status.value] = n
     counts["total"] = sum(counts.values())
     return counts
+
+
+def pause(session: Session, campaign_id: int, reason: str = "paused by an operator") -> Campaign:
+    """Stop a sending campaign; batches in flight stop within a few messages. Rows not sent
+    stay queued, so resume() neither skips nor repeats anyone."""
+    return _move(session, campaign_id, (CampaignStatus.SENDING,), CampaignStatus.PAUSED, reason)
+
+
+def resume(session: Session, campaign_id: int) -> Campaign:
+    """Send the rest of a paused campaign (the caller enqueues its batches after commit)."""
+    return _move(session, campaign_id, (CampaignStatus.PAUSED,), CampaignStatus.SENDING, None)
+
+
+def cancel(session: Session, campaign_id: int) -> Campaign:
+    """Give up a campaign that has not finished; rows not sent stay `queued` for the record."""
+    open_states = (*STARTABLE, CampaignStatus.SENDING, CampaignStatus.PAUSED)
+    campaign = _move(session, campaign_id, open_states, CampaignStatus.CANCELLED, None)
+    campaign.finished_at = utcnow()
+    session.flush()
+    return campaign
+
+
+def retry_failed(session: Session, campaign_id: int) -> int:
+    """Queue a campaign's failed deliveries again (readers who left are skipped at claim
+    time) and reopen it; returns how many were queued."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT):
+        raise Conflict(f"campaign {campaign_id} is {campaign.status.value}; nothing to retry")
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.FAILED)
+        .values(status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount and campaign.status == CampaignStatus.SENT:
+        campaign.status, campaign.finished_at = CampaignStatus.SENDING, None
+    session.flush()
+    return result.rowcount
+
+
+def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: int) -> str | None:
+    """Pause a sending campaign whose failure rate passed `rate` once `after` deliveries were
+    tried; returns the reason when it did."""
+    counts = delivery_counts(session, campaign_id)
+    tried = counts["sent"] + counts["failed"] + counts["bounced"] + counts["unknown"]
+    failed = counts["failed"] + counts["bounced"]
+    if tried < after or failed <= rate * tried:
+        return None
+    reason = f"paused automatically: {failed} of {tried} deliveries failed (limit {rate:.0%})"
+    try:
+        pause(session, campaign_id, reason)
+    except Conflict:
+        return None
+    return reason
+
+
+def _move(
+    session: Session,
+    campaign_id: int,
+    sources: tuple[CampaignStatus, ...],
+    target: CampaignStatus,
+    reason: str | None,
+) -> Campaign:
+    """Change status atomically from one of `sources`; Conflict (409) from any other."""
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status.in_(sources))
+        .values(status=target, pause_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    campaign = get_campaign(session, campaign_id)
+    if result.rowcount != 1:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.status.value}; cannot make it {target}"
+        )
+    session.refresh(campaign)
+    return campaign

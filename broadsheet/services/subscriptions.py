@@ -76,7 +76,7 @@ def create_subscriber(
     if created is None:
         raise Conflict(f"{address.email} is already a subscriber")
     if status == SubscriberStatus.ACTIVE:
-        _set_status(created, SubscriberStatus.ACTIVE)
+        set_status(created, SubscriberStatus.ACTIVE)
     session.flush()
     return created
 
@@ -87,7 +87,7 @@ def confirm(session: Session, subscriber_id: int, email_key: str) -> Subscriber:
     if subscriber is None or subscriber.email_key != email_key:
         raise NotFound("this confirmation link does not match a subscriber")
     if subscriber.status == SubscriberStatus.PENDING:
-        _set_status(subscriber, SubscriberStatus.ACTIVE)
+        set_status(subscriber, SubscriberStatus.ACTIVE)
         session.flush()
     return subscriber
 
@@ -98,7 +98,7 @@ def unsubscribe(session: Session, subscriber_id: int) -> Subscriber:
     if subscriber is None:
         raise NotFound("this unsubscribe link does not match a subscriber")
     if subscriber.status in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE):
-        _set_status(subscriber, SubscriberStatus.UNSUBSCRIBED)
+        set_status(subscriber, SubscriberStatus.UNSUBSCRIBED)
         session.flush()
     return subscriber
 
@@ -124,7 +124,7 @@ def _insert(
 def _signup_again(subscriber: Subscriber, name: str) -> bool:
     """A known address signed up again; decide whether a confirmation mail is owed."""
     if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
-        _set_status(subscriber, SubscriberStatus.PENDING)
+        set_status(subscriber, SubscriberStatus.PENDING)
         subscriber.name = name or subscriber.name
         return True
     if subscriber.status == SubscriberStatus.PENDING:
@@ -133,7 +133,8 @@ def _signup_again(subscriber: Subscriber, name: str) -> bool:
     return False  # active: nothing to do; bounced or complained: suppressed
 
 
-def _set_status(subscriber: Subscriber, status: SubscriberStatus) -> None:
+def set_status(subscriber: Subscriber, status: SubscriberStatus) -> None:
+    """Move a reader to `status`, stamping `status_changed_at` and that status's `*_at`."""
     now = utcnow()
     subscriber.status = status
     subscriber.status_changed_at = now

@@ -32,6 +32,7 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch_op.create_index(batch_op.f("ix_deliveries_claimed_by"), ["claimed_by"], unique=False)
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pause_reason", sa.String(length=500), nullable=True))
 
@@ -40,5 +41,6 @@ def downgrade() -> None:
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_column("pause_reason")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deliveries_claimed_by"))
         batch_op.drop_column("next_attempt_at")
         batch_op.drop_column("attempted_at")

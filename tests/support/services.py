@@ -27,6 +27,8 @@ def make_tempdir() -> Path:
 class TestDatabase:
     """A fresh database per test run: a SQLite file, or a new database on TEST_DATABASE_URL."""
 
+    __test__ = False  # a helper, not a test class
+
     def __init__(self, workdir: Path) -> None:
         server = os.environ.get("TEST_DATABASE_URL")
         self._admin_url = None
@@ -65,6 +67,8 @@ class TestDatabase:
 
 class TestRedis:
     """TEST_REDIS_URL when set (flushed first), else the bundled server on a private socket."""
+
+    __test__ = False  # a helper, not a test class
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -138,6 +142,12 @@ class CeleryWorker:
     def log(self) -> str:
         return self.logfile.read_text(errors="replace")[-5000:]
 
+    def children(self) -> list[int]:
+        """Pids of the pool processes (the ones that run tasks)."""
+        assert self.proc is not None
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -151,3 +161,27 @@ class CeleryWorker:
             pass
         self.proc = None
         self._log.close()
+
+
+class CeleryBeat:
+    """A real `celery beat` process (the scheduler that runs the repair tick)."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env, self.workdir = env, workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO"]
+        args += ["--schedule", str(self.workdir / f"beat-{secrets.token_hex(4)}")]
+        self._log = (self.workdir / "beat.log").open("ab")
+        self.proc = subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+            self.proc = None
+            self._log.close()

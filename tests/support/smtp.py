@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -33,11 +34,17 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.rcpt_rule: RcptRule | None = None
+        # Seconds to stall before answering, per recipient: at RCPT (nothing delivered yet) or
+        # after DATA (the message is kept, but the answer comes too late for the client).
+        self.stall_rcpt: Callable[[str], float] | None = None
+        self.stall_data: Callable[[str], float] | None = None
         self._cond = threading.Condition()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self.stall_rcpt and (delay := self.stall_rcpt(address)):
+            await asyncio.sleep(delay)
         reply = self.rcpt_rule(address) if self.rcpt_rule else None
         if reply:
             return reply
@@ -55,12 +62,14 @@ class RecordingHandler:
                 )
             )
             self._cond.notify_all()
+        if self.stall_data and (delay := self.stall_data(envelope.rcpt_tos[0])):
+            await asyncio.sleep(delay)
         return "250 2.0.0 queued"
 
     def reset(self) -> None:
         with self._cond:
             self.messages.clear()
-            self.rcpt_rule = None
+            self.rcpt_rule = self.stall_rcpt = self.stall_data = None
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         """Block until at least `count` messages arrived; fail the test after `timeout`."""

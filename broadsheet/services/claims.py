@@ -1,0 +1,288 @@
+"""Claims on delivery rows: how a worker holds rows while it sends, and how a dead worker's
+rows are recovered without sending anyone a message twice.
+
+A claim is keyed by the task that made it. Its rows are `sending`; the worker transmits them
+one at a time in id order and records each outcome in the same transaction that marks the
+next row as in flight (`attempted_at`). So at any moment at most one `sending` row of a claim
+has `attempted_at` set: if the worker dies, that row may or may not have reached the relay
+(`unknown`), and every other `sending` row certainly did not (back to `queued`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from broadsheet.models import (
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
+
+SUPPRESSED_ERROR = "suppressed: the reader is no longer active"
+UNKNOWN_ERROR = "outcome unknown: the worker stopped while this message was being sent"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One delivery a worker now holds, with what it needs to address the message."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Recovered:
+    unknown: int
+    requeued: int
+
+
+def claim(
+    session: Session,
+    campaign_id: int,
+    first_id: int,
+    last_id: int,
+    claim_key: str,
+    lease: timedelta,
+) -> list[Claimed]:
+    """Take the due, queued deliveries in [first_id, last_id] of a sending campaign.
+
+    Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite
+    serialises writers with BEGIN IMMEDIATE). Readers who left since planning are failed as
+    suppressed, not mailed. The first row returned is marked in flight.
+    """
+    now = utcnow()
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.id.between(first_id, last_id),
+            Delivery.status == DeliveryStatus.QUEUED,
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+        .order_by(Delivery.id)
+        .with_for_update(skip_locked=True)
+    )
+    sending = exists().where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()), sending)
+        .values(
+            status=DeliveryStatus.SENDING,
+            claimed_by=claim_key,
+            lease_expires_at=now + lease,
+            attempted_at=None,
+        )
+        .returning(Delivery.id, Delivery.subscriber_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return []
+    delivery_of = {sid: did for did, sid in rows}
+    readers = session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status).where(
+            Subscriber.id.in_(delivery_of)
+        )
+    ).all()
+    held, suppressed = [], []
+    for sid, email, name, status in readers:
+        if status == SubscriberStatus.ACTIVE:
+            held.append(Claimed(delivery_of[sid], sid, email, name))
+        else:
+            suppressed.append(delivery_of[sid])
+    if suppressed:
+        finish(session, claim_key, suppressed, DeliveryStatus.FAILED, error=SUPPRESSED_ERROR)
+    held.sort(key=lambda c: c.delivery_id)
+    if held:
+        begin(session, claim_key, held[0].delivery_id)
+    return held
+
+
+def begin(session: Session, claim_key: str, delivery_id: int) -> None:
+    """Mark a held row as in flight: its transmission is about to start."""
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.claimed_by == claim_key,
+            Delivery.status == DeliveryStatus.SENDING,
+        )
+        .values(attempted_at=utcnow(), attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(
+    session: Session,
+    claim_key: str,
+    delivery_ids: Sequence[int],
+    status: DeliveryStatus,
+    *,
+    error: str | None = None,
+    reply: str | None = None,
+    message_id: str | None = None,
+) -> int:
+    """Record a final outcome for rows this claim still holds; returns how many changed."""
+    values: dict[str, object] = {"status": status, "claimed_by": None, "lease_expires_at": None}
+    if error is not None:
+        values["last_error"] = error
+    if reply is not None:
+        values["relay_reply"] = reply
+    if message_id is not None:
+        values["message_id"] = message_id
+    if status == DeliveryStatus.SENT:
+        values["sent_at"] = utcnow()
+    return _update_held(session, claim_key, delivery_ids, values)
+
+
+def release(
+    session: Session,
+    claim_key: str,
+    delivery_ids: Sequence[int],
+    error: str,
+    retry_at: datetime | None = None,
+) -> int:
+    """Give held rows back to the queue after a temporary failure, due again at `retry_at`."""
+    values = {
+        "status": DeliveryStatus.QUEUED,
+        "claimed_by": None,
+        "lease_expires_at": None,
+        "last_error": error,
+        "next_attempt_at": retry_at,
+    }
+    return _update_held(session, claim_key, delivery_ids, values)
+
+
+def renew(session: Session, claim_key: str, until: datetime) -> None:
+    """Extend a live worker's hold on the rows it still has to send."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING)
+        .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recover(session: Session, claim_key: str) -> Recovered:
+    """Settle the rows of a claim whose worker is gone: the in-flight one is `unknown` (it
+    may have been delivered), the never-attempted ones go back to the queue."""
+    held = Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING
+    unknown = _settle(
+        session,
+        [*held, Delivery.attempted_at.is_not(None)],
+        {"status": DeliveryStatus.UNKNOWN, "last_error": UNKNOWN_ERROR},
+    )
+    requeued = _settle(session, list(held), {"status": DeliveryStatus.QUEUED})
+    return Recovered(unknown, requeued)
+
+
+def expired_claims(session: Session, now: datetime | None = None) -> list[str]:
+    """Claims whose lease ran out: their worker (or its whole host) is gone."""
+    return list(
+        session.scalars(
+            select(Delivery.claimed_by)
+            .where(
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.lease_expires_at < (now or utcnow()),
+            )
+            .distinct()
+        )
+    )
+
+
+def _update_held(
+    session: Session, claim_key: str, delivery_ids: Sequence[int], values: dict[str, object]
+) -> int:
+    if not delivery_ids:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.claimed_by == claim_key,
+            Delivery.status == DeliveryStatus.SENDING,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def _settle(session: Session, where: list, values: dict[str, object]) -> int:  # type: ignore[type-arg]
+    result = session.execute(
+        update(Delivery)
+        .where(*where)
+        .values(claimed_by=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """What became of rows after a temporary failure: given up, or due again at `retry_at`."""
+
+    failed: list[int]
+    retried: list[int]
+    retry_at: datetime | None
+
+
+def defer(
+    session: Session,
+    claim_key: str,
+    delivery_ids: Sequence[int],
+    error: str,
+    *,
+    delays: Sequence[int],
+    max_age: timedelta,
+    jitter: float = 0.0,
+    count_attempt: bool = False,
+) -> Deferred:
+    """A temporary failure: retry each row after the delay for its attempt count (scaled by
+    1 + jitter), or give it up as failed once it has used every delay or grown too old.
+
+    `count_attempt` counts the failure as an attempt for rows not yet begun (the relay could
+    not be reached at all), so a relay that stays down uses up the budget.
+    """
+    if not delivery_ids:
+        return Deferred([], [], None)
+    now = utcnow()
+    if count_attempt:
+        session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(delivery_ids),
+                Delivery.claimed_by == claim_key,
+                Delivery.attempted_at.is_(None),
+            )
+            .values(attempts=Delivery.attempts + 1, attempted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    rows = session.execute(
+        select(Delivery.id, Delivery.attempts, Delivery.created_at).where(
+            Delivery.id.in_(delivery_ids), Delivery.claimed_by == claim_key
+        )
+    ).all()
+    failed, retried, earliest = [], [], None
+    for delivery_id, attempts, created_at in rows:
+        if attempts > len(delays) or now - created_at > max_age:
+            failed.append(delivery_id)
+            continue
+        delay = delays[max(attempts - 1, 0)] * (1 + jitter)
+        retry_at = now + timedelta(seconds=delay)
+        release(session, claim_key, [delivery_id], error, retry_at)
+        retried.append(delivery_id)
+        earliest = retry_at if earliest is None else min(earliest, retry_at)
+    spent = f"gave up after {len(delays) + 1} attempts or {max_age}: {error}"
+    finish(session, claim_key, failed, DeliveryStatus.FAILED, error=spent)
+    return Deferred(failed, retried, earliest)

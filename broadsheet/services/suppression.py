@@ -1,0 +1,79 @@
+"""Suppression: no more mail to readers whose address bounces for good or who complain.
+
+Suppressed readers are `bounced` or `complained`; planning and claiming only ever pick
+`active` readers, so the next campaign skips them. Every function here is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from broadsheet.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
+from broadsheet.services.subscriptions import set_status
+
+log = logging.getLogger(__name__)
+
+# A hard bounce stops mail to readers who still get it. An unsubscribed reader gets none
+# anyway and keeps the status they chose.
+BOUNCEABLE = frozenset({SubscriberStatus.PENDING, SubscriberStatus.ACTIVE})
+# A complaint is the strongest signal: it overrides every other status.
+COMPLAINABLE = frozenset(
+    {
+        SubscriberStatus.PENDING,
+        SubscriberStatus.ACTIVE,
+        SubscriberStatus.UNSUBSCRIBED,
+        SubscriberStatus.BOUNCED,
+    }
+)
+# Only a delivery the relay took can bounce later; `unknown` ones were sent after all.
+_BOUNCEABLE_DELIVERIES = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
+
+
+def mark_bounced(
+    session: Session, subscriber_id: int, reason: str, *, campaign_id: int | None = None
+) -> Subscriber | None:
+    """A hard bounce: the reader becomes `bounced`, and the delivery of `campaign_id` to them
+    becomes `bounced` with `reason` (the diagnostic) kept as its relay reply."""
+    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+    if subscriber is None:
+        return None
+    if subscriber.status in BOUNCEABLE:
+        set_status(subscriber, SubscriberStatus.BOUNCED)
+        log.info("subscriber %s bounced (campaign %s): %s", subscriber_id, campaign_id, reason)
+    if campaign_id is not None:
+        mark_delivery_bounced(session, campaign_id, subscriber_id, reason)
+    session.flush()
+    return subscriber
+
+
+def mark_complained(session: Session, subscriber_id: int, reason: str) -> Subscriber | None:
+    """A complaint ("this is spam"): the reader becomes `complained` and gets no more mail."""
+    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+    if subscriber is None:
+        return None
+    if subscriber.status in COMPLAINABLE:
+        set_status(subscriber, SubscriberStatus.COMPLAINED)
+        log.info("subscriber %s complained: %s", subscriber_id, reason)
+        session.flush()
+    return subscriber
+
+
+def mark_delivery_bounced(
+    session: Session, campaign_id: int, subscriber_id: int, reason: str
+) -> bool:
+    """Record that a sent delivery bounced afterwards; False when there is no such delivery
+    (or it was never sent)."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.status.in_(_BOUNCEABLE_DELIVERIES),
+        )
+        .values(status=DeliveryStatus.BOUNCED, relay_reply=reason, last_error="bounced")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,123 @@
+"""Claims on delivery rows, on the real database: what a worker holds, and how a dead
+worker's rows are settled (the in-flight one `unknown`, the rest back in the queue)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from broadsheet.models import Delivery, DeliveryStatus, utcnow
+from broadsheet.services import claims
+from broadsheet.services.articles import create_article
+from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.subscriptions import create_subscriber, unsubscribe
+
+LEASE = timedelta(minutes=5)
+
+
+def planned(db, readers: int = 5) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
+    for n in range(readers):
+        create_subscriber(db, f"r{n}@example.org", status="active")
+    article = create_article(db, title="Claims", body_markdown="x")
+    campaign = start_send(db, create_campaign(db, article.id).id)
+    plan_deliveries(db, campaign)
+    ids = list(db.scalars(select(Delivery.id).order_by(Delivery.id)))
+    return campaign.id, ids
+
+
+def statuses(db) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    return {d.id: d.status.value for d in db.scalars(select(Delivery))}
+
+
+def test_claim_takes_queued_rows_once_and_marks_the_first_in_flight(db):
+    campaign_id, ids = planned(db)
+    held = claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
+    assert [h.delivery_id for h in held] == ids
+    assert claims.claim(db, campaign_id, ids[0], ids[-1], "task-b", LEASE) == []
+    rows = {d.id: d for d in db.scalars(select(Delivery))}
+    assert [rows[i].attempted_at is not None for i in ids] == [True, False, False, False, False]
+    assert rows[ids[0]].attempts == 1 and rows[ids[1]].attempts == 0
+
+
+def test_recover_marks_only_the_in_flight_row_unknown(db):
+    campaign_id, ids = planned(db)
+    claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
+    claims.finish(db, "task-a", [ids[0]], DeliveryStatus.SENT, reply="250 ok")
+    claims.begin(db, "task-a", ids[1])  # the worker dies while sending the second row
+    recovered = claims.recover(db, "task-a")
+    assert (recovered.unknown, recovered.requeued) == (1, 3)
+    assert statuses(db) == {
+        ids[0]: "sent", ids[1]: "unknown", ids[2]: "queued", ids[3]: "queued", ids[4]: "queued",
+    }  # fmt: skip
+
+
+def test_a_stale_claim_cannot_overwrite_rows_now_held_by_another(db):
+    campaign_id, ids = planned(db, 2)
+    claims.claim(db, campaign_id, ids[0], ids[1], "old", LEASE)
+    claims.recover(db, "old")  # the old worker was presumed dead, but it was only slow
+    assert [h.delivery_id for h in claims.claim(db, campaign_id, ids[0], ids[1], "new", LEASE)] == [
+        ids[1]
+    ]
+    assert claims.finish(db, "old", ids, DeliveryStatus.SENT, reply="250 late") == 0
+    assert statuses(db) == {ids[0]: "unknown", ids[1]: "sending"}
+
+
+def test_deferred_rows_wait_for_their_retry_time_then_give_up(db):
+    campaign_id, ids = planned(db, 1)
+    claims.claim(db, campaign_id, ids[0], ids[0], "t1", LEASE)
+    deferred = claims.defer(db, "t1", ids, "451 later", delays=[60, 60], max_age=LEASE)
+    assert deferred.retried == ids and deferred.retry_at > utcnow() + timedelta(seconds=50)
+    assert claims.claim(db, campaign_id, ids[0], ids[0], "t2", LEASE) == [], "not due yet"
+    db.get(Delivery, ids[0]).next_attempt_at = utcnow() - timedelta(seconds=1)
+    for key in ("t3", "t4"):
+        assert claims.claim(db, campaign_id, ids[0], ids[0], key, LEASE)
+        deferred = claims.defer(db, key, ids, "451 later", delays=[60, 60], max_age=LEASE)
+        db.get(Delivery, ids[0]).next_attempt_at = utcnow() - timedelta(seconds=1)
+    assert deferred.failed == ids, "a third attempt with two delays is the last"
+    row = db.get(Delivery, ids[0])
+    db.refresh(row)
+    assert row.status == DeliveryStatus.FAILED and "gave up" in row.last_error
+
+
+def test_readers_who_left_are_failed_as_suppressed_not_held(db):
+    campaign_id, ids = planned(db, 2)
+    leaver = db.scalars(select(Delivery.subscriber_id).where(Delivery.id == ids[1])).one()
+    unsubscribe(db, leaver)
+    held = claims.claim(db, campaign_id, ids[0], ids[-1], "t", LEASE)
+    assert [h.delivery_id for h in held] == [ids[0]]
+    assert statuses(db)[ids[1]] == "failed"
+
+
+def test_expired_claims_are_found(db):
+    campaign_id, ids = planned(db, 2)
+    claims.claim(db, campaign_id, ids[0], ids[-1], "gone", timedelta(seconds=-1))
+    claims.claim(db, campaign_id, ids[0], ids[-1], "alive", LEASE)
+    assert claims.expired_claims(db) == ["gone"]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"),
+    reason="SKIP LOCKED is PostgreSQL's; SQLite serialises writers with BEGIN IMMEDIATE",
+)
+def test_concurrent_claims_skip_rows_another_transaction_holds(engine, committed):
+    campaign_id, ids = planned(committed, 4)
+    committed.commit()
+    first, second = Session(engine), Session(engine)
+    try:
+        second.execute(text("SET lock_timeout = '2s'"))  # blocking would fail, not hang
+        mid = ids[1]
+        held_a = claims.claim(first, campaign_id, ids[0], mid, "a", LEASE)  # not committed
+        held_b = claims.claim(second, campaign_id, ids[0], ids[-1], "b", LEASE)
+        assert [h.delivery_id for h in held_a] == ids[:2]
+        assert [h.delivery_id for h in held_b] == ids[2:], "locked rows are skipped, not waited on"
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()

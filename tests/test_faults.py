@@ -1,0 +1,191 @@
+"""Exactly once under faults, with real processes: workers killed with SIGKILL, Redis
+restarted, a relay that refuses some readers for a while or stops answering mid-message.
+
+Each test checks at the SMTP server: nobody received the issue twice, and everybody received
+it once except deliveries the ledger reports as `unknown` (at most one per killed connection).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from broadsheet.models import Campaign, Delivery, DeliveryStatus, Subscriber
+from broadsheet.services.articles import create_article
+from broadsheet.services.campaigns import create_campaign, start_send
+from tests.support.services import CeleryBeat, TestRedis, make_tempdir
+from tests.test_sending import add_readers
+
+FAST_RECOVERY = {
+    "CLAIM_LEASE": "4",
+    "STALL_AFTER": "4",
+    "TICK_SECONDS": "1",
+    "RETRY_DELAYS": "1,1,2,2,3",
+    "SMTP_TIMEOUT": "2",
+    "BATCH_SIZE": "50",
+}
+
+
+@pytest.fixture
+def faulty(celery_worker, stack):  # type: ignore[no-untyped-def]
+    """The worker and a real beat (ticking every second), with short leases and retries."""
+    env = {"SEND_RATE": "400", **FAST_RECOVERY}
+    celery_worker.restart(**env)
+    beat = CeleryBeat({**celery_worker.env}, stack["workdir"])
+    beat.start()
+    yield celery_worker, beat
+    beat.stop()
+    celery_worker.restart()
+
+
+def launch(session) -> int:  # type: ignore[no-untyped-def]
+    """Start a campaign without enqueueing: beat's tick finds it unplanned and starts it, so
+    the test process never needs the broker (which some tests replace)."""
+    article = create_article(session, title="Under Fire", body_markdown="Steady as she goes.")
+    campaign = start_send(session, create_campaign(session, article.id).id)
+    session.commit()
+    return campaign.id
+
+
+def wait_until_sent(session, campaign_id: int, timeout: float, worker) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) != "sent":
+        session.rollback()  # end the transaction: on SQLite it holds the write lock
+        assert time.monotonic() < deadline, f"campaign not sent in {timeout}s\n{worker.log()}"
+        time.sleep(0.25)
+    session.rollback()
+
+
+def audit(session, smtp, campaign_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Compare what the relay received with what the ledger says."""
+    rows = session.execute(
+        select(Subscriber.email_key, Delivery.status)
+        .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+        .where(Delivery.campaign_id == campaign_id)
+    ).all()
+    received = Counter(r for m in smtp.messages for r in m.rcpt_tos)
+    unknown = {email for email, status in rows if status == DeliveryStatus.UNKNOWN}
+    missing = {email for email, _ in rows if received[email] == 0}
+    return {
+        "readers": len(rows),
+        "duplicates": sorted(e for e, n in received.items() if n > 1),
+        "missing": missing,
+        "missing_not_unknown": missing - unknown,
+        "unknown": unknown,
+        "statuses": Counter(status.value for _, status in rows),
+    }
+
+
+def assert_exactly_once(report: dict[str, object], unknown_at_most: int) -> None:
+    print(
+        f"\nreaders {report['readers']}, duplicates {len(report['duplicates'])}, "
+        f"missing {len(report['missing'])} (unknown {len(report['unknown'])}), "
+        f"ledger {dict(report['statuses'])}"
+    )
+    assert report["duplicates"] == [], "a reader received the issue twice"
+    assert report["missing_not_unknown"] == set(), "a reader was lost without a trace"
+    assert len(report["unknown"]) <= unknown_at_most
+
+
+def test_pool_processes_killed_three_times(committed, smtp, faulty):
+    worker, _ = faulty
+    add_readers(committed, 2000)
+    campaign_id = launch(committed)
+    kills = 0
+    for progress in (300, 800, 1300):
+        smtp.wait_for(progress, timeout=60)
+        for pid in worker.children():
+            os.kill(pid, signal.SIGKILL)  # a worker process dies mid-batch
+            kills += 1
+    wait_until_sent(committed, campaign_id, 180, worker)
+    assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=kills)
+
+
+def test_whole_worker_killed_and_replaced(committed, smtp, faulty):
+    worker, _ = faulty
+    add_readers(committed, 800)
+    campaign_id = launch(committed)
+    smtp.wait_for(200, timeout=60)
+    os.killpg(worker.proc.pid, signal.SIGKILL)  # the host vanished: nothing acks, nothing cleans
+    worker.proc.wait(10)
+    worker.proc = None
+    worker._log.close()
+    worker.start()  # another machine's worker carries on; beat settles the expired claims
+    wait_until_sent(committed, campaign_id, 180, worker)
+    assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=2)
+
+
+def test_redis_restart_mid_send(committed, smtp, celery_worker, stack):
+    own = TestRedis(make_tempdir())  # a private server we may kill, whatever TEST_REDIS_URL is
+    own.embedded, own.url = True, f"unix://{own.socket}"
+    own.start()
+    env = {"SEND_RATE": "300", "REDIS_URL": own.url, **FAST_RECOVERY}
+    celery_worker.restart(**env)
+    beat = CeleryBeat({**celery_worker.env}, stack["workdir"])
+    beat.start()
+    try:
+        add_readers(committed, 1000)
+        campaign_id = launch(committed)
+        smtp.wait_for(300, timeout=60)
+        own.proc.kill()  # queued tasks, unacked tasks and the rate limiter's state are gone
+        own.proc.wait(10)
+        own.start()
+        wait_until_sent(committed, campaign_id, 180, celery_worker)
+    finally:
+        beat.stop()
+        celery_worker.restart()
+        own.stop()
+    assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=0)
+
+
+def test_relay_tempfails_one_reader_in_ten(committed, smtp, faulty):
+    worker, _ = faulty
+    refused_once: set[str] = set()
+    chance = random.Random(7)
+
+    def busy(rcpt: str) -> str | None:
+        if rcpt not in refused_once and chance.random() < 0.10:
+            refused_once.add(rcpt)
+            return "451 4.3.2 please try again later"
+        return None
+
+    smtp.rcpt_rule = busy
+    add_readers(committed, 1000)
+    campaign_id = launch(committed)
+    wait_until_sent(committed, campaign_id, 180, worker)
+    report = audit(committed, smtp, campaign_id)
+    assert_exactly_once(report, unknown_at_most=0)
+    assert len(refused_once) > 50, "the fault was not injected"
+    assert report["statuses"] == Counter({"sent": 1000})
+
+
+def test_relay_that_stops_answering(committed, smtp, faulty):
+    worker, _ = faulty
+    add_readers(committed, 300)
+    # Stall past SMTP_TIMEOUT (2 s), once each: before the message (nothing delivered, so it
+    # is retried) and after it (the relay kept it; the client cannot know: `unknown`).
+    before, after = {"reader40@example.org"}, {"reader140@example.org", "reader240@example.org"}
+    stalled: set[str] = set()
+
+    def stall(targets: set[str]):  # type: ignore[no-untyped-def]
+        def delay(rcpt: str) -> float:
+            if rcpt in targets and rcpt not in stalled:
+                stalled.add(rcpt)
+                return 4.0
+            return 0.0
+
+        return delay
+
+    smtp.stall_rcpt, smtp.stall_data = stall(before), stall(after)
+    campaign_id = launch(committed)
+    wait_until_sent(committed, campaign_id, 180, worker)
+    report = audit(committed, smtp, campaign_id)
+    assert_exactly_once(report, unknown_at_most=2)
+    assert report["unknown"] == after, "a message whose answer never came must be `unknown`"
+    assert stalled == before | after

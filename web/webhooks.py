@@ -1,0 +1,92 @@
+"""Webhooks that report bounces and complaints: `POST /webhooks/ses`, Amazon SES via SNS.
+
+Every message's SNS signature is verified before anything is read from it. A subscription
+confirmation is only logged: an operator confirms it by opening the SubscribeURL from the log
+(this app never fetches it). Errors are JSON; SNS retries only 5xx answers, so a message that
+can never be accepted gets 400 and a certificate that cannot be fetched right now gets 503.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from broadsheet.bounces.intake import fingerprint, process_report
+from broadsheet.bounces.ses import ses_reports
+from broadsheet.bounces.sns import CertificateUnavailable, NotificationError, SnsVerifier
+from web.db import session
+from web.extensions import csrf
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+VERIFIER = "broadsheet.sns_verifier"
+
+
+def init_app(app: Flask) -> None:
+    csrf.exempt(bp)  # signed by Amazon SNS, not by a browser session
+    # Tests replace it with a verifier whose certificate fetcher returns their own certificate.
+    app.extensions[VERIFIER] = SnsVerifier()
+    app.register_blueprint(bp)
+
+
+@bp.post("/ses")
+def ses():  # type: ignore[no-untyped-def]
+    message = _sns_message()
+    current_app.extensions[VERIFIER].verify(message)
+    kind, message_id = message["Type"], message["MessageId"]
+    if kind == "SubscriptionConfirmation":
+        log.warning(
+            "SNS subscription to %s awaits confirmation: an operator must open %s",
+            message["TopicArn"],
+            message["SubscribeURL"],
+        )
+        return jsonify(status="confirmation logged; an operator must confirm it"), 200
+    if kind == "UnsubscribeConfirmation":
+        log.warning("SNS unsubscribed this endpoint from %s", message["TopicArn"])
+        return jsonify(status="ignored"), 200
+    outcomes = [
+        process_report(
+            session(),
+            report,
+            key=fingerprint("ses", message_id, recipient),
+            source="ses",
+            secret=current_app.config["BROADSHEET"].secret_key,
+        )
+        for recipient, report in ses_reports(message["Message"])
+    ]
+    return jsonify(status="processed", outcomes=[o.action for o in outcomes]), 200
+
+
+def _sns_message() -> dict[str, object]:
+    """The SNS message: JSON, though SNS sends it as text/plain."""
+    try:
+        message = json.loads(request.get_data())
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        raise NotificationError("the body is not JSON") from exc
+    if not isinstance(message, dict):
+        raise NotificationError("the body is not a JSON object")
+    announced = request.headers.get("x-amz-sns-message-type")
+    if announced is not None and announced != message.get("Type"):
+        raise NotificationError("x-amz-sns-message-type does not match the message Type")
+    return message
+
+
+@bp.errorhandler(NotificationError)
+def _rejected(exc: NotificationError):  # type: ignore[no-untyped-def]
+    log.warning("SNS message rejected from %s: %s", request.remote_addr, exc)
+    return jsonify(error=str(exc)), 400
+
+
+@bp.errorhandler(CertificateUnavailable)
+def _unavailable(exc: CertificateUnavailable):  # type: ignore[no-untyped-def]
+    log.warning("SNS signing certificate unavailable: %s", exc)
+    return jsonify(error="the signing certificate cannot be fetched now; try again"), 503
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    return jsonify(error=exc.description or exc.name), exc.code or 500

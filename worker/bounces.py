@@ -1,0 +1,45 @@
+"""The bounce mailbox poller: beat runs it every 60 s (see worker.app)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from broadsheet.bounces.intake import process_mail
+from broadsheet.bounces.mailbox import MailboxError, open_mailbox
+from worker.app import celery_app
+from worker.resources import resources
+
+log = logging.getLogger(__name__)
+
+# Messages handled per poll, so one run stays short; the rest wait for the next poll.
+MAX_PER_POLL = 500
+
+
+@celery_app.task(name="broadsheet.poll_bounces")
+def poll_bounces() -> dict[str, int]:
+    """Apply the reports in BOUNCE_MAILBOX_URL, one transaction per message, and delete each
+    message only after its transaction committed. Does nothing when the setting is unset.
+
+    Idempotent: reports are recorded by fingerprint, so a message read twice (the worker died
+    before deleting it, two polls overlapped) changes nothing. Not retried: an unreachable
+    mailbox is logged and the next poll tries again.
+    """
+    res = resources()
+    url = res.settings.bounce_mailbox_url
+    if not url:
+        return {}
+    counts: Counter[str] = Counter()
+    try:
+        with open_mailbox(url) as box:
+            for key in box.keys()[:MAX_PER_POLL]:
+                raw = box.fetch(key)
+                with res.sessions.begin() as session:
+                    outcome = process_mail(session, raw, res.settings.secret_key)
+                box.remove(key)
+                counts[outcome.action] += 1
+    except MailboxError as exc:
+        log.warning("bounce mailbox: %s (%s handled before that)", exc, sum(counts.values()))
+    if counts:
+        log.info("bounce mailbox: %s", dict(counts))
+    return dict(counts)
