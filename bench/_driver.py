@@ -1,0 +1,150 @@
+"""Open-loop signups over raw HTTP: GET /subscribe, read the CSRF token and session cookie,
+POST the form with a fresh address; a new connection per request, as browsers behind
+different NATs would.
+
+Open loop: signup i starts at `start + i / rate` whatever happened to the ones before, so a slow
+server meets a growing queue instead of a politely waiting client. Latency of a whole signup is
+counted from its *scheduled* start (any lag of this driver is included, never hidden).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
+_COOKIE = re.compile(rb"(?im)^set-cookie:\s*(session=[^;\r\n]*)")
+
+
+@dataclass
+class Signup:
+    scheduled: float
+    lag: float = math.nan  # actual start - scheduled start
+    total: float | None = None  # scheduled start -> POST answered, for completed signups
+    post: float | None = None  # POST sent -> POST answered
+    failure: str | None = None  # "GET 503", "POST 400", "timeout", "ConnectionResetError", ...
+
+
+@dataclass
+class Load:
+    rate: float
+    seconds: float
+    signups: list[Signup] = field(default_factory=list)
+    elapsed: float = 0.0  # first scheduled start -> last answer
+
+    @property
+    def completed(self) -> list[Signup]:
+        return [s for s in self.signups if s.failure is None]
+
+    def failures(self) -> Counter[str]:
+        return Counter(s.failure for s in self.signups if s.failure is not None)
+
+
+class _Refused(Exception):
+    pass
+
+
+async def drive(
+    host: str,
+    port: int,
+    *,
+    rate: float,
+    seconds: float,
+    prefix: str,
+    in_flight: int = 512,
+    timeout: float = 10.0,
+) -> Load:
+    """Run `rate * seconds` signups at a fixed arrival rate, addresses `<prefix>-<i>@...`."""
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(in_flight)
+    load = Load(rate, seconds)
+    start = loop.time() + 0.05
+    tasks = []
+    for i in range(round(rate * seconds)):
+        at = start + i / rate
+        delay = at - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        signup = Signup(scheduled=at)
+        load.signups.append(signup)
+        email = f"{prefix}-{i}@example.org"
+        tasks.append(asyncio.create_task(_signup(host, port, signup, email, gate, timeout)))
+    await asyncio.gather(*tasks)
+    load.elapsed = loop.time() - start
+    return load
+
+
+async def _signup(
+    host: str, port: int, signup: Signup, email: str, gate: asyncio.Semaphore, timeout: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with gate:
+        signup.lag = loop.time() - signup.scheduled
+        try:
+            async with asyncio.timeout(timeout):
+                status, head, body = await _request(host, port, _get(host, port))
+                if status != 200:
+                    raise _Refused(f"GET {status}")
+                token, cookie = _CSRF.search(body), _COOKIE.search(head)
+                if token is None or cookie is None:
+                    raise _Refused("GET without csrf_token or session cookie")
+                form = urlencode(
+                    {"csrf_token": token.group(1).decode(), "email": email, "name": "Bench Reader"}
+                ).encode()
+                posted = loop.time()
+                status, _, body = await _request(
+                    host, port, _post(host, port, form, cookie.group(1))
+                )
+                if status != 200 or b"Check your inbox" not in body:
+                    raise _Refused(f"POST {status}")
+                done = loop.time()
+        except _Refused as exc:
+            signup.failure = str(exc)
+            return
+        except TimeoutError:
+            signup.failure = "timeout"
+            return
+        except (OSError, ValueError, IndexError) as exc:
+            signup.failure = type(exc).__name__
+            return
+        signup.total, signup.post = done - signup.scheduled, done - posted
+
+
+def _get(host: str, port: int) -> bytes:
+    return (
+        f"GET /subscribe HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: broadsheet-bench\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+
+
+def _post(host: str, port: int, form: bytes, cookie: bytes) -> bytes:
+    head = (
+        f"POST /subscribe HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: broadsheet-bench\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(form)}\r\nConnection: close\r\nCookie: "
+    ).encode()
+    return head + cookie + b"\r\n\r\n" + form
+
+
+async def _request(host: str, port: int, request: bytes) -> tuple[int, bytes, bytes]:
+    """Send one request on a new connection; the server closes it after the answer."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request)
+        data = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), head, body
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of unsorted values; NaN when there are none."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
