@@ -15,9 +15,9 @@ def test_confirmation_overtakes_a_long_campaign(client, committed, smtp, celery_
         add_readers(committed, 300)
         campaign_id = start_campaign(committed)
         smtp.wait_for(20)  # the campaign is under way: 30 batches queued
-        reader = request_subscription(committed, "late@example.org").subscriber
+        reader_id = request_subscription(committed, "late@example.org").subscriber_id
         committed.commit()
-        send_confirmation.delay(reader.id)
+        send_confirmation.delay(reader_id)
         smtp.wait_for(21 + 100, timeout=30)
         order = [m.rcpt_tos[0] for m in smtp.messages]
         assert order.index("late@example.org") < 120, "the confirmation waited for the campaign"

@@ -37,6 +37,24 @@ def after_commit(callback: Callable[[], None]) -> None:
     g.after_commit.append(callback)
 
 
+def commit() -> None:
+    """Commit this request's work now (e.g. before rendering), then enqueue what it queued."""
+    db = g.get("db")
+    if db is None:
+        return
+    db.commit()
+    _run_after_commit()
+
+
+def _run_after_commit() -> None:
+    callbacks, g.after_commit = g.get("after_commit", []), []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the commit stands; the scheduler repairs lost work
+            log.exception("work queued after commit could not be enqueued")
+
+
 def _commit(response: Response) -> Response:
     db = g.pop("db", None)
     if db is None:
@@ -49,11 +67,7 @@ def _commit(response: Response) -> Response:
     finally:
         db.close()
     if response.status_code < 400:
-        for callback in g.pop("after_commit", []):
-            try:
-                callback()
-            except Exception:  # the commit stands; the scheduler repairs lost work
-                log.exception("work queued after commit could not be enqueued")
+        _run_after_commit()
     return response
 
 

@@ -13,7 +13,7 @@ from broadsheet.services.subscriptions import confirm, request_subscription, uns
 from broadsheet.settings import Settings
 from broadsheet.signing import read_confirm_token, read_unsubscribe_token
 from web import enqueue
-from web.db import session
+from web.db import commit, session
 from web.extensions import csrf
 
 bp = Blueprint("public", __name__)
@@ -53,9 +53,9 @@ def subscribe():  # type: ignore[no-untyped-def]
     except ValidationError as exc:
         # Each message is shown next to, and linked with, the field it is about.
         return render_template("subscribe.html", email=email, name=name, errors=exc.fields), 400
-    if outcome.send_confirmation and outcome.subscriber is not None:
-        session().flush()
-        enqueue.confirmation(outcome.subscriber.id)
+    if outcome.send_confirmation:
+        enqueue.confirmation(outcome.subscriber_id)
+    commit()  # release the write lock before rendering
     return render_template("check_inbox.html")
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadsheet.addresses import check_address, clean_name
@@ -22,7 +22,7 @@ SUPPRESSED = frozenset({SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED})
 class SignupOutcome:
     """What a signup did; `send_confirmation` says whether a confirmation mail is owed."""
 
-    subscriber: Subscriber | None
+    subscriber_id: int
     send_confirmation: bool
 
 
@@ -48,14 +48,12 @@ def request_subscription(
     """A public signup: never reveals whether the address was known, always double opt-in."""
     address = check_address(email)
     display = clean_name(name)
+    created = _insert(session, address.email, address.key, display, source, ip)
+    if created is not None:
+        return SignupOutcome(created, send_confirmation=True)
     existing = find_subscriber(session, address.key)
-    if existing is None:
-        created = _insert(session, address.email, address.key, display, source, ip)
-        if created is not None:
-            return SignupOutcome(created, send_confirmation=True)
-        existing = find_subscriber(session, address.key)  # lost a race with a twin request
-        assert existing is not None
-    return SignupOutcome(existing, _signup_again(existing, display))
+    assert existing is not None  # the insert found it there
+    return SignupOutcome(existing.id, _signup_again(existing, display))
 
 
 def create_subscriber(
@@ -72,9 +70,11 @@ def create_subscriber(
         raise ValidationError({"status": "must be 'active' or 'pending'"})
     address = check_address(email)
     display = clean_name(name)
-    created = _insert(session, address.email, address.key, display, source, ip)
-    if created is None:
+    created_id = _insert(session, address.email, address.key, display, source, ip)
+    if created_id is None:
         raise Conflict(f"{address.email} is already a subscriber")
+    created = session.get(Subscriber, created_id)
+    assert created is not None
     if status == SubscriberStatus.ACTIVE:
         set_status(created, SubscriberStatus.ACTIVE)
     session.flush()
@@ -110,15 +110,21 @@ def mark_confirmation_sent(session: Session, subscriber: Subscriber, when: datet
 
 def _insert(
     session: Session, email: str, key: str, name: str, source: str, ip: str | None
-) -> Subscriber | None:
-    """Insert a pending reader; None when the address exists (also when a twin request won)."""
-    subscriber = Subscriber(email=email, email_key=key, name=name, source=source, signup_ip=ip)
-    try:
-        with session.begin_nested():
-            session.add(subscriber)
-    except IntegrityError:
-        return None
-    return subscriber
+) -> int | None:
+    """Insert a pending reader in one statement; None when the address exists (also when a
+    twin request won the race). `INSERT ... ON CONFLICT DO NOTHING`: SQLite and PostgreSQL."""
+    dialect_insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(Subscriber.__table__)
+        .values(email=email, email_key=key, name=name, source=source, signup_ip=ip)
+        .on_conflict_do_nothing(index_elements=["email_key"])
+        .returning(Subscriber.__table__.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _signup_again(subscriber: Subscriber, name: str) -> bool:
