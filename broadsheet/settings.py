@@ -112,7 +112,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         catcher_port=catcher_port,
         retry_delays=_delays(env, "RETRY_DELAYS", (30, 60, 300, 900, 3600)),
         retry_max_age=_int(env, "RETRY_MAX_AGE", 24 * 3600, minimum=1, maximum=30 * 24 * 3600),
-        pause_failure_rate=_fraction(env, "PAUSE_FAILURE_RATE", 0.05),
+        pause_failure_rate=_float(env, "PAUSE_FAILURE_RATE", 0.05, maximum=1),
         pause_after_attempts=_int(env, "PAUSE_AFTER_ATTEMPTS", 200, minimum=1, maximum=10**9),
         smtp_timeout=_float(env, "SMTP_TIMEOUT", 30.0),
         claim_lease=_int(env, "CLAIM_LEASE", 300, minimum=2, maximum=86_400),
@@ -245,7 +245,10 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maxim
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(
+    env: Mapping[str, str], name: str, default: float, *, maximum: float = 1_000_000
+) -> float:
+    """A number above 0 and at most `maximum`."""
     raw = env.get(name)
     if not raw:
         return default
@@ -253,8 +256,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(name, f"must be a number, got {raw!r}") from exc
-    if not 0 < value <= 1_000_000:
-        raise ConfigError(name, f"must be greater than 0, got {raw!r}")
+    if not 0 < value <= maximum:
+        raise ConfigError(name, f"must be greater than 0 and at most {maximum:g}, got {raw!r}")
     return value
 
 
@@ -271,19 +274,6 @@ def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tupl
     if not all(0 < d <= 86_400 for d in delays):
         raise ConfigError(name, f"each delay must be between 1 and 86400 seconds, got {raw!r}")
     return delays
-
-
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(name, f"must be a number between 0 and 1, got {raw!r}") from exc
-    if not 0 < value <= 1:
-        raise ConfigError(name, f"must be a number between 0 and 1, got {raw!r}")
-    return value
 
 
 def _stored_secret(instance: Path) -> str:

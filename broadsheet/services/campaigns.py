@@ -34,21 +34,8 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def start_send(session: Session, campaign_id: int) -> Campaign:
-    """Move a draft or scheduled campaign to `sending`, atomically: of two racing callers,
-    exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike."""
-    result = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status.in_(STARTABLE))
-        .values(status=CampaignStatus.SENDING, started_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    campaign = get_campaign(session, campaign_id)
-    if result.rowcount != 1:
-        raise Conflict(
-            f"campaign {campaign_id} is {campaign.status.value}; it cannot be sent again"
-        )
-    session.refresh(campaign)
-    return campaign
+    """Move a draft or scheduled campaign to `sending`; a second caller gets Conflict."""
+    return _move(session, campaign_id, STARTABLE, CampaignStatus.SENDING, started_at=utcnow())
 
 
 def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
@@ -68,21 +55,20 @@ def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
 def pause(session: Session, campaign_id: int, reason: str = "paused by an operator") -> Campaign:
     """Stop a sending campaign; batches in flight stop within a few messages. Rows not sent
     stay queued, so resume() neither skips nor repeats anyone."""
-    return _move(session, campaign_id, (CampaignStatus.SENDING,), CampaignStatus.PAUSED, reason)
+    sources = (CampaignStatus.SENDING,)
+    return _move(session, campaign_id, sources, CampaignStatus.PAUSED, pause_reason=reason)
 
 
 def resume(session: Session, campaign_id: int) -> Campaign:
     """Send the rest of a paused campaign (the caller enqueues its batches after commit)."""
-    return _move(session, campaign_id, (CampaignStatus.PAUSED,), CampaignStatus.SENDING, None)
+    sources = (CampaignStatus.PAUSED,)
+    return _move(session, campaign_id, sources, CampaignStatus.SENDING, pause_reason=None)
 
 
 def cancel(session: Session, campaign_id: int) -> Campaign:
     """Give up a campaign that has not finished; rows not sent stay `queued` for the record."""
     open_states = (*STARTABLE, CampaignStatus.SENDING, CampaignStatus.PAUSED)
-    campaign = _move(session, campaign_id, open_states, CampaignStatus.CANCELLED, None)
-    campaign.finished_at = utcnow()
-    session.flush()
-    return campaign
+    return _move(session, campaign_id, open_states, CampaignStatus.CANCELLED, finished_at=utcnow())
 
 
 def retry_failed(session: Session, campaign_id: int) -> int:
@@ -124,13 +110,14 @@ def _move(
     campaign_id: int,
     sources: tuple[CampaignStatus, ...],
     target: CampaignStatus,
-    reason: str | None,
+    **values: object,
 ) -> Campaign:
-    """Change status atomically from one of `sources`; Conflict (409) from any other."""
+    """Change status (and `values`) atomically from one of `sources`, so of racing callers
+    exactly one wins, on SQLite and PostgreSQL alike; Conflict (409) from any other status."""
     result = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status.in_(sources))
-        .values(status=target, pause_reason=reason)
+        .values(status=target, **values)
         .execution_options(synchronize_session=False)
     )
     campaign = get_campaign(session, campaign_id)
