@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from broadsheet.models import Delivery, DeliveryStatus, utcnow
+from broadsheet.models import Campaign, Delivery, DeliveryStatus, utcnow
 from broadsheet.services import claims
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
-from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.ledger import complete_if_done, plan_deliveries
 from broadsheet.services.subscriptions import create_subscriber, unsubscribe
 
 LEASE = timedelta(minutes=5)
@@ -121,3 +121,13 @@ def test_concurrent_claims_skip_rows_another_transaction_holds(engine, committed
     finally:
         first.close()
         second.close()
+
+
+def test_a_campaign_whose_last_rows_were_settled_by_recovery_completes(db):
+    campaign_id, ids = planned(db, 1)
+    claims.claim(db, campaign_id, ids[0], ids[0], "dead", LEASE)
+    assert claims.recover(db, "dead").unknown == 1  # no row left to send, so no batch runs
+    assert complete_if_done(db) == 1, "the tick must finish it"
+    campaign = db.get(Campaign, campaign_id)
+    db.refresh(campaign)
+    assert campaign.status == "sent" and campaign.finished_at is not None

@@ -141,13 +141,16 @@ def tick() -> dict[str, int]:
         for claim_key in claims.expired_claims(session, now):
             recovered = claims.recover(session, claim_key)
             unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
+        # The rows settled last may have been the campaign's last open ones.
+        finished = ledger.complete_if_done(session)
         stalled_before = now - timedelta(seconds=res.settings.stall_after)
         stalled = ledger.campaigns_needing_work(session, stalled_before)
     for campaign_id in stalled["unplanned"]:
         start_campaign.delay(campaign_id)
     for campaign_id in stalled["queued"]:
         enqueue_batches(campaign_id)
-    return {"unknown": unknown, "requeued": requeued, **{k: len(v) for k, v in stalled.items()}}
+    counts = {k: len(v) for k, v in stalled.items()}
+    return {"unknown": unknown, "requeued": requeued, "finished": finished, **counts}
 
 
 @celery_app.task(name="broadsheet.resume_campaign")

@@ -73,16 +73,18 @@ def batch_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tupl
         yield first, last
 
 
-def complete_if_done(session: Session, campaign_id: int) -> bool:
-    """Mark a planned, sending campaign `sent` once no delivery is queued or held."""
+def complete_if_done(session: Session, campaign_id: int | None = None) -> int:
+    """Mark planned, sending campaigns `sent` once no delivery is queued or held: one
+    campaign, or (None) every one, as the tick does after settling a dead worker's rows."""
     open_rows = exists().where(
-        Delivery.campaign_id == campaign_id,
+        Delivery.campaign_id == Campaign.id,
         Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING)),
     )
+    which = [] if campaign_id is None else [Campaign.id == campaign_id]
     result = session.execute(
         update(Campaign)
         .where(
-            Campaign.id == campaign_id,
+            *which,
             Campaign.status == CampaignStatus.SENDING,
             Campaign.planned_at.is_not(None),
             ~open_rows,
@@ -90,7 +92,7 @@ def complete_if_done(session: Session, campaign_id: int) -> bool:
         .values(status=CampaignStatus.SENT, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount
 
 
 def campaigns_needing_work(session: Session, stalled_before: datetime) -> dict[str, list[int]]:
