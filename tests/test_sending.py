@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import insert, select
 
-from broadsheet.models import Campaign, Delivery, DeliveryStatus, Subscriber
+from broadsheet.models import Campaign, Delivery, Subscriber
 from broadsheet.outbox import render_campaign
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
@@ -69,21 +69,34 @@ def test_send_rate_holds_across_worker_processes(committed, smtp, rate_limited_w
     assert busiest <= 50 + 20, f"{busiest} messages in one second"
 
 
-def test_refused_recipient_fails_with_the_relay_reply(client, committed, smtp, celery_worker):
+def test_refusals_fail_or_bounce_with_the_relay_reply(client, committed, smtp, celery_worker):
     headers = bearer(committed)
-    add_readers(committed, 6)
-    smtp.rcpt_rule = lambda rcpt: (
-        "550 5.1.1 no such user" if rcpt == "reader3@example.org" else None
-    )
+    add_readers(committed, 8)
+    replies = {
+        "reader3@example.org": "550 5.1.1 <reader3@example.org>: no such user",
+        "reader5@example.org": "550 Requested action not taken: mailbox unavailable",
+        "reader6@example.org": "554 5.7.1 rejected for policy reasons",
+    }
+    smtp.rcpt_rule = replies.get
     campaign_id = start_campaign(committed)
     body = wait_for_status(client, headers, campaign_id, "sent")
-    assert (body["counts"]["sent"], body["counts"]["failed"]) == (5, 1)
-    failed = committed.execute(
-        select(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
-    ).scalar_one()
-    assert failed.relay_reply == "550 5.1.1 no such user"
+    assert (body["counts"]["sent"], body["counts"]["bounced"], body["counts"]["failed"]) == (
+        5,
+        2,
+        1,
+    )
+    rows = committed.execute(
+        select(Subscriber.email, Subscriber.status, Delivery.status, Delivery.relay_reply).join(
+            Delivery, Delivery.subscriber_id == Subscriber.id
+        )
+    ).all()
+    outcome = {email: (reader, delivery, reply) for email, reader, delivery, reply in rows}
+    for address in ("reader3@example.org", "reader5@example.org"):  # the address is bad
+        assert outcome[address] == ("bounced", "bounced", replies[address])
+    # A policy refusal is about the sender, not the reader: they stay subscribed.
+    assert outcome["reader6@example.org"] == ("active", "failed", replies["reader6@example.org"])
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(
-        f"reader{n}@example.org" for n in range(6) if n != 3
+        f"reader{n}@example.org" for n in range(8) if f"reader{n}@example.org" not in replies
     )
 
 

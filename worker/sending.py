@@ -19,10 +19,11 @@ from email.utils import parseaddr
 
 import redis
 
+from broadsheet.bounces.report import refuses_address
 from broadsheet.message import MessageSkeleton
 from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
 from broadsheet.outbox import campaign_recipient, campaign_skeleton
-from broadsheet.services import claims
+from broadsheet.services import claims, suppression
 from broadsheet.services.claims import Claimed
 from worker import smtp
 from worker.resources import Resources
@@ -86,11 +87,14 @@ class Batch:
                 self._defer(session, [row], str(values["reply"]), count_attempt=False)
             else:
                 claims.finish(session, self.claim_key, [row], status, **values)  # type: ignore[arg-type]
+            if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
+                reason = str(values.get("reply"))
+                suppression.mark_bounced(session, self.held[index].subscriber_id, reason)
             if index + 1 < len(self.held):
                 claims.begin(session, self.claim_key, self.held[index + 1].delivery_id)
         if status == DeliveryStatus.SENT:
             self.outcome.sent += 1
-        elif status == DeliveryStatus.FAILED:
+        elif status in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED):
             self.outcome.failed += 1
         elif status == DeliveryStatus.UNKNOWN:
             self.outcome.unknown += 1
@@ -182,6 +186,11 @@ def _work_through(batch: Batch, skeleton: MessageSkeleton) -> None:
             try:
                 reply = transmit(conn, envelope_from, recipient.email, message)
             except Rejected as exc:
+                if refuses_address(exc.code, exc.reply):
+                    batch.settle(
+                        index, DeliveryStatus.BOUNCED, error="no such address", reply=exc.reply
+                    )
+                    continue
                 status = DeliveryStatus.FAILED if exc.permanent else None
                 batch.settle(index, status, error="refused by the relay", reply=exc.reply)
                 continue

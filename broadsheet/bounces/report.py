@@ -140,3 +140,22 @@ def _parts(message: Message) -> list[Message]:
 def _decoded(part: Message) -> bytes:
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
+
+
+_NO_SUCH_ADDRESS = re.compile(
+    r"user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|"
+    r"mailbox (unavailable|not found)|invalid (recipient|mailbox|address)",
+    re.IGNORECASE,
+)
+
+
+def refuses_address(code: int, reply: str) -> bool:
+    """Whether a 5xx answer to RCPT says the address itself is bad ("user unknown" class):
+    enhanced status 5.1.x, or a bare 550/551/553 whose text says so. Such a reader is
+    suppressed; other refusals (policy 5.7.x, a full mailbox 5.2.2) are not about them."""
+    if code < 500:
+        return False
+    enhanced = _ENHANCED.search(reply)
+    if enhanced is not None:
+        return enhanced[0].startswith("5.1.")
+    return code in (550, 551, 553) and _NO_SUCH_ADDRESS.search(reply) is not None
