@@ -18,6 +18,7 @@ from broadsheet.services.ledger import complete_if_done, plan_deliveries
 from broadsheet.services.subscriptions import create_subscriber, unsubscribe
 
 LEASE = timedelta(minutes=5)
+LATER = utcnow() + timedelta(hours=1)  # "now" once every lease taken in a test has run out
 
 
 def planned(db, readers: int = 5) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
@@ -50,7 +51,8 @@ def test_recover_marks_only_the_in_flight_row_unknown(db):
     claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
     claims.finish(db, "task-a", [ids[0]], DeliveryStatus.SENT, reply="250 ok")
     claims.begin(db, "task-a", ids[1])  # the worker dies while sending the second row
-    recovered = claims.recover(db, "task-a")
+    assert claims.recover(db, "task-a") == claims.Recovered(0, 0), "its lease still runs"
+    recovered = claims.recover(db, "task-a", LATER)
     assert (recovered.unknown, recovered.requeued) == (1, 3)
     assert statuses(db) == {
         ids[0]: "sent", ids[1]: "unknown", ids[2]: "queued", ids[3]: "queued", ids[4]: "queued",
@@ -60,11 +62,13 @@ def test_recover_marks_only_the_in_flight_row_unknown(db):
 def test_a_stale_claim_cannot_overwrite_rows_now_held_by_another(db):
     campaign_id, ids = planned(db, 2)
     claims.claim(db, campaign_id, ids[0], ids[1], "old", LEASE)
-    claims.recover(db, "old")  # the old worker was presumed dead, but it was only slow
+    claims.recover(db, "old", LATER)  # its lease ran out: the worker was slow, not dead
     assert [h.delivery_id for h in claims.claim(db, campaign_id, ids[0], ids[1], "new", LEASE)] == [
         ids[1]
     ]
     assert claims.finish(db, "old", ids, DeliveryStatus.SENT, reply="250 late") == 0
+    assert not claims.begin(db, "old", ids[1]), "the slow worker learns it must stop"
+    assert claims.renew(db, "old", LATER) == 0
     assert statuses(db) == {ids[0]: "unknown", ids[1]: "sending"}
 
 
@@ -126,7 +130,7 @@ def test_concurrent_claims_skip_rows_another_transaction_holds(engine, committed
 def test_a_campaign_whose_last_rows_were_settled_by_recovery_completes(db):
     campaign_id, ids = planned(db, 1)
     claims.claim(db, campaign_id, ids[0], ids[0], "dead", LEASE)
-    assert claims.recover(db, "dead").unknown == 1  # no row left to send, so no batch runs
+    assert claims.recover(db, "dead", LATER).unknown == 1  # no row left to send, so no batch runs
     assert complete_if_done(db) == 1, "the tick must finish it"
     campaign = db.get(Campaign, campaign_id)
     db.refresh(campaign)

@@ -78,10 +78,19 @@ class Batch:
     held: list[Claimed]
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
-    def settle(self, index: int, status: DeliveryStatus | None, **values: object) -> None:
+    def settle(
+        self,
+        index: int,
+        status: DeliveryStatus | None,
+        *,
+        begin_next: bool = True,
+        **values: object,
+    ) -> bool:
         """Record row `index`'s outcome and mark row `index + 1` in flight, in one commit.
-        `status` None means a temporary refusal: the row is deferred for a retry."""
+        `status` None means a temporary refusal: the row is deferred for a retry. False when
+        the next row is no longer ours (the claim expired and was settled): stop sending."""
         row = self.held[index].delivery_id
+        still_ours = True
         with self.res.sessions.begin() as session:
             if status is None:
                 self._defer(session, [row], str(values["reply"]), count_attempt=False)
@@ -90,14 +99,18 @@ class Batch:
             if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
                 reason = str(values.get("reply"))
                 suppression.mark_bounced(session, self.held[index].subscriber_id, reason)
-            if index + 1 < len(self.held):
-                claims.begin(session, self.claim_key, self.held[index + 1].delivery_id)
+            if begin_next and index + 1 < len(self.held):
+                next_row = self.held[index + 1].delivery_id
+                still_ours = claims.begin(session, self.claim_key, next_row)
         if status == DeliveryStatus.SENT:
             self.outcome.sent += 1
         elif status in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED):
             self.outcome.failed += 1
         elif status == DeliveryStatus.UNKNOWN:
             self.outcome.unknown += 1
+        if not still_ours:
+            log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
+        return still_ours
 
     def defer_rest(self, start: int, error: str, *, count_attempt: bool) -> None:
         rows = [h.delivery_id for h in self.held[start:]]
@@ -142,12 +155,9 @@ def send_batch(
 ) -> BatchOutcome:
     """Send the due, queued deliveries of one id range over one SMTP connection."""
     with res.sessions.begin() as session:
-        recovered = claims.recover(session, claim_key)  # this task's earlier run died
         lease = timedelta(seconds=res.settings.claim_lease)
         held = claims.claim(session, campaign_id, first_id, last_id, claim_key, lease)
         campaign = session.get(Campaign, campaign_id) if held else None
-    if recovered.unknown or recovered.requeued:
-        log.warning("claim %s recovered after a crash: %s", claim_key, recovered)
     if not held or campaign is None:
         return BatchOutcome()
     batch = Batch(res, campaign, claim_key, held)
@@ -167,6 +177,11 @@ def _work_through(batch: Batch, skeleton: MessageSkeleton) -> None:
     renewed = time.monotonic()
     try:
         for index, item in enumerate(batch.held):
+            if time.monotonic() - renewed > lease.total_seconds() / 3:
+                with res.sessions.begin() as session:
+                    if not claims.renew(session, batch.claim_key, utcnow() + lease):
+                        return  # the tick settled this claim: none of these rows are ours
+                renewed = time.monotonic()
             if index and index % STATUS_CHECK_EVERY == 0 and not batch.still_sending():
                 batch.give_back_rest(index, "the campaign was paused or cancelled")
                 return
@@ -176,7 +191,9 @@ def _work_through(batch: Batch, skeleton: MessageSkeleton) -> None:
             try:
                 message = skeleton.render(recipient)
             except ValueError as exc:  # an address no relay would take: final for this row
-                batch.settle(index, DeliveryStatus.FAILED, error=f"cannot build message: {exc}")
+                error = f"cannot build message: {exc}"
+                if not batch.settle(index, DeliveryStatus.FAILED, error=error):
+                    return
                 continue
             try:
                 res.throttle.wait()
@@ -187,26 +204,24 @@ def _work_through(batch: Batch, skeleton: MessageSkeleton) -> None:
                 reply = transmit(conn, envelope_from, recipient.email, message)
             except Rejected as exc:
                 if refuses_address(exc.code, exc.reply):
-                    batch.settle(
-                        index, DeliveryStatus.BOUNCED, error="no such address", reply=exc.reply
-                    )
-                    continue
-                status = DeliveryStatus.FAILED if exc.permanent else None
-                batch.settle(index, status, error="refused by the relay", reply=exc.reply)
+                    status, error = DeliveryStatus.BOUNCED, "no such address"
+                else:
+                    status = DeliveryStatus.FAILED if exc.permanent else None
+                    error = "refused by the relay"
+                if not batch.settle(index, status, error=error, reply=exc.reply):
+                    return
                 continue
             except Lost as exc:
                 error = f"connection lost: {exc}"
                 if exc.maybe_delivered:
-                    batch.settle(index, DeliveryStatus.UNKNOWN, error=error)
+                    batch.settle(index, DeliveryStatus.UNKNOWN, begin_next=False, error=error)
                     batch.defer_rest(index + 1, error, count_attempt=False)
                 else:
                     batch.defer_rest(index, error, count_attempt=False)
                 return
-            batch.settle(index, DeliveryStatus.SENT, reply=reply, message_id=recipient.message_id)
-            if time.monotonic() - renewed > lease.total_seconds() / 3:
-                with res.sessions.begin() as session:
-                    claims.renew(session, batch.claim_key, utcnow() + lease)
-                renewed = time.monotonic()
+            sent = DeliveryStatus.SENT
+            if not batch.settle(index, sent, reply=reply, message_id=recipient.message_id):
+                return
     finally:
         smtp.close(conn)
 

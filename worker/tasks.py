@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import uuid
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -102,12 +103,15 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
     """Send the due, queued deliveries with ids in [first_id, last_id] over one connection.
 
     Idempotent: only queued rows are claimed, so a duplicate or redelivered task sends nobody
-    twice; a redelivery after a crash first settles what the dead run held (the task id is
-    the claim). Rows that failed temporarily wait in the ledger (`next_attempt_at`) and the
-    task retries when the first is due; each row gives up after RETRY_DELAYS or RETRY_MAX_AGE.
+    twice; what a dead run held is settled by the tick once its lease runs out. Rows that
+    failed temporarily wait in the ledger (`next_attempt_at`) and the task retries when the
+    first is due; each row gives up after RETRY_DELAYS or RETRY_MAX_AGE.
     """
     res = resources()
-    outcome = send_one_batch(res, campaign_id, first_id, last_id, claim_key=self.request.id)
+    # A key of its own for every run: a redelivered or retried message keeps its task id, and
+    # a second run must never act on rows the first (perhaps still alive) holds.
+    claim_key = f"{self.request.id}:{uuid.uuid4().hex[:12]}"
+    outcome = send_one_batch(res, campaign_id, first_id, last_id, claim_key=claim_key)
     with res.sessions.begin() as session:
         if not ledger.complete_if_done(session, campaign_id):
             reason = campaigns.pause_if_failing(
@@ -139,7 +143,7 @@ def tick() -> dict[str, int]:
     unknown = requeued = 0
     with res.sessions.begin() as session:
         for claim_key in claims.expired_claims(session, now):
-            recovered = claims.recover(session, claim_key)
+            recovered = claims.recover(session, claim_key, now)
             unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
         # The rows settled last may have been the campaign's last open ones.
         finished = ledger.complete_if_done(session)

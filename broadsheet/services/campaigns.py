@@ -74,7 +74,12 @@ def cancel(session: Session, campaign_id: int) -> Campaign:
 def retry_failed(session: Session, campaign_id: int) -> int:
     """Queue a campaign's failed deliveries again (readers who left are skipped at claim
     time) and reopen it; returns how many were queued."""
-    campaign = get_campaign(session, campaign_id)
+    # Lock the campaign first: a batch finishing at this moment (complete_if_done) then either
+    # completes it before us, and we reopen it, or waits and sees our queued rows.
+    session.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
+    campaign = session.get(Campaign, campaign_id, populate_existing=True)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT):
         raise Conflict(f"campaign {campaign_id} is {campaign.status.value}; nothing to retry")
     result = session.execute(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -108,9 +108,10 @@ def claim(
     return held
 
 
-def begin(session: Session, claim_key: str, delivery_id: int) -> None:
-    """Mark a held row as in flight: its transmission is about to start."""
-    session.execute(
+def begin(session: Session, claim_key: str, delivery_id: int) -> bool:
+    """Mark a held row as in flight: its transmission is about to start. False when the
+    claim no longer holds it (its lease expired and it was settled): then do not send it."""
+    result = session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
@@ -120,6 +121,7 @@ def begin(session: Session, claim_key: str, delivery_id: int) -> None:
         .values(attempted_at=utcnow(), attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
+    return result.rowcount == 1
 
 
 def finish(
@@ -163,27 +165,48 @@ def release(
     return _update_held(session, claim_key, delivery_ids, values)
 
 
-def renew(session: Session, claim_key: str, until: datetime) -> None:
-    """Extend a live worker's hold on the rows it still has to send."""
-    session.execute(
+def renew(session: Session, claim_key: str, until: datetime) -> int:
+    """Extend a live worker's hold on the rows it still has to send; 0 means the claim was
+    settled by the tick (its lease had run out) and the worker must stop."""
+    result = session.execute(
         update(Delivery)
         .where(Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING)
         .values(lease_expires_at=until)
         .execution_options(synchronize_session=False)
     )
+    return result.rowcount
 
 
-def recover(session: Session, claim_key: str) -> Recovered:
-    """Settle the rows of a claim whose worker is gone: the in-flight one is `unknown` (it
-    may have been delivered), the never-attempted ones go back to the queue."""
-    held = Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING
-    unknown = _settle(
-        session,
-        [*held, Delivery.attempted_at.is_not(None)],
-        {"status": DeliveryStatus.UNKNOWN, "last_error": UNKNOWN_ERROR},
+def recover(session: Session, claim_key: str, now: datetime | None = None) -> Recovered:
+    """Settle an expired claim: its in-flight row is `unknown` (it may have been delivered),
+    its never-attempted rows go back to the queue. One statement, and only rows whose lease
+    has run out, so a worker that is merely slow is never overtaken mid-message."""
+    rows = (
+        Delivery.claimed_by == claim_key,
+        Delivery.status == DeliveryStatus.SENDING,
+        Delivery.lease_expires_at < (now or utcnow()),
     )
-    requeued = _settle(session, list(held), {"status": DeliveryStatus.QUEUED})
-    return Recovered(unknown, requeued)
+    attempted = Delivery.attempted_at.is_not(None)
+    settled = (
+        session.execute(
+            update(Delivery)
+            .where(*rows)
+            .values(
+                status=case(
+                    (attempted, DeliveryStatus.UNKNOWN.value), else_=DeliveryStatus.QUEUED.value
+                ),
+                last_error=case((attempted, UNKNOWN_ERROR), else_=Delivery.last_error),
+                claimed_by=None,
+                lease_expires_at=None,
+            )
+            .returning(Delivery.status)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    unknown = sum(1 for status in settled if status == DeliveryStatus.UNKNOWN)
+    return Recovered(unknown, len(settled) - unknown)
 
 
 def expired_claims(session: Session, now: datetime | None = None) -> list[str]:
@@ -213,16 +236,6 @@ def _update_held(
             Delivery.status == DeliveryStatus.SENDING,
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
-
-
-def _settle(session: Session, where: list, values: dict[str, object]) -> int:  # type: ignore[type-arg]
-    result = session.execute(
-        update(Delivery)
-        .where(*where)
-        .values(claimed_by=None, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount

@@ -81,14 +81,19 @@ def complete_if_done(session: Session, campaign_id: int | None = None) -> int:
         Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING)),
     )
     which = [] if campaign_id is None else [Campaign.id == campaign_id]
+    candidates = [
+        *which,
+        Campaign.status == CampaignStatus.SENDING,
+        Campaign.planned_at.is_not(None),
+    ]
+    # Lock the candidates, then look for open rows in a second statement: on PostgreSQL that
+    # statement sees rows that retry_failed (which locks the campaign too) requeued meanwhile.
+    locked = session.scalars(select(Campaign.id).where(*candidates).with_for_update()).all()
+    if not locked:
+        return 0
     result = session.execute(
         update(Campaign)
-        .where(
-            *which,
-            Campaign.status == CampaignStatus.SENDING,
-            Campaign.planned_at.is_not(None),
-            ~open_rows,
-        )
+        .where(Campaign.id.in_(locked), *candidates, ~open_rows)
         .values(status=CampaignStatus.SENT, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
