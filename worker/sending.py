@@ -116,7 +116,6 @@ class Batch:
         rows = [h.delivery_id for h in self.held[start:]]
         with self.res.sessions.begin() as session:
             self._defer(session, rows, error, count_attempt=count_attempt)
-        self.outcome.error = error
 
     def give_back_rest(self, start: int, reason: str) -> None:
         """The campaign stopped: rows not yet sent go back to the queue, due at once."""
@@ -143,6 +142,7 @@ class Batch:
             count_attempt=count_attempt,
         )
         self.outcome.failed += len(deferred.failed)
+        self.outcome.error = error  # the latest temporary failure, logged with the retry
         if deferred.retry_at is not None:
             current = self.outcome.retry_at
             self.outcome.retry_at = (

@@ -125,7 +125,10 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
                 return _counts(outcome)
     if outcome.retry_at is not None and not outcome.stopped:
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
-        log.info("campaign %s batch %s-%s: retry in %.0fs", campaign_id, first_id, last_id, wait)
+        log.info(
+            "campaign %s batch %s-%s: retry in %.0fs after %s",
+            campaign_id, first_id, last_id, wait, outcome.error,
+        )  # fmt: skip
         raise self.retry(countdown=wait)
     return _counts(outcome)
 
