@@ -11,33 +11,17 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from broadsheet.bounces.mailbox import parse_mailbox_url
 from broadsheet.dkim import is_selector, load_private_key
 from broadsheet.errors import ConfigError
+from broadsheet.relays import SmtpTarget, parse_domain_rates, parse_smtp_url, parse_smtp_urls
+
+__all__ = ["ConfigError", "Settings", "SmtpTarget", "load_settings", "parse_smtp_url"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where mail goes: host, port, TLS mode and optional credentials, parsed from `SMTP_URL`."""
-
-    scheme: str
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def implicit_tls(self) -> bool:
-        return self.scheme == "smtps"
-
-    @property
-    def starttls(self) -> bool:
-        return self.scheme == "smtp+starttls"
 
 
 @dataclass(frozen=True)
@@ -48,7 +32,7 @@ class Settings:
     database_url: str
     redis_url: str
     smtp_url: str
-    smtp: SmtpTarget
+    relays: tuple[SmtpTarget, ...]  # at least one; the first also carries confirmations
     secret_key: str = field(repr=False)
     public_url: str
     port: int
@@ -71,6 +55,14 @@ class Settings:
     dkim_domain: str | None = None
     # Where bounce and complaint reports arrive (imap://, pop3://, maildir://); None: not read.
     bounce_mailbox_url: str | None = field(default=None, repr=False)
+    domain_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # After a throttling reply halves a rate, the seconds it takes to climb back to full.
+    rate_recovery: float = 300.0
+
+    @property
+    def smtp(self) -> SmtpTarget:
+        """The first relay: the one confirmations and single messages go through."""
+        return self.relays[0]
 
     @property
     def redis_socket(self) -> Path:
@@ -100,7 +92,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=_database_url(env, instance),
         redis_url=_redis_url(redis_url),
         smtp_url=smtp_url,
-        smtp=parse_smtp_url(smtp_url),
+        relays=parse_smtp_urls(smtp_url),
         secret_key=env.get("SECRET_KEY") or _stored_secret(instance),
         public_url=_public_url(env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}"),
         port=port,
@@ -122,6 +114,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dkim_selector=dkim_selector,
         dkim_domain=dkim_domain,
         bounce_mailbox_url=_bounce_mailbox_url(env),
+        domain_rates=MappingProxyType(parse_domain_rates(env.get("DOMAIN_RATES", ""))),
+        rate_recovery=_float(env, "RATE_RECOVERY", 300.0, maximum=86_400),
     )
 
 
@@ -133,20 +127,6 @@ def embedded_redis_socket(instance: Path) -> Path:
         return path
     digest = hashlib.sha256(str(instance).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"broadsheet-{digest}.sock"
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    """Parse `smtp://[user:pass@]host:port` (or `smtp+starttls://`, `smtps://`)."""
-    parts = urlsplit(url)
-    if parts.scheme not in SMTP_SCHEMES:
-        raise ConfigError("SMTP_URL", f"scheme must be one of {', '.join(SMTP_SCHEMES)}: {url!r}")
-    if not parts.hostname:
-        raise ConfigError("SMTP_URL", f"no host in {url!r}")
-    try:
-        port = parts.port or (465 if parts.scheme == "smtps" else 25)
-    except ValueError as exc:
-        raise ConfigError("SMTP_URL", f"bad port in {url!r}") from exc
-    return SmtpTarget(parts.scheme, parts.hostname, port, parts.username, parts.password)
 
 
 def _database_url(env: Mapping[str, str], instance: Path) -> str:

@@ -86,7 +86,11 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
             for table in reversed(Base.metadata.sorted_tables):
                 cleanup.execute(delete(table))
         # Tasks a test queued without a worker must not run in a later test (ids get reused).
-        stack["redis"].client().delete(*QUEUES.split(","))
+        client = stack["redis"].client()
+        client.delete(*QUEUES.split(","))
+        # Rates a test slowed down, and connection places, must not carry into the next test.
+        for key in client.scan_iter(match="broadsheet:throttle:*"):
+            client.delete(key)
         stack["smtp"].handler.reset()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import insert, select
@@ -41,13 +42,14 @@ def start_campaign(session) -> int:
     return campaign.id
 
 
-def test_throttle_spaces_reservations_across_clients(stack):
-    one = Throttle(stack["redis"].client(), "test:throttle", rate=10)
-    two = Throttle(stack["redis"].client(), "test:throttle", rate=10)
-    waits = [t.reserve() for t in (one, two, one, two, one)]
+def test_throttle_spaces_reservations_across_clients(stack, settings):
+    slow = replace(settings, send_rate=10)
+    one = Throttle(stack["redis"].client(), slow)
+    two = Throttle(stack["redis"].client(), slow)
+    waits = [t.reserve().wait for t in (one, two, one, two, one)]
     gaps = [b - a for a, b in itertools.pairwise(waits)]
     assert all(0.095 <= g <= 0.105 for g in gaps), waits
-    stack["redis"].client().delete("test:throttle")
+    stack["redis"].client().delete("broadsheet:throttle:global")
 
 
 @pytest.fixture

@@ -73,6 +73,16 @@ def test_external_services_replace_embedded_ones(tmp_path):
         ("SMTP_TIMEOUT", "-1"),
         ("CLAIM_LEASE", "1"),
         ("TICK_SECONDS", "never"),
+        ("SMTP_URL", "smtp://relay.example.org?rate=fast"),
+        ("SMTP_URL", "smtp://relay.example.org?connections=0"),
+        ("SMTP_URL", "smtp://relay.example.org?speed=3"),
+        ("SMTP_URL", "smtp://a.example.org smtp://a.example.org:25"),
+        ("SMTP_URL", " , "),
+        ("DOMAIN_RATES", "gmail.com"),
+        ("DOMAIN_RATES", "gmail.com=0"),
+        ("DOMAIN_RATES", "not a domain=5"),
+        ("DOMAIN_RATES", "gmail.com=1,GMAIL.com=2"),
+        ("RATE_RECOVERY", "0"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, variable, value):
@@ -80,6 +90,29 @@ def test_bad_values_name_the_variable(tmp_path, variable, value):
         load_settings(env(tmp_path, **{variable: value}))
     assert info.value.variable == variable
     assert str(info.value).startswith(f"{variable}: ")
+
+
+def test_several_relays_each_with_their_limits(tmp_path):
+    s = load_settings(
+        env(
+            tmp_path,
+            SMTP_URL="smtp://mx1.example.org?rate=100, smtps://u%40x:p%2Cw@mx2.example.org"
+            "?connections=4",
+            DOMAIN_RATES="Gmail.com=20, yahoo.com=2.5",
+        )
+    )
+    first, second = s.relays
+    assert (first.name, first.rate, first.connections) == ("mx1.example.org:25", 100, 10)
+    assert (second.name, second.rate, second.connections) == ("mx2.example.org:465", None, 4)
+    assert (second.username, second.password) == ("u@x", "p,w")
+    assert s.smtp is first  # confirmations go through the first
+    assert dict(s.domain_rates) == {"gmail.com": 20, "yahoo.com": 2.5}
+
+
+def test_a_bad_relay_url_does_not_echo_its_password(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env(tmp_path, SMTP_URL="smtp://user:hunter2@relay.example.org?rate=x"))
+    assert "hunter2" not in str(info.value) and "***" in str(info.value)
 
 
 def test_smtps_defaults_to_port_465():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, jsonify, request
+import redis
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.models import Article, Campaign, Subscriber
@@ -12,6 +13,7 @@ from broadsheet.services import api_tokens, articles, campaigns, subscriptions
 from web import enqueue
 from web.db import session
 from web.extensions import csrf
+from worker.rates import current_rates
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -127,6 +129,15 @@ def retry_failed(campaign_id: int):  # type: ignore[no-untyped-def]
         enqueue.campaign_batches(campaign_id)
     body = campaign_json(campaigns.get_campaign(session(), campaign_id))
     return jsonify({**body, "requeued": queued}), 202
+
+
+@bp.get("/rates")
+def rates():  # type: ignore[no-untyped-def]
+    """The send limits in force now: configured and effective (after backoff) rates."""
+    try:
+        return jsonify(current_rates(current_app.config["BROADSHEET"]))
+    except redis.RedisError as exc:
+        return jsonify({"error": f"the rate store (Redis) cannot be reached: {exc}"}), 503
 
 
 def _iso(value) -> str | None:  # type: ignore[no-untyped-def]

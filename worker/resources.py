@@ -28,7 +28,7 @@ class Resources:
 
     @cached_property
     def throttle(self) -> Throttle:
-        return Throttle(self.redis, "broadsheet:throttle:global", self.settings.send_rate)
+        return Throttle(self.redis, self.settings)
 
     def close(self) -> None:
         """Release connections (only what was opened)."""

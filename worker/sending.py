@@ -1,31 +1,29 @@
-"""Sending one batch of a campaign: claim rows, one SMTP connection, throttle, record outcomes.
-
-Each outcome is committed before the next message starts, in the same transaction that marks
-the next row in flight (see broadsheet/services/claims.py), so a killed worker leaves at most
-one row whose fate is unknown.
-"""
+"""Sending one batch of a campaign: a connection place at a relay, the claim, one SMTP
+connection, a booked slot per message, and each outcome in the ledger (worker/batch.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import random
 import re
 import smtplib
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import parseaddr
 
 import redis
 
 from broadsheet.bounces.report import refuses_address
 from broadsheet.message import MessageSkeleton
-from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
+from broadsheet.models import Campaign, DeliveryStatus, utcnow
 from broadsheet.outbox import campaign_recipient, campaign_skeleton
-from broadsheet.services import claims, suppression
-from broadsheet.services.claims import Claimed
+from broadsheet.services import claims
+from broadsheet.settings import SmtpTarget
 from worker import smtp
+from worker.batch import Batch, BatchOutcome, Result
+from worker.pacing import Pacer
 from worker.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -33,18 +31,13 @@ log = logging.getLogger(__name__)
 # SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another one. Messages end
 # in CRLF (the skeleton guarantees it), so the terminating "." follows directly.
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+# "451 4.7.1 ...": the enhanced status code after the reply code.
+_THROTTLING = re.compile(r"^4\d\d[ -]4\.7\.\d{1,3}\b")
+# How long a batch waits for a free connection place before it is retried later, the retry
+# delay, and how long a place is held without renewal (a vanished worker's place frees then).
+PLACE_WAIT, PLACE_RETRY, PLACE_LEASE = 3.0, 2.0, 60.0
 # How often (in messages) a batch checks that its campaign was not paused or cancelled.
 STATUS_CHECK_EVERY = 10
-
-
-@dataclass
-class BatchOutcome:
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0
-    stopped: bool = False  # the campaign was paused or cancelled mid-batch
-    retry_at: datetime | None = None
-    error: str | None = None
 
 
 class Rejected(Exception):
@@ -59,6 +52,11 @@ class Rejected(Exception):
     def permanent(self) -> bool:
         return self.code >= 500
 
+    @property
+    def throttling(self) -> bool:
+        """A temporary refusal whose enhanced status (RFC 3463) is 4.7.x: slow down."""
+        return self.code < 500 and _THROTTLING.match(self.reply) is not None
+
 
 class Lost(Exception):
     """The connection failed mid-message; `maybe_delivered` once the message body was sent."""
@@ -68,162 +66,181 @@ class Lost(Exception):
         self.maybe_delivered = maybe_delivered
 
 
-@dataclass
-class Batch:
-    """One claim being worked through: the rows, the connection, and what happened."""
-
-    res: Resources
-    campaign: Campaign
-    claim_key: str
-    held: list[Claimed]
-    outcome: BatchOutcome = field(default_factory=BatchOutcome)
-
-    def settle(
-        self,
-        index: int,
-        status: DeliveryStatus | None,
-        *,
-        begin_next: bool = True,
-        **values: object,
-    ) -> bool:
-        """Record row `index`'s outcome and mark row `index + 1` in flight, in one commit.
-        `status` None means a temporary refusal: the row is deferred for a retry. False when
-        the next row is no longer ours (the claim expired and was settled): stop sending."""
-        row = self.held[index].delivery_id
-        still_ours = True
-        with self.res.sessions.begin() as session:
-            if status is None:
-                self._defer(session, [row], str(values["reply"]), count_attempt=False)
-            else:
-                claims.finish(session, self.claim_key, [row], status, **values)  # type: ignore[arg-type]
-            if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
-                reason = str(values.get("reply"))
-                suppression.mark_bounced(session, self.held[index].subscriber_id, reason)
-            if begin_next and index + 1 < len(self.held):
-                next_row = self.held[index + 1].delivery_id
-                still_ours = claims.begin(session, self.claim_key, next_row)
-        if status == DeliveryStatus.SENT:
-            self.outcome.sent += 1
-        elif status in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED):
-            self.outcome.failed += 1
-        elif status == DeliveryStatus.UNKNOWN:
-            self.outcome.unknown += 1
-        if not still_ours:
-            log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
-        return still_ours
-
-    def defer_rest(self, start: int, error: str, *, count_attempt: bool) -> None:
-        rows = [h.delivery_id for h in self.held[start:]]
-        with self.res.sessions.begin() as session:
-            self._defer(session, rows, error, count_attempt=count_attempt)
-
-    def give_back_rest(self, start: int, reason: str) -> None:
-        """The campaign stopped: rows not yet sent go back to the queue, due at once."""
-        rows = [h.delivery_id for h in self.held[start:]]
-        with self.res.sessions.begin() as session:
-            claims.release(session, self.claim_key, rows, reason)
-        self.outcome.stopped = True
-
-    def still_sending(self) -> bool:
-        with self.res.sessions.begin() as session:
-            status = session.get(Campaign, self.campaign.id, populate_existing=True).status
-        return status == CampaignStatus.SENDING
-
-    def _defer(self, session, rows: list[int], error: str, *, count_attempt: bool) -> None:  # type: ignore[no-untyped-def]
-        settings = self.res.settings
-        deferred = claims.defer(
-            session,
-            self.claim_key,
-            rows,
-            error,
-            delays=settings.retry_delays,
-            max_age=timedelta(seconds=settings.retry_max_age),
-            jitter=random.uniform(-0.2, 0.2),
-            count_attempt=count_attempt,
-        )
-        self.outcome.failed += len(deferred.failed)
-        self.outcome.error = error  # the latest temporary failure, logged with the retry
-        if deferred.retry_at is not None:
-            current = self.outcome.retry_at
-            self.outcome.retry_at = (
-                min(current, deferred.retry_at) if current else deferred.retry_at
-            )
-
-
 def send_batch(
     res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
 ) -> BatchOutcome:
-    """Send the due, queued deliveries of one id range over one SMTP connection."""
-    with res.sessions.begin() as session:
-        lease = timedelta(seconds=res.settings.claim_lease)
-        held = claims.claim(session, campaign_id, first_id, last_id, claim_key, lease)
-        campaign = session.get(Campaign, campaign_id) if held else None
-    if not held or campaign is None:
-        return BatchOutcome()
-    batch = Batch(res, campaign, claim_key, held)
-    _work_through(batch, campaign_skeleton(campaign, res.settings))
-    return batch.outcome
+    """Send the due, queued deliveries of one id range over one SMTP connection; the
+    outcome's `retry_at` says when rows of the range that wait for a retry fall due."""
+    outcome = _send_due(res, campaign_id, first_id, last_id, claim_key)
+    if not outcome.stopped:
+        with res.sessions.begin() as session:
+            due = claims.next_due(session, campaign_id, first_id, last_id)
+        if due is not None and (outcome.retry_at is None or due < outcome.retry_at):
+            outcome.retry_at = due
+    return outcome
 
 
-def _work_through(batch: Batch, skeleton: MessageSkeleton) -> None:
-    res = batch.res
+def _send_due(
+    res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
+) -> BatchOutcome:
+    relays = _in_turn(res.settings.relays)
+    place = _wait_for_place(res, relays, claim_key)
+    if place is None:  # every relay has all the connections it allows: try again shortly
+        retry_at = utcnow() + timedelta(seconds=PLACE_RETRY)
+        return BatchOutcome(retry_at=retry_at, error="every relay connection is in use")
     try:
-        conn = smtp.connect(res.settings.smtp, timeout=res.settings.smtp_timeout)
-    except (OSError, smtplib.SMTPException) as exc:
-        batch.defer_rest(0, f"cannot reach the relay: {exc}", count_attempt=True)
-        return
+        with res.sessions.begin() as session:
+            lease = timedelta(seconds=res.settings.claim_lease)
+            held = claims.claim(
+                session, campaign_id, first_id, last_id, claim_key, lease, begin_first=False
+            )
+            campaign = session.get(Campaign, campaign_id) if held else None
+        if not held or campaign is None:
+            return BatchOutcome()
+        batch = Batch(res, campaign, claim_key, held)
+        connection = _connect(batch, relays[place:] + relays[:place])
+        if connection is not None:
+            relay, conn = connection
+            try:
+                _work_through(batch, relay, conn, campaign_skeleton(campaign, res.settings))
+            finally:
+                smtp.close(conn)
+        return batch.outcome
+    finally:
+        for relay in relays:
+            with contextlib.suppress(redis.RedisError):
+                res.throttle.release_connection(relay, claim_key)
+
+
+def _in_turn(relays: tuple[SmtpTarget, ...]) -> list[SmtpTarget]:
+    """The relays in the order this batch tries them: a random first, so load spreads."""
+    first = random.randrange(len(relays))
+    return list(relays[first:] + relays[:first])
+
+
+def _wait_for_place(res: Resources, relays: list[SmtpTarget], holder: str) -> int | None:
+    """Index of a relay where this batch got a connection place, waiting a little for one;
+    a Redis that cannot be asked does not stop mail (the place is not enforced then)."""
+    deadline = time.monotonic() + PLACE_WAIT
+    while True:
+        for index, relay in enumerate(relays):
+            try:
+                if res.throttle.acquire_connection(relay, holder, PLACE_LEASE):
+                    return index
+            except redis.RedisError as exc:
+                log.warning("connection places unavailable, sending anyway: %s", exc)
+                return index
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+
+
+def _connect(batch: Batch, relays: list[SmtpTarget]) -> tuple[SmtpTarget, smtplib.SMTP] | None:
+    """A connection to the first relay (whose place is held) that answers, else to another
+    with a free place; None (the rows deferred) when none can be reached."""
+    res = batch.res
+    errors = []
+    for number, relay in enumerate(relays):
+        try:
+            if number and not res.throttle.acquire_connection(relay, batch.claim_key, PLACE_LEASE):
+                continue
+        except redis.RedisError:
+            pass
+        try:
+            return relay, smtp.connect(relay, timeout=res.settings.smtp_timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421:
+                _slow_down(res, "relay", relay.name)
+            errors.append(f"{relay.name}: {exc}")
+            with contextlib.suppress(redis.RedisError):
+                res.throttle.release_connection(relay, batch.claim_key)
+    error = f"cannot reach the relay: {'; '.join(errors)}"
+    batch.defer(range(len(batch.held)), error, count_attempt=True)
+    return None
+
+
+def _work_through(
+    batch: Batch, relay: SmtpTarget, conn: smtplib.SMTP, skeleton: MessageSkeleton
+) -> None:
+    res = batch.res
     envelope_from = parseaddr(res.settings.mail_from)[1]
     lease = timedelta(seconds=res.settings.claim_lease)
+    renew_every = min(lease.total_seconds(), PLACE_LEASE) / 3
     renewed = time.monotonic()
+    domains = [item.email.rpartition("@")[2].lower() for item in batch.held]
+    pacer = Pacer(res.throttle, relay, domains)
+    done: tuple[int, Result] | None = None  # the last message sent, its outcome not yet recorded
+    for count in itertools.count():
+        if time.monotonic() - renewed > renew_every:
+            with res.sessions.begin() as session:
+                if not claims.renew(session, batch.claim_key, utcnow() + lease):
+                    return  # the tick settled this claim: none of these rows are ours
+            with contextlib.suppress(redis.RedisError):
+                res.throttle.acquire_connection(relay, batch.claim_key, PLACE_LEASE)
+            renewed = time.monotonic()
+        if count and count % STATUS_CHECK_EVERY == 0 and not batch.still_sending():
+            batch.record(done, begin=None)
+            batch.give_back(pacer.left, "the campaign was paused or cancelled")
+            return
+        try:
+            turn = pacer.next_turn()
+        except redis.RedisError as exc:  # nothing more was sent: try the rest again later
+            batch.record(done, begin=None)
+            batch.defer(pacer.left, f"rate limiter unavailable: {exc}", count_attempt=False)
+            return
+        if not batch.record(done, begin=turn.index):
+            return
+        batch.put_off(turn.put_off)
+        if turn.index is None:
+            return
+        index, item = turn.index, batch.held[turn.index]
+        if turn.wait:
+            time.sleep(turn.wait)
+        recipient = campaign_recipient(
+            res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name
+        )
+        try:
+            message = skeleton.render(recipient)
+        except ValueError as exc:  # an address no relay would take: final for this row
+            done = (index, Result(DeliveryStatus.FAILED, {"error": f"cannot build message: {exc}"}))
+            continue
+        try:
+            reply = transmit(conn, envelope_from, recipient.email, message)
+        except Rejected as exc:
+            done = (index, _refusal(res, relay, domains[index], exc))
+            continue
+        except Lost as exc:
+            error = f"connection lost: {exc}"
+            if exc.maybe_delivered:
+                batch.record((index, Result(DeliveryStatus.UNKNOWN, {"error": error})), None)
+                batch.defer(pacer.left, error, count_attempt=False)
+            else:
+                batch.defer([index, *pacer.left], error, count_attempt=False)
+            return
+        sent = {"reply": reply, "message_id": recipient.message_id}
+        done = (index, Result(DeliveryStatus.SENT, sent))
+
+
+def _refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> Result:
+    """What a refusal means for the row, and for the rates: only 421 and 4.7.x slow down."""
+    if exc.code == 421:
+        _slow_down(res, "relay", relay.name)
+    elif exc.throttling:
+        _slow_down(res, "domain", domain)
+    if refuses_address(exc.code, exc.reply):
+        return Result(DeliveryStatus.BOUNCED, {"error": "no such address", "reply": exc.reply})
+    status = DeliveryStatus.FAILED if exc.permanent else None
+    return Result(status, {"error": "refused by the relay", "reply": exc.reply})
+
+
+def _slow_down(res: Resources, kind: str, name: str) -> None:
+    """A throttling reply: halve that relay's or domain's rate for every worker."""
     try:
-        for index, item in enumerate(batch.held):
-            if time.monotonic() - renewed > lease.total_seconds() / 3:
-                with res.sessions.begin() as session:
-                    if not claims.renew(session, batch.claim_key, utcnow() + lease):
-                        return  # the tick settled this claim: none of these rows are ours
-                renewed = time.monotonic()
-            if index and index % STATUS_CHECK_EVERY == 0 and not batch.still_sending():
-                batch.give_back_rest(index, "the campaign was paused or cancelled")
-                return
-            recipient = campaign_recipient(
-                res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name
-            )
-            try:
-                message = skeleton.render(recipient)
-            except ValueError as exc:  # an address no relay would take: final for this row
-                error = f"cannot build message: {exc}"
-                if not batch.settle(index, DeliveryStatus.FAILED, error=error):
-                    return
-                continue
-            try:
-                res.throttle.wait()
-            except redis.RedisError as exc:  # nothing was sent: try these rows again later
-                batch.defer_rest(index, f"rate limiter unavailable: {exc}", count_attempt=False)
-                return
-            try:
-                reply = transmit(conn, envelope_from, recipient.email, message)
-            except Rejected as exc:
-                if refuses_address(exc.code, exc.reply):
-                    status, error = DeliveryStatus.BOUNCED, "no such address"
-                else:
-                    status = DeliveryStatus.FAILED if exc.permanent else None
-                    error = "refused by the relay"
-                if not batch.settle(index, status, error=error, reply=exc.reply):
-                    return
-                continue
-            except Lost as exc:
-                error = f"connection lost: {exc}"
-                if exc.maybe_delivered:
-                    batch.settle(index, DeliveryStatus.UNKNOWN, begin_next=False, error=error)
-                    batch.defer_rest(index + 1, error, count_attempt=False)
-                else:
-                    batch.defer_rest(index, error, count_attempt=False)
-                return
-            sent = DeliveryStatus.SENT
-            if not batch.settle(index, sent, reply=reply, message_id=recipient.message_id):
-                return
-    finally:
-        smtp.close(conn)
+        factor = res.throttle.slow_down(kind, name)
+    except redis.RedisError as exc:
+        log.warning("could not slow down %s %s: %s", kind, name, exc)
+        return
+    log.warning("%s %s asked us to slow down: now at %.0f%% of its rate", kind, name, factor * 100)
 
 
 def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) -> str:

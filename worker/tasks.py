@@ -45,7 +45,7 @@ def send_confirmation(self: Task, subscriber_id: int) -> None:
             return
         message = confirmation_message(subscriber, res.settings)
         email = subscriber.email
-    res.throttle.wait()
+    res.throttle.wait(res.settings.smtp)
     try:
         conn = smtp.connect(res.settings.smtp, timeout=res.settings.smtp_timeout)
         try:

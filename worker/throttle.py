@@ -1,42 +1,268 @@
-"""One global send rate shared by every worker process on every host, held in Redis."""
+"""Send rates shared by every worker process on every host, held in Redis.
+
+A message books a slot on up to three limits at once, atomically: the global `SEND_RATE`, its
+relay's `rate` and its recipient domain's rate (`DOMAIN_RATES`). Each limit is a generic cell
+rate algorithm used as a reservation: the script books the first instant every limit allows
+and says how long to wait for it. The clock is Redis's own, so hosts whose clocks differ agree.
+
+A domain's limit is only booked if its slot is near (`max_wait`); otherwise nothing is booked
+and the caller puts that reader off and sends others, instead of holding a connection idle.
+
+Adaptive backoff: a throttling reply halves the effective rate of the relay or domain that gave
+it (at most once per `COOLDOWN` seconds, down to 1/64), and the rate climbs back linearly to
+full over `RATE_RECOVERY` seconds per halving. A relay or domain without a configured rate is
+unlimited until it asks to slow down; from then on it is limited to a share of `SEND_RATE`.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import redis
 
-# Generic cell rate algorithm as a reservation: each call books the next free slots and says
-# how long to wait for them. Atomic in Redis, so any number of workers share one rate. The
-# clock is Redis's own, so hosts whose clocks differ still agree.
+from broadsheet.settings import Settings, SmtpTarget
+
+PREFIX = "broadsheet:throttle"
+MAX_WAIT = 2.0  # seconds a message may wait for its domain's slot before it is put off
+COOLDOWN = 2.0  # seconds after a halving during which further throttling replies are ignored
+MIN_FACTOR = 1 / 64
+
+# KEYS: per limit, its reservation key then its backoff key; the domain's limit comes first.
+# ARGV: count, max_wait_us, climb (factor gained per µs), then per limit: base interval (µs),
+# conditional (1: the domain's limit, booked only within max_wait), optional (1: only while
+# backed off). Returns {state, wait_us}: 1 booked on every limit; 0 nothing booked (the domain
+# is busy for wait_us); 2 only the domain's slot, wait_us ahead: call again without the domain
+# once it comes, so the global and relay limits are booked for when the message really goes.
 _RESERVE = """
-local interval = tonumber(ARGV[1])
-local count = tonumber(ARGV[2])
+local count = tonumber(ARGV[1])
+local max_wait = tonumber(ARGV[2])
+local climb = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval * count
-local ttl = math.ceil((new_tat - now) / 1000) + 1000
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', ttl)
-return tat - now
+local start = now
+local intervals = {}
+for i = 1, #KEYS / 2 do
+  local base = tonumber(ARGV[1 + 3 * i])
+  local conditional = ARGV[2 + 3 * i] == '1'
+  local optional = ARGV[3 + 3 * i] == '1'
+  local factor = 1
+  local state = redis.call('HMGET', KEYS[2 * i], 'f', 't')
+  if state[1] then
+    factor = math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
+  end
+  if (not optional) or factor < 1 then
+    local tat = math.max(now, tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0'))
+    if conditional then
+      if tat - now > max_wait then return {0, tostring(tat - now)} end
+      local next_tat = tat + base / factor * count
+      redis.call('SET', KEYS[2 * i - 1], string.format('%d', next_tat), 'PX',
+        math.ceil((next_tat - now) / 1000) + 1000)
+      if tat > now then return {2, tostring(tat - now)} end
+    else
+      intervals[i] = base / factor
+      if tat > start then start = tat end
+    end
+  end
+end
+for i = 1, #KEYS / 2 do
+  if intervals[i] then
+    local tat = start + intervals[i] * count
+    redis.call('SET', KEYS[2 * i - 1], string.format('%d', tat), 'PX',
+      math.ceil((tat - now) / 1000) + 1000)
+  end
+end
+return {1, tostring(start - now)}
+"""
+
+# KEYS[1]: a backoff key. ARGV: climb (per µs), cooldown (µs), minimum factor.
+_HALVE = """
+local climb = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local state = redis.call('HMGET', KEYS[1], 'f', 't', 'cut')
+local factor = 1
+if state[1] then
+  factor = math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
+  if now - tonumber(state[3]) < tonumber(ARGV[2]) then return tostring(factor) end
+end
+factor = math.max(tonumber(ARGV[3]), factor / 2)
+redis.call('HSET', KEYS[1], 'f', string.format('%.6f', factor), 't', now, 'cut', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil((1 - factor) / climb / 1000) + 1000)
+return tostring(factor)
+"""
+
+# KEYS: backoff keys. ARGV[1]: climb. Returns each current factor.
+_FACTORS = """
+local climb = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local out = {}
+for i = 1, #KEYS do
+  local state = redis.call('HMGET', KEYS[i], 'f', 't')
+  local factor = 1
+  if state[1] then
+    factor = math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
+  end
+  out[i] = tostring(factor)
+end
+return out
+"""
+
+# A bounded pool of connections per relay, shared by all workers: a sorted set of holders
+# scored by when their hold lapses, so a vanished worker's place frees itself.
+# KEYS[1]: the relay's set. ARGV: holder, limit, lease (ms).
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or
+    redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 1000)
+  return 1
+end
+return 0
 """
 
 
+@dataclass(frozen=True)
+class Booking:
+    booked: bool
+    wait: float  # booked: seconds until the slot; not booked: seconds until the domain frees
+    domain_only: bool = False  # only the domain's slot is booked: reserve the rest at `wait`
+
+
 class Throttle:
-    """`wait(n)` blocks until `n` messages may go without exceeding `rate` per second overall."""
+    """The shared limits, as one process sees them."""
 
-    def __init__(self, client: redis.Redis, key: str, rate: float) -> None:
-        self.key = key
-        self.interval_us = max(1, round(1_000_000 / rate))
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.global_interval = _interval(settings.send_rate)
+        self.climb = 0.5 / (settings.rate_recovery * 1_000_000)
         self._reserve = client.register_script(_RESERVE)
+        self._halve = client.register_script(_HALVE)
+        self._factors = client.register_script(_FACTORS)
+        self._acquire = client.register_script(_ACQUIRE)
 
-    def reserve(self, count: int = 1) -> float:
-        """Book `count` slots; returns the seconds to wait before using them."""
-        wait_us = int(self._reserve(keys=[self.key], args=[self.interval_us, count]))
-        return max(0.0, wait_us / 1_000_000)
+    def reserve(
+        self,
+        relay: SmtpTarget | None = None,
+        domain: str | None = None,
+        *,
+        count: int = 1,
+        max_wait: float = MAX_WAIT,
+    ) -> Booking:
+        """Book `count` messages on the domain's limit, the global one and the relay's."""
+        keys: list[str] = []
+        args: list[object] = [count, int(max_wait * 1_000_000), repr(self.climb)]
+        if domain:
+            keys += [f"{PREFIX}:domain:{domain}", f"{PREFIX}:backoff:domain:{domain}"]
+            rate = self.settings.domain_rates.get(domain)
+            args += [_interval(rate or self.settings.send_rate), 1, 0 if rate else 1]
+        keys += [f"{PREFIX}:global", f"{PREFIX}:backoff:global"]
+        args += [self.global_interval, 0, 0]
+        if relay is not None:
+            keys += [f"{PREFIX}:relay:{relay.name}", f"{PREFIX}:backoff:relay:{relay.name}"]
+            interval = _interval(relay.rate or self.settings.send_rate)
+            args += [interval, 0, 0 if relay.rate else 1]
+        state, wait_us = self._reserve(keys=keys, args=args)
+        wait = max(0.0, float(wait_us) / 1_000_000)
+        return Booking(state != 0, wait, domain_only=state == 2)
 
-    def wait(self, count: int = 1) -> None:
-        delay = self.reserve(count)
-        if delay:
-            time.sleep(delay)
+    def wait(
+        self, relay: SmtpTarget | None = None, domain: str | None = None, count: int = 1
+    ) -> float | None:
+        """Book and sleep until the slot; None when booked, else the seconds until the
+        recipient's domain has room (nothing was booked then)."""
+        booking = self.reserve(relay, domain, count=count)
+        if not booking.booked:
+            return booking.wait
+        if booking.domain_only:  # the domain's turn first, then the shared limits'
+            time.sleep(booking.wait)
+            booking = self.reserve(relay, None, count=count)
+        if booking.wait:
+            time.sleep(booking.wait)
+        return None
+
+    def slow_down(self, kind: str, name: str) -> float:
+        """A throttling reply from relay or domain `name`: halve its rate; the new factor."""
+        key = f"{PREFIX}:backoff:{kind}:{name}"
+        args = [repr(self.climb), int(COOLDOWN * 1_000_000), repr(MIN_FACTOR)]
+        return float(self._halve(keys=[key], args=args))
+
+    def factors(self, kind: str, names: list[str]) -> dict[str, float]:
+        """The current share of full rate for each relay or domain (1.0: not backed off)."""
+        if not names:
+            return {}
+        keys = [f"{PREFIX}:backoff:{kind}:{name}" for name in names]
+        values = self._factors(keys=keys, args=[repr(self.climb)])
+        return {name: float(value) for name, value in zip(names, values, strict=True)}
+
+    def backed_off_domains(self) -> list[str]:
+        """Domains that slowed us down recently, configured or not."""
+        found = set()
+        for key in self.client.scan_iter(match=f"{PREFIX}:backoff:domain:*", count=500):
+            found.add(key.decode().rsplit(":", 1)[1])
+        return sorted(found)
+
+    def acquire_connection(self, relay: SmtpTarget, holder: str, lease: float) -> bool:
+        """Take (or renew) one of the relay's connection places; False when all are taken."""
+        key = f"{PREFIX}:connections:{relay.name}"
+        args = [holder, relay.connections, int(lease * 1000)]
+        return bool(self._acquire(keys=[key], args=args))
+
+    def release_connection(self, relay: SmtpTarget, holder: str) -> None:
+        self.client.zrem(f"{PREFIX}:connections:{relay.name}", holder)
+
+    def connections_in_use(self, relay: SmtpTarget) -> int:
+        key = f"{PREFIX}:connections:{relay.name}"
+        now_ms = int(time.time() * 1000)
+        return int(self.client.zcount(key, now_ms, "+inf"))
+
+    def snapshot(self) -> dict[str, object]:
+        """The limits in force now, for the API: configured and effective rates per relay and
+        per domain (effective None: no limit of its own, only the global one applies)."""
+        settings = self.settings
+        relays = list(settings.relays)
+        relay_factors = self.factors("relay", [relay.name for relay in relays])
+        domains = sorted(set(settings.domain_rates) | set(self.backed_off_domains()))
+        domain_factors = self.factors("domain", domains)
+        return {
+            "send_rate": settings.send_rate,
+            "relays": [
+                {
+                    "name": relay.name,
+                    **_rates(relay.rate, relay_factors[relay.name], settings.send_rate),
+                    "connections": {
+                        "limit": relay.connections,
+                        "in_use": self.connections_in_use(relay),
+                    },
+                }
+                for relay in relays
+            ],
+            "domains": [
+                {
+                    "domain": domain,
+                    **_rates(
+                        settings.domain_rates.get(domain),
+                        domain_factors[domain],
+                        settings.send_rate,
+                    ),
+                }
+                for domain in domains
+            ],
+        }
+
+
+def _rates(configured: float | None, factor: float, send_rate: float) -> dict[str, object]:
+    if configured is None and factor >= 1:
+        effective = None
+    else:
+        effective = round((configured or send_rate) * factor, 3)
+    return {"configured_rate": configured, "effective_rate": effective, "backoff": factor}
+
+
+def _interval(rate: float) -> int:
+    return max(1, round(1_000_000 / rate))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, exists, or_, select, update
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -54,12 +54,15 @@ def claim(
     last_id: int,
     claim_key: str,
     lease: timedelta,
+    *,
+    begin_first: bool = True,
 ) -> list[Claimed]:
     """Take the due, queued deliveries in [first_id, last_id] of a sending campaign.
 
     Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite
     serialises writers with BEGIN IMMEDIATE). Readers who left since planning are failed as
-    suppressed, not mailed. The first row returned is marked in flight.
+    suppressed, not mailed. The first row returned is marked in flight, unless the caller
+    chooses which goes first (`begin_first=False`) and begins it itself.
     """
     now = utcnow()
     due = (
@@ -103,9 +106,24 @@ def claim(
     if suppressed:
         finish(session, claim_key, suppressed, DeliveryStatus.FAILED, error=SUPPRESSED_ERROR)
     held.sort(key=lambda c: c.delivery_id)
-    if held:
+    if held and begin_first:
         begin(session, claim_key, held[0].delivery_id)
     return held
+
+
+def next_due(session: Session, campaign_id: int, first_id: int, last_id: int) -> datetime | None:
+    """When the earliest row of the range that waits for a retry falls due (None: no row
+    waits, or the campaign is not sending), so the range's task knows when to run again."""
+    sending = exists().where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
+    return session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.id.between(first_id, last_id),
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.next_attempt_at > utcnow(),
+            sending,
+        )
+    )
 
 
 def begin(session: Session, claim_key: str, delivery_id: int) -> bool:
@@ -161,6 +179,22 @@ def release(
         "lease_expires_at": None,
         "last_error": error,
         "next_attempt_at": retry_at,
+    }
+    return _update_held(session, claim_key, delivery_ids, values)
+
+
+def postpone(session: Session, claim_key: str, delivery_ids: Sequence[int], until: datetime) -> int:
+    """Give held rows back unsent until `until` (their domain or relay is at its rate): not a
+    failure, so the attempt `begin` counted for an in-flight row is taken back."""
+    values = {
+        "status": DeliveryStatus.QUEUED,
+        "claimed_by": None,
+        "lease_expires_at": None,
+        "next_attempt_at": until,
+        "attempts": case(
+            (Delivery.attempted_at.is_not(None), Delivery.attempts - 1), else_=Delivery.attempts
+        ),
+        "attempted_at": None,
     }
     return _update_held(session, claim_key, delivery_ids, values)
 

@@ -111,12 +111,14 @@ class CeleryWorker:
     def __init__(self, env: dict[str, str], logfile: Path, concurrency: int = 2) -> None:
         self.env, self.logfile, self.concurrency = env, logfile, concurrency
         self.base_env = dict(env)
+        self.extra_args: list[str] = []
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
         args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
         args += ["--without-gossip", "--without-mingle", "-Q", QUEUES]
         args += ["--concurrency", str(self.concurrency), "--hostname", f"test{os.getpid()}@%h"]
+        args += self.extra_args  # later options win: e.g. a threads pool of 10
         self._log = self.logfile.open("ab")
         start = self.logfile.stat().st_size
         self.proc = subprocess.Popen(
@@ -133,9 +135,11 @@ class CeleryWorker:
                 raise RuntimeError(f"celery worker did not start:\n{self.log()}")
             time.sleep(0.1)
 
-    def restart(self, **env: str) -> None:
-        """Stop, then start again with `env` added to the environment (empty: the original)."""
+    def restart(self, *args: str, **env: str) -> None:
+        """Stop, then start again with `args` added to the command line and `env` to the
+        environment (neither: the original worker)."""
         self.stop()
+        self.extra_args = list(args)
         self.env = {**self.base_env, **env}
         self.start()
 

@@ -1,0 +1,134 @@
+"""One claim being worked through: the held rows, and how their outcomes reach the ledger.
+
+Each outcome is committed in the same transaction that marks the next row in flight (see
+broadsheet/services/claims.py), so a killed worker leaves at most one row of its connection
+whose fate is unknown. Everything else (deferrals, give-backs, rows put off) is one
+statement for all the rows concerned.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
+from broadsheet.services import claims, suppression
+from broadsheet.services.claims import Claimed
+from worker.resources import Resources
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOutcome:
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    stopped: bool = False  # the campaign was paused or cancelled mid-batch
+    retry_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one message: a final status, or None for a temporary refusal."""
+
+    status: DeliveryStatus | None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    res: Resources
+    campaign: Campaign
+    claim_key: str
+    held: list[Claimed]
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+    def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
+        """In one commit: record the outcome of row `done` (an index into `held`) and mark
+        row `begin` in flight. False when `begin` is no longer ours (the claim expired and
+        the tick settled it): the worker must stop sending."""
+        still_ours = True
+        with self.res.sessions.begin() as session:
+            if done is not None:
+                self._record(session, *done)
+            if begin is not None:
+                still_ours = claims.begin(session, self.claim_key, self.held[begin].delivery_id)
+        if not still_ours:
+            log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
+        return still_ours
+
+    def defer(self, indices: Iterable[int], error: str, *, count_attempt: bool) -> None:
+        """A temporary failure for rows not sent: retried after RETRY_DELAYS, or given up."""
+        rows = self._rows(indices)
+        with self.res.sessions.begin() as session:
+            self._defer(session, rows, error, count_attempt=count_attempt)
+
+    def give_back(self, indices: Iterable[int], reason: str) -> None:
+        """The campaign stopped: rows not yet sent go back to the queue, due at once."""
+        with self.res.sessions.begin() as session:
+            claims.release(session, self.claim_key, self._rows(indices), reason)
+        self.outcome.stopped = True
+
+    def put_off(self, waits: Mapping[int, float]) -> None:
+        """Rows whose domain is at its rate go back unsent, each due when its domain frees."""
+        if not waits:
+            return
+        by_wait: dict[float, list[int]] = {}  # rows of one domain share their wait
+        for index, seconds in waits.items():
+            by_wait.setdefault(seconds, []).append(index)
+        now = utcnow()
+        with self.res.sessions.begin() as session:
+            for seconds, indices in by_wait.items():
+                due = now + timedelta(seconds=seconds + random.uniform(0, 0.5))
+                claims.postpone(session, self.claim_key, self._rows(indices), due)
+                self._retry_by(due)
+
+    def still_sending(self) -> bool:
+        with self.res.sessions.begin() as session:
+            status = session.get(Campaign, self.campaign.id, populate_existing=True).status
+        return status == CampaignStatus.SENDING
+
+    def _record(self, session, index: int, result: Result) -> None:  # type: ignore[no-untyped-def]
+        row = self.held[index].delivery_id
+        status, values = result.status, dict(result.values)
+        if status is None:
+            self._defer(session, [row], values["reply"], count_attempt=False)
+            return
+        claims.finish(session, self.claim_key, [row], status, **values)
+        if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
+            suppression.mark_bounced(session, self.held[index].subscriber_id, values["reply"])
+        if status == DeliveryStatus.SENT:
+            self.outcome.sent += 1
+        elif status == DeliveryStatus.UNKNOWN:
+            self.outcome.unknown += 1
+        else:
+            self.outcome.failed += 1
+
+    def _defer(self, session, rows: list[int], error: str, *, count_attempt: bool) -> None:  # type: ignore[no-untyped-def]
+        settings = self.res.settings
+        deferred = claims.defer(
+            session,
+            self.claim_key,
+            rows,
+            error,
+            delays=settings.retry_delays,
+            max_age=timedelta(seconds=settings.retry_max_age),
+            jitter=random.uniform(-0.2, 0.2),
+            count_attempt=count_attempt,
+        )
+        self.outcome.failed += len(deferred.failed)
+        self.outcome.error = error  # the latest temporary failure, logged with the retry
+        if deferred.retry_at is not None:
+            self._retry_by(deferred.retry_at)
+
+    def _retry_by(self, when: datetime) -> None:
+        current = self.outcome.retry_at
+        self.outcome.retry_at = min(current, when) if current else when
+
+    def _rows(self, indices: Iterable[int]) -> list[int]:
+        return [self.held[i].delivery_id for i in indices]

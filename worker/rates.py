@@ -1,0 +1,17 @@
+"""The send limits in force now, read from Redis for the API (the web app imports this)."""
+
+from __future__ import annotations
+
+import redis
+
+from broadsheet.settings import Settings
+from worker.throttle import Throttle
+
+
+def current_rates(settings: Settings) -> dict[str, object]:
+    """Configured and effective rates per relay and domain, and each relay's connections."""
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    try:
+        return Throttle(client, settings).snapshot()
+    finally:
+        client.close()
