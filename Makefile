@@ -31,6 +31,7 @@ test: install browser lint
 bench: install
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup.py
+	$(BIN)/python bench/plan.py && $(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,8 +1,10 @@
 """The services a benchmark runs against, started as real processes in a private temp folder.
 
-`Stack` owns them all: the bundled redis-server on a Unix socket, a database (a SQLite file, or
-a fresh database on a PostgreSQL server that is dropped afterwards), the SMTP sink, and any
-Broadsheet processes (Celery worker, gunicorn) started through it. Leaving the `with` block,
+`Stack` owns them all: the bundled redis-server on a Unix socket (or one database number of a
+Redis server given by URL, flushed at the start and the end), a database (a SQLite file, or a
+fresh database on a PostgreSQL server that is dropped afterwards), the SMTP sink (the Python one
+in `_sink`, or any object with the same start/stop/url/pid), and any Broadsheet processes
+(Celery worker, gunicorn) started through it. Leaving the `with` block,
 normally, on an error, on Ctrl-C or on SIGTERM/SIGHUP, stops every process it started and
 removes the temp folder.
 """
@@ -156,9 +158,19 @@ class Database:
 class Stack:
     """Temp folder, Redis, database and SMTP sink; Broadsheet processes are added on demand."""
 
-    def __init__(self, *, database_url: str | None, send_rate: float, batch_size: int) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str | None,
+        send_rate: float,
+        batch_size: int,
+        redis_url: str | None = None,
+        sink: SmtpSink | None = None,
+    ) -> None:
         self.send_rate, self.batch_size = send_rate, batch_size
         self.database_url_arg = database_url
+        self.redis_url_arg = redis_url
+        self.sink = sink if sink is not None else SmtpSink()
         self._exit = ExitStack()
 
     def __enter__(self) -> Stack:
@@ -177,31 +189,54 @@ class Stack:
         # Short, so the Unix socket path stays under the kernel's 107-byte limit.
         self.workdir = Path(tempfile.mkdtemp(prefix="bs-bench-"))
         self._exit.callback(shutil.rmtree, self.workdir, ignore_errors=True)
-        self.redis_socket = self.workdir / "redis.sock"
-        redis_args = redis_server_args(self.redis_socket, self.workdir, persist=False)
-        redis_server = Process("redis", redis_args, env=dict(os.environ), log=self._log("redis"))
-        self._exit.callback(redis_server.stop)
-        self.redis_pid = redis_server.pid
-        self.sink = SmtpSink()
+        if self.redis_url_arg:
+            self.redis_url = self.redis_url_arg
+            self._exit.callback(self._flush_redis)
+            self.redis_pid = self._flush_redis()
+        else:
+            self._start_bundled_redis()
         self._exit.callback(self.sink.stop)
         self.sink.start()
         self.database = Database(self.workdir, self.database_url_arg)
         self._exit.callback(self.database.drop)
         self.database.create()
-        self._wait_for_redis()
+        if not self.redis_url_arg:
+            self._wait_for_redis()
         self.env = self._environment()
         # The benchmark process itself enqueues tasks and reads settings from this environment.
         os.environ.update(self.env)
+
+    def _start_bundled_redis(self) -> None:
+        self.redis_socket = self.workdir / "redis.sock"
+        self.redis_url = f"unix://{self.redis_socket}"
+        redis_args = redis_server_args(self.redis_socket, self.workdir, persist=False)
+        redis_server = Process("redis", redis_args, env=dict(os.environ), log=self._log("redis"))
+        self._exit.callback(redis_server.stop)
+        self.redis_pid = redis_server.pid
+
+    def _flush_redis(self) -> int:
+        """Empty the given Redis database; returns the server's pid (it runs on this host)."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            client.flushdb()
+            return int(client.info("server")["process_id"])
+        finally:
+            client.close()
 
     def _log(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
     def _environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CELERY"))}
+        # PYTHONPATH stays: it may point the processes at another work tree's code.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k == "PYTHONPATH" or not k.startswith(("PYTHON", "CELERY"))
+        }
         env.update(
             BROADSHEET_INSTANCE=str(self.workdir / "instance"),
             DATABASE_URL=self.database.url,
-            REDIS_URL=f"unix://{self.redis_socket}",
+            REDIS_URL=self.redis_url,
             SMTP_URL=self.sink.url,
             SECRET_KEY=secrets.token_urlsafe(32),
             PUBLIC_URL="http://news.example.test",

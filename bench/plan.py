@@ -1,0 +1,178 @@
+"""Planning benchmark: how long the ledger takes to plan a campaign and cut it into batches.
+
+For each audience size (default 10,000 and 1,000,000 active readers, each in a fresh
+PostgreSQL database that is dropped afterwards): readers are loaded with COPY, an article and
+a campaign are made through the domain services, then two things are timed apart, each in its
+own transaction as `start_campaign` and `enqueue_batches` run them:
+  * `ledger.plan_deliveries` (one INSERT ... SELECT) and its commit;
+  * walking every keyset range of `ledger.batch_ranges(session, campaign_id, BATCH_SIZE)`.
+No worker, broker or relay is involved. The issue's target: 1,000,000 planned in 30 s or less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from sqlalchemy import text
+
+from broadsheet.db import make_engine, make_session_factory
+from broadsheet.models import Campaign
+from broadsheet.services import articles, campaigns, ledger
+
+from _readers import load_readers
+from _stack import Database, code_line, machine_line, stop_on_signals
+from send import ARTICLE
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--readers",
+        type=lambda s: [int(n) for n in s.split(",")],
+        default=[10_000, 1_000_000],
+        help="comma-separated audience sizes (default 10000,1000000)",
+    )
+    parser.add_argument("--batch-size", type=int, default=100, help="BATCH_SIZE for the ranges")
+    parser.add_argument(
+        "--walk-budget",
+        type=float,
+        default=60,
+        help="seconds to let the walk right after planning run before giving up on it",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_SERVER,
+        help="a PostgreSQL server; a fresh database is made on it per size and dropped after",
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    stop_on_signals()
+    print("== Broadsheet planning benchmark ==")
+    print(machine_line())
+    print(code_line())
+    print(f"config: BATCH_SIZE {args.batch_size}, database PostgreSQL ({args.database_url})")
+    results = [
+        measure(args.database_url, n, args.batch_size, args.walk_budget) for n in args.readers
+    ]
+    print()
+    print(
+        f"{'readers':>10} {'load (COPY)':>12} {'plan':>9} {'plan rows/s':>12} {'ranges':>7} "
+        f"{'walk, no stats':>22} {'walk, analyzed':>15} {'plan+walk':>10}"
+    )
+    for r in results:
+        cold = f"{r['cold_s']:.2f} s" + ("" if r["cold_done"] else f" ({r['cold_ranges']:,} only)")
+        print(
+            f"{r['readers']:>10,} {r['load_s']:>10.2f} s {r['plan_s']:>7.2f} s "
+            f"{r['readers'] / r['plan_s']:>12,.0f} {r['ranges']:>7,} {cold:>22} "
+            f"{r['walk_s']:>13.2f} s {r['plan_s'] + r['walk_s']:>8.2f} s"
+        )
+    print(
+        "walk, no stats: batch_ranges run right after planning, as enqueue_batches does; "
+        "walk, analyzed: the same after ANALYZE deliveries; plan+walk uses the analyzed walk"
+    )
+    for r in results:
+        ok = r["planned"] == r["readers"] and r["covered"] == r["readers"]
+        print(
+            f"{'OK  ' if ok else 'FAIL'} {r['readers']:,} readers: planned {r['planned']:,} "
+            f"deliveries, ranges cover {r['covered']:,}"
+        )
+    return 0
+
+
+def measure(server_url: str, readers: int, batch_size: int, budget: float) -> dict[str, float]:
+    database = Database(None, server_url)  # type: ignore[arg-type]
+    database.create()
+    engine = make_engine(database.url)
+    try:
+        sessions = make_session_factory(engine)
+        started = time.perf_counter()
+        load_readers(engine, readers)
+        load_s = time.perf_counter() - started
+        with sessions.begin() as session:
+            article = articles.create_article(session, **ARTICLE)
+            campaign_id = campaigns.create_campaign(session, article.id).id
+            campaigns.start_send(session, campaign_id)
+
+        started = time.perf_counter()
+        with sessions.begin() as session:
+            planned = ledger.plan_deliveries(session, session.get(Campaign, campaign_id))
+        plan_s = time.perf_counter() - started
+
+        # As enqueue_batches runs it: right after planning, before PostgreSQL has statistics
+        # on the new rows (autovacuum may analyze them meanwhile), then again after ANALYZE.
+        cold = _walk(sessions, campaign_id, batch_size, budget)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE deliveries"))
+        ranges, walk_s, _ = _walk(sessions, campaign_id, batch_size, None)
+
+        with engine.connect() as conn:
+            covered = _covered(conn, campaign_id, ranges)
+    finally:
+        engine.dispose()
+        database.drop()
+    cold_ranges, cold_s, cold_done = cold
+    print(
+        f"{readers:,} readers: load {load_s:.2f} s, plan {plan_s:.2f} s; ranges walked right "
+        f"after planning: {len(cold_ranges):,} in {cold_s:.2f} s"
+        + ("" if cold_done else f" (stopped at the {budget:g} s budget, not done)")
+        + f"; after ANALYZE: {len(ranges):,} in {walk_s:.2f} s"
+    )
+    return {
+        "cold_ranges": len(cold_ranges),
+        "cold_s": cold_s,
+        "cold_done": cold_done,
+        "readers": readers,
+        "load_s": load_s,
+        "plan_s": plan_s,
+        "planned": planned,
+        "ranges": len(ranges),
+        "walk_s": walk_s,
+        "covered": covered,
+    }
+
+
+def _walk(sessions, campaign_id: int, size: int, budget: float | None):  # type: ignore[no-untyped-def]
+    """All keyset ranges in one transaction, or as many as fit in `budget` seconds."""
+    ranges: list[tuple[int, int]] = []
+    started = time.perf_counter()
+    with sessions.begin() as session:
+        for found in ledger.batch_ranges(session, campaign_id, size):
+            ranges.append(found)
+            if budget is not None and time.perf_counter() - started > budget:
+                return ranges, time.perf_counter() - started, False
+    return ranges, time.perf_counter() - started, True
+
+
+def _covered(conn, campaign_id: int, ranges: list[tuple[int, int]]) -> int:  # type: ignore[no-untyped-def]
+    """Deliveries inside the ranges, counted once: the ranges must be disjoint and complete."""
+    conn.execute(text("CREATE TEMP TABLE ranges (first_id bigint, last_id bigint)"))
+    with (
+        conn.connection.driver_connection.cursor() as cur,
+        cur.copy("COPY ranges FROM STDIN") as copy,
+    ):
+        for row in ranges:
+            copy.write_row(row)
+    return conn.scalar(
+        text(
+            "SELECT count(*) FROM deliveries d JOIN ranges r "
+            "ON d.id BETWEEN r.first_id AND r.last_id WHERE d.campaign_id = :c"
+        ),
+        {"c": campaign_id},
+    )
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; the bench database was dropped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,252 @@
+"""Scale benchmark: a campaign through real workers into Postfix's smtp-sink, beside the sink's
+ceiling measured in the same run by Postfix's smtp-source with the same message.
+
+The setup of the issue's "speed at scale" targets: a fresh PostgreSQL database (dropped
+afterwards), one database number of a Redis server (flushed before and after), one Celery
+worker with `--concurrency` pool processes, and `smtp-sink` on loopback (Debian's `postfix`
+package, installed with apt-get if missing). It prints:
+  * messages/s end to end (enqueue of start_campaign until the campaign is `sent`), the
+    ceiling, and their ratio;
+  * CPU per message, split between the worker processes, PostgreSQL (every `postgres`
+    process), Redis, the sink, this script, and whatever else ran on the machine;
+  * the worker's peak RSS (VmHWM of the main process and each pool child);
+  * checks: the sink got exactly one message per reader, and the ledger says all were sent.
+`--stop-after N` stops the worker (a warm shutdown) once N messages are sent: for the memory
+of a 1,000,000-reader campaign without sending all of it. The checks then compare the sink
+with the ledger's `sent` count instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from broadsheet.db import make_engine, make_session_factory
+from broadsheet.models import Campaign, Delivery, DeliveryStatus
+from broadsheet.services import articles, campaigns
+
+import _proc
+from _postfix import PostfixSink, ensure_installed, measure_source_ceiling
+from _readers import load_readers
+from _stack import Process, Stack, code_line, machine_line
+from send import ARTICLE, sample_message
+
+DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--readers", type=int, default=50_000, help="active readers")
+    parser.add_argument("--concurrency", type=int, default=4, help="celery pool processes")
+    parser.add_argument("--batch-size", type=int, default=100, help="BATCH_SIZE")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE, help="PostgreSQL server")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="flushed before and after")
+    parser.add_argument(
+        "--ceiling-messages", type=int, default=40_000, help="smtp-source messages (0: skip)"
+    )
+    parser.add_argument("--ceiling-sessions", type=int, default=4, help="smtp-source -s")
+    parser.add_argument("--stop-after", type=int, help="stop once this many messages are sent")
+    parser.add_argument("--dump-dir", default="/dev/shm", help="where smtp-sink dumps mail")
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this long")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    print("== Broadsheet scale benchmark ==")
+    print(machine_line())
+    print(code_line())
+    print(f"setup: {ensure_installed()}")
+    sink = PostfixSink(dump_dir=args.dump_dir)
+    with Stack(
+        database_url=args.database_url,
+        send_rate=100_000,
+        batch_size=args.batch_size,
+        redis_url=args.redis_url,
+        sink=sink,
+    ) as stack:
+        print(
+            f"config: readers {args.readers:,}, celery --concurrency {args.concurrency}, "
+            f"BATCH_SIZE {args.batch_size}, SEND_RATE 100000/s, PostgreSQL "
+            f"({args.database_url}), Redis {args.redis_url}, smtp-sink on {sink.url} "
+            f"(dump in {args.dump_dir})"
+        )
+        engine = make_engine(stack.database.url)
+        try:
+            return run(args, stack, sink, engine)
+        finally:
+            engine.dispose()
+
+
+def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engine) -> int:
+    sessions = make_session_factory(engine)
+    started = time.perf_counter()
+    load_readers(engine, args.readers)
+    print(f"setup: {args.readers:,} readers loaded in {time.perf_counter() - started:.2f} s")
+    with sessions.begin() as session:
+        article = articles.create_article(session, **ARTICLE)
+        campaign_id = campaigns.create_campaign(session, article.id).id
+
+    ceiling = None
+    if args.ceiling_messages > 0:
+        sample = sample_message(sessions, campaign_id)
+        ceiling = measure_source_ceiling(
+            sink, sample, sessions=args.ceiling_sessions, messages=args.ceiling_messages
+        )
+        sink.reset()
+        print(
+            f"ceiling: smtp-source -s {ceiling.sessions} -d, {ceiling.messages:,} messages of "
+            f"{len(sample) / 1024:.1f} kB in {ceiling.seconds:.2f} s = {ceiling.rate:,.0f} "
+            f"msg/s; smtp-sink CPU {1000 * ceiling.sink_cpu_seconds / ceiling.messages:.3f} ms/msg"
+        )
+
+    worker = stack.start_worker(args.concurrency)
+    with sessions.begin() as session:
+        campaigns.start_send(session, campaign_id)
+    cpu = CpuMeter(stack, sink, worker)
+    with _proc.TreeSampler(worker.pid, interval=0.5) as sampler:
+        send = send_campaign(worker, engine, campaign_id, args.stop_after, args.timeout)
+        split = cpu.split()
+    worker.stop()
+    if send is None:
+        return 1
+    report(args, ceiling, send, split, sampler.memory, worker.pid)
+    checks = verify(sink, sessions, campaign_id, args.readers, args.stop_after is not None)
+    for ok, line in checks:
+        print(f"{'OK  ' if ok else 'FAIL'} {line}")
+    return 0 if all(ok for ok, _ in checks) else 1
+
+
+class CpuMeter:
+    """CPU seconds used since it was made, per part of the system, and by the machine."""
+
+    def __init__(self, stack: Stack, sink: PostfixSink, worker: Process) -> None:
+        self.parts = {
+            "worker": lambda: _proc.tree_cpu_seconds(worker.pid),
+            "postgres": _postgres_cpu,
+            "redis": lambda: _proc.cpu_seconds(stack.redis_pid) or 0.0,
+            "smtp-sink": lambda: _proc.cpu_seconds(sink.pid) or 0.0,
+            "this script": time.process_time,
+        }
+        self.before = {name: read() for name, read in self.parts.items()}
+        self.machine_before = _proc.machine_busy_seconds()
+
+    def split(self) -> dict[str, float]:
+        used = {name: read() - self.before[name] for name, read in self.parts.items()}
+        machine = _proc.machine_busy_seconds() - self.machine_before
+        used["everything else"] = max(0.0, machine - sum(used.values()))
+        return used
+
+
+def _postgres_cpu() -> float:
+    """Every process named postgres: backends, WAL writer, checkpointer and the rest."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += _proc.cpu_seconds(int(entry.name)) or 0.0
+            except OSError:
+                continue
+    return total
+
+
+def send_campaign(  # type: ignore[no-untyped-def]
+    worker: Process, engine: Engine, campaign_id: int, stop_after: int | None, timeout: float
+) -> dict[str, float] | None:
+    """Enqueue start_campaign as the API does; wait for `sent` (or `stop_after` messages)."""
+    from worker.tasks import start_campaign  # configures Celery from the stack's environment
+
+    status_query = select(Campaign.status, Campaign.planned_at).where(Campaign.id == campaign_id)
+    sent_query = select(func.count()).where(
+        Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.SENT
+    )
+    started = time.perf_counter()
+    start_campaign.delay(campaign_id)
+    planned_s = None
+    while True:
+        time.sleep(0.1 if stop_after is None else 1.0)
+        with engine.connect() as conn:
+            status, planned_at = conn.execute(status_query).one()
+            sent = conn.scalar(sent_query) if stop_after is not None else None
+        elapsed = time.perf_counter() - started
+        if planned_s is None and planned_at is not None:
+            planned_s = elapsed
+        if status == "sent" or (sent is not None and sent >= stop_after):
+            break
+        if elapsed > timeout or not worker.alive():
+            print(f"FAILED: campaign still {status} after {elapsed:.0f} s; worker log tail:")
+            print(worker.tail())
+            return None
+    with engine.connect() as conn:
+        sent = conn.scalar(sent_query)
+    return {"messages": sent, "seconds": elapsed, "planned_s": planned_s or float("nan")}
+
+
+def report(args, ceiling, send, split, memory, main_pid: int) -> None:  # type: ignore[no-untyped-def]
+    n, seconds = send["messages"], send["seconds"]
+    rate = n / seconds
+    print()
+    what = f"{n:,} messages" + (" (stopped early)" if args.stop_after else "")
+    print(
+        f"Broadsheet: {what} in {seconds:.2f} s = {rate:,.0f} msg/s end to end "
+        f"(planned +{send['planned_s']:.2f} s after enqueue)"
+    )
+    if ceiling is not None:
+        print(
+            f"ceiling:    {ceiling.rate:,.0f} msg/s (smtp-source -> smtp-sink, same message); "
+            f"Broadsheet reaches {100 * rate / ceiling.rate:.1f}% of it"
+        )
+    total = sum(split.values())
+    print(f"CPU per message: {1000 * total / n:.3f} ms over the whole machine; split:")
+    for name, used in split.items():
+        print(
+            f"  {name:<16} {1000 * used / n:7.3f} ms/msg  {100 * used / total:5.1f}%  "
+            f"({used / seconds:.2f} cores)"
+        )
+    children = {pid: kb for pid, kb in memory.hwm_kb.items() if pid != main_pid}
+    print(
+        f"worker peak RSS (VmHWM): main {memory.hwm_kb.get(main_pid, 0) / 1024:.0f} MB, "
+        f"pool children max {max(children.values(), default=0) / 1024:.0f} MB "
+        f"({', '.join(f'{kb / 1024:.0f}' for kb in sorted(children.values()))} MB), "
+        f"sum {memory.peak_sum_kb / 1024:.0f} MB"
+    )
+
+
+def verify(  # type: ignore[no-untyped-def]
+    sink: PostfixSink, sessions, campaign_id: int, readers: int, stopped: bool
+) -> list[tuple[bool, str]]:
+    got = sink.counts(campaign_id)
+    with sessions.begin() as session:
+        counts = campaigns.delivery_counts(session, campaign_id)
+    expected = counts["sent"] if stopped else readers
+    return [
+        (
+            got.messages == got.campaign == got.readers == expected and got.repeated == 0,
+            f"sink: {got.messages:,} messages, {got.campaign:,} of this campaign, to "
+            f"{got.readers:,} distinct readers, {got.repeated:,} readers twice (expected "
+            f"{expected:,}, {expected:,}, {expected:,}, 0)",
+        ),
+        (
+            counts["sent"] == expected and (stopped or counts["total"] == readers),
+            f"ledger: sent {counts['sent']:,}, failed {counts['failed']:,}, queued "
+            f"{counts['queued']:,}, sending {counts['sending']:,}, unknown {counts['unknown']:,},"
+            f" total {counts['total']:,} (expected sent == "
+            + (f"the sink's count, {expected:,})" if stopped else f"total == {readers:,})"),
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything was stopped and removed", file=sys.stderr)
+        sys.exit(130)
