@@ -71,7 +71,11 @@ def test_send_rate_holds_across_worker_processes(committed, smtp, rate_limited_w
     assert busiest <= 50 + 20, f"{busiest} messages in one second"
 
 
-def test_refusals_fail_or_bounce_with_the_relay_reply(client, committed, smtp, celery_worker):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_refusals_fail_or_bounce_with_the_relay_reply(
+    client, committed, smtp, celery_worker, pipelining
+):
+    smtp.pipelining = pipelining
     headers = bearer(committed)
     add_readers(committed, 8)
     replies = {

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
 from broadsheet.services import claims, suppression
 from broadsheet.services.claims import Claimed
@@ -46,6 +48,9 @@ class Batch:
     campaign: Campaign
     claim_key: str
     held: list[Claimed]
+    # Sessions on one connection held for the whole batch: a message's ledger write is then
+    # one round trip, with no pool checkout (and no liveness ping) per message.
+    sessions: sessionmaker[Session]
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
     def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
@@ -53,11 +58,15 @@ class Batch:
         row `begin` in flight. False when `begin` is no longer ours (the claim expired and
         the tick settled it): the worker must stop sending."""
         still_ours = True
-        with self.res.sessions.begin() as session:
-            if done is not None:
-                self._record(session, *done)
-            if begin is not None:
-                still_ours = claims.begin(session, self.claim_key, self.held[begin].delivery_id)
+        with self.sessions.begin() as session:
+            if done is not None and done[1].status is not None:
+                still_ours = self._record_and_begin(session, *done, begin)
+            else:
+                if done is not None:
+                    self._defer(session, [self.held[done[0]].delivery_id], done[1].values["reply"])
+                if begin is not None:
+                    next_row = self.held[begin].delivery_id
+                    still_ours = claims.begin(session, self.claim_key, next_row)
         if not still_ours:
             log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
         return still_ours
@@ -65,12 +74,12 @@ class Batch:
     def defer(self, indices: Iterable[int], error: str, *, count_attempt: bool) -> None:
         """A temporary failure for rows not sent: retried after RETRY_DELAYS, or given up."""
         rows = self._rows(indices)
-        with self.res.sessions.begin() as session:
+        with self.sessions.begin() as session:
             self._defer(session, rows, error, count_attempt=count_attempt)
 
     def give_back(self, indices: Iterable[int], reason: str) -> None:
         """The campaign stopped: rows not yet sent go back to the queue, due at once."""
-        with self.res.sessions.begin() as session:
+        with self.sessions.begin() as session:
             claims.release(session, self.claim_key, self._rows(indices), reason)
         self.outcome.stopped = True
 
@@ -82,34 +91,36 @@ class Batch:
         for index, seconds in waits.items():
             by_wait.setdefault(seconds, []).append(index)
         now = utcnow()
-        with self.res.sessions.begin() as session:
+        with self.sessions.begin() as session:
             for seconds, indices in by_wait.items():
                 due = now + timedelta(seconds=seconds + random.uniform(0, 0.5))
                 claims.postpone(session, self.claim_key, self._rows(indices), due)
                 self._retry_by(due)
 
     def still_sending(self) -> bool:
-        with self.res.sessions.begin() as session:
+        with self.sessions.begin() as session:
             status = session.get(Campaign, self.campaign.id, populate_existing=True).status
         return status == CampaignStatus.SENDING
 
-    def _record(self, session, index: int, result: Result) -> None:  # type: ignore[no-untyped-def]
-        row = self.held[index].delivery_id
-        status, values = result.status, dict(result.values)
-        if status is None:
-            self._defer(session, [row], values["reply"], count_attempt=False)
-            return
-        claims.finish(session, self.claim_key, [row], status, **values)
+    def _record_and_begin(self, session, index: int, result: Result, begin: int | None) -> bool:  # type: ignore[no-untyped-def]
+        status = result.status
+        assert status is not None
+        next_row = None if begin is None else self.held[begin].delivery_id
+        row = self.held[index]
+        still_ours = claims.finish_and_begin(
+            session, self.claim_key, row.delivery_id, status, next_row, **result.values
+        )
         if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
-            suppression.mark_bounced(session, self.held[index].subscriber_id, values["reply"])
+            suppression.mark_bounced(session, row.subscriber_id, result.values["reply"])
         if status == DeliveryStatus.SENT:
             self.outcome.sent += 1
         elif status == DeliveryStatus.UNKNOWN:
             self.outcome.unknown += 1
         else:
             self.outcome.failed += 1
+        return still_ours
 
-    def _defer(self, session, rows: list[int], error: str, *, count_attempt: bool) -> None:  # type: ignore[no-untyped-def]
+    def _defer(self, session, rows: list[int], error: str, *, count_attempt: bool = False) -> None:  # type: ignore[no-untyped-def]
         settings = self.res.settings
         deferred = claims.defer(
             session,

@@ -4,7 +4,6 @@ connection, a booked slot per message, and each outcome in the ledger (worker/ba
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import random
 import re
@@ -16,6 +15,7 @@ from email.utils import parseaddr
 import redis
 
 from broadsheet.bounces.report import refuses_address
+from broadsheet.db import make_session_factory
 from broadsheet.message import MessageSkeleton
 from broadsheet.models import Campaign, DeliveryStatus, utcnow
 from broadsheet.outbox import campaign_recipient, campaign_skeleton
@@ -36,8 +36,8 @@ _THROTTLING = re.compile(r"^4\d\d[ -]4\.7\.\d{1,3}\b")
 # How long a batch waits for a free connection place before it is retried later, the retry
 # delay, and how long a place is held without renewal (a vanished worker's place frees then).
 PLACE_WAIT, PLACE_RETRY, PLACE_LEASE = 3.0, 2.0, 60.0
-# How often (in messages) a batch checks that its campaign was not paused or cancelled.
-STATUS_CHECK_EVERY = 10
+# How often (seconds) a batch checks that its campaign was not paused or cancelled.
+STATUS_CHECK_SECONDS = 0.5
 
 
 class Rejected(Exception):
@@ -97,14 +97,15 @@ def _send_due(
             campaign = session.get(Campaign, campaign_id) if held else None
         if not held or campaign is None:
             return BatchOutcome()
-        batch = Batch(res, campaign, claim_key, held)
-        connection = _connect(batch, relays[place:] + relays[:place])
-        if connection is not None:
-            relay, conn = connection
-            try:
-                _work_through(batch, relay, conn, campaign_skeleton(campaign, res.settings))
-            finally:
-                smtp.close(conn)
+        with res.sessions.kw["bind"].connect() as db:
+            batch = Batch(res, campaign, claim_key, held, make_session_factory(db))
+            connection = _connect(batch, relays[place:] + relays[:place])
+            if connection is not None:
+                relay, conn = connection
+                try:
+                    _work_through(batch, relay, conn, campaign_skeleton(campaign, res.settings))
+                finally:
+                    smtp.close(conn)
         return batch.outcome
     finally:
         for relay in relays:
@@ -170,7 +171,8 @@ def _work_through(
     domains = [item.email.rpartition("@")[2].lower() for item in batch.held]
     pacer = Pacer(res.throttle, relay, domains)
     done: tuple[int, Result] | None = None  # the last message sent, its outcome not yet recorded
-    for count in itertools.count():
+    status_checked = time.monotonic()
+    while True:
         if time.monotonic() - renewed > renew_every:
             with res.sessions.begin() as session:
                 if not claims.renew(session, batch.claim_key, utcnow() + lease):
@@ -178,10 +180,12 @@ def _work_through(
             with contextlib.suppress(redis.RedisError):
                 res.throttle.acquire_connection(relay, batch.claim_key, PLACE_LEASE)
             renewed = time.monotonic()
-        if count and count % STATUS_CHECK_EVERY == 0 and not batch.still_sending():
-            batch.record(done, begin=None)
-            batch.give_back(pacer.left, "the campaign was paused or cancelled")
-            return
+        if time.monotonic() > status_checked + STATUS_CHECK_SECONDS:
+            if not batch.still_sending():
+                batch.record(done, begin=None)
+                batch.give_back(pacer.left, "the campaign was paused or cancelled")
+                return
+            status_checked = time.monotonic()
         try:
             turn = pacer.next_turn()
         except redis.RedisError as exc:  # nothing more was sent: try the rest again later
@@ -248,18 +252,28 @@ def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) 
 
     MAIL, RCPT and DATA are issued one by one (not `sendmail`) so a refusal keeps its code, and
     a failure after the body went out is told apart from one before (`Lost.maybe_delivered`).
+    When the relay offers PIPELINING (RFC 2920) the three go out in one write.
     """
     body_sent = False
     try:
-        code, resp = conn.mail(envelope_from)
-        if code == 250:
-            code, resp = conn.rcpt(rcpt)
-        if code in (250, 251):
-            code, resp = conn.docmd("data")
-            if code == 354:
-                body_sent = True
-                conn.send(_LEADING_DOT.sub(b"..", message) + b".\r\n")
-                code, resp = conn.getreply()
+        if conn.has_extn("pipelining"):
+            conn.send(f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n")
+            replies = [conn.getreply() for _ in range(3)]
+            refusal = next(((c, r) for c, r in replies[:2] if c not in (250, 251)), None)
+            code, resp = refusal or replies[2]
+            if refusal and replies[2][0] == 354:  # a relay that took DATA anyway: end it empty
+                conn.send(".\r\n")
+                conn.getreply()
+        else:
+            code, resp = conn.mail(envelope_from)
+            if code == 250:
+                code, resp = conn.rcpt(rcpt)
+            if code in (250, 251):
+                code, resp = conn.docmd("data")
+        if code == 354:
+            body_sent = True
+            conn.send(_LEADING_DOT.sub(b"..", message) + b".\r\n")
+            code, resp = conn.getreply()
         if code != 250:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 conn.rset()  # a dead connection shows itself at the next message

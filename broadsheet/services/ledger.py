@@ -51,26 +51,19 @@ def plan_deliveries(session: Session, campaign: Campaign) -> int:
 
 
 def batch_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tuple[int, int]]:
-    """Id ranges covering the queued deliveries, `size` rows each (keyset, no OFFSET scans)."""
+    """Id ranges covering the queued deliveries, `size` rows each, in id order: one pass that
+    numbers the rows (a window function) and keeps each group's first and last id. It does
+    not depend on the table's statistics, which are stale right after a large planning."""
     queued = and_(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.QUEUED)
-    last = 0
-    while True:
-        first = session.scalar(select(func.min(Delivery.id)).where(queued, Delivery.id > last))
-        if first is None:
-            return
-        upper = session.scalar(
-            select(Delivery.id)
-            .where(queued, Delivery.id >= first)
-            .order_by(Delivery.id)
-            .offset(size - 1)
-            .limit(1)
-        )
-        last = (
-            upper
-            if upper is not None
-            else session.scalar(select(func.max(Delivery.id)).where(queued))
-        )
-        yield first, last
+    position = func.row_number().over(order_by=Delivery.id) - 1
+    batch = position.op("/")(size)  # whole numbers on both databases: integer division
+    numbered = select(Delivery.id, batch.label("batch")).where(queued).subquery()
+    groups = (
+        select(func.min(numbered.c.id), func.max(numbered.c.id))
+        .group_by(numbered.c.batch)
+        .order_by(numbered.c.batch)
+    )
+    yield from ((first, last) for first, last in session.execute(groups))
 
 
 def complete_if_done(session: Session, campaign_id: int | None = None) -> int:

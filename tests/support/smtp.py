@@ -38,7 +38,21 @@ class RecordingHandler:
         # after DATA (the message is kept, but the answer comes too late for the client).
         self.stall_rcpt: Callable[[str], float] | None = None
         self.stall_data: Callable[[str], float] | None = None
+        self.pipelining = True  # offer PIPELINING (RFC 2920), as Postfix and most relays do
         self._cond = threading.Condition()
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -70,6 +84,7 @@ class RecordingHandler:
         with self._cond:
             self.messages.clear()
             self.rcpt_rule = self.stall_rcpt = self.stall_data = None
+            self.pipelining = True
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         """Block until at least `count` messages arrived; fail the test after `timeout`."""
