@@ -59,6 +59,9 @@ class Settings:
     domain_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     # After a throttling reply halves a rate, the seconds it takes to climb back to full.
     rate_recovery: float = 300.0
+    # Soft bounces for this many campaigns within `soft_bounce_days` bounce a reader (0: never).
+    soft_bounce_limit: int = 3
+    soft_bounce_days: int = 30
     # The SNS topics whose SES notifications the webhook accepts; empty: it accepts none.
     ses_topic_arns: tuple[str, ...] = ()
 
@@ -119,6 +122,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         bounce_mailbox_url=_bounce_mailbox_url(env),
         domain_rates=MappingProxyType(parse_domain_rates(env.get("DOMAIN_RATES", ""))),
         rate_recovery=_float(env, "RATE_RECOVERY", 300.0, maximum=86_400),
+        soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3, minimum=0, maximum=1000),
+        soft_bounce_days=_int(env, "SOFT_BOUNCE_DAYS", 30, minimum=1, maximum=3650),
         ses_topic_arns=_topic_arns(env, "SES_TOPIC_ARNS"),
     )
 

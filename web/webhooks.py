@@ -25,6 +25,7 @@ from broadsheet.bounces.sns import (
     TopicNotAllowed,
     check_topic,
 )
+from broadsheet.services.suppression import SoftBounceLimit
 from web.db import session
 from web.extensions import csrf
 
@@ -58,6 +59,7 @@ def ses():  # type: ignore[no-untyped-def]
     if kind == "UnsubscribeConfirmation":
         log.warning("SNS unsubscribed this endpoint from %s", message["TopicArn"])
         return jsonify(status="ignored"), 200
+    soft_limit = SoftBounceLimit(settings.soft_bounce_limit, settings.soft_bounce_days)
     outcomes = [
         process_report(
             session(),
@@ -65,6 +67,7 @@ def ses():  # type: ignore[no-untyped-def]
             key=fingerprint("ses", message_id, recipient),
             source="ses",
             secret=settings.secret_key,
+            soft_limit=soft_limit,
         )
         for recipient, report in ses_reports(message["Message"])
     ]
