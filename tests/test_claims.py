@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from broadsheet.models import Campaign, Delivery, DeliveryStatus, utcnow
 from broadsheet.services import claims
 from broadsheet.services.articles import create_article
-from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.campaigns import create_campaign, retry_failed, start_send
 from broadsheet.services.ledger import complete_if_done, plan_deliveries
 from broadsheet.services.subscriptions import create_subscriber, unsubscribe
 
@@ -87,6 +87,27 @@ def test_deferred_rows_wait_for_their_retry_time_then_give_up(db):
     row = db.get(Delivery, ids[0])
     db.refresh(row)
     assert row.status == DeliveryStatus.FAILED and "gave up" in row.last_error
+
+
+def test_retry_failed_gives_rows_a_fresh_retry_budget(db):
+    campaign_id, ids = planned(db, 1)
+    day, long_ago = timedelta(days=1), utcnow() - timedelta(days=2)
+    row = db.get(Delivery, ids[0])
+    row.created_at = row.queued_at = long_ago  # planned two days ago
+    db.flush()
+    claims.claim(db, campaign_id, ids[0], ids[0], "t1", LEASE)
+    assert claims.defer(db, "t1", ids, "451 later", delays=[60], max_age=day).failed == ids
+    assert retry_failed(db, campaign_id) == 1
+    # Long after planning, the retried row is still retried at its first temporary error...
+    claims.claim(db, campaign_id, ids[0], ids[0], "t2", LEASE)
+    assert claims.defer(db, "t2", ids, "451 later", delays=[60], max_age=day).retried == ids
+    db.refresh(row)
+    assert (row.status, row.attempts, row.created_at) == ("queued", 1, long_ago)
+    assert row.queued_at > long_ago + day
+    # ...and its fresh budget runs out like any other.
+    row.next_attempt_at = None
+    claims.claim(db, campaign_id, ids[0], ids[0], "t3", LEASE)
+    assert claims.defer(db, "t3", ids, "451 later", delays=[60], max_age=day).failed == ids
 
 
 def test_readers_who_left_are_failed_as_suppressed_not_held(db):

@@ -73,7 +73,8 @@ def cancel(session: Session, campaign_id: int) -> Campaign:
 
 def retry_failed(session: Session, campaign_id: int) -> int:
     """Queue a campaign's failed deliveries again (readers who left are skipped at claim
-    time) and reopen it; returns how many were queued."""
+    time) and reopen it; returns how many were queued. Each gets a fresh retry budget: its
+    attempts start again from zero and its age (RETRY_MAX_AGE) from now."""
     # Lock the campaign first: a batch finishing at this moment (complete_if_done) then either
     # completes it before us, and we reopen it, or waits and sees our queued rows.
     session.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
@@ -85,7 +86,7 @@ def retry_failed(session: Session, campaign_id: int) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.FAILED)
-        .values(status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=None)
+        .values(status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=None, queued_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount and campaign.status == CampaignStatus.SENT:
