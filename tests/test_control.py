@@ -8,9 +8,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from broadsheet.models import Delivery, utcnow
+from broadsheet.models import Delivery, Subscriber, utcnow
+from broadsheet.services.claims import SUPPRESSED_ERROR
+from broadsheet.services.subscriptions import unsubscribe
 from tests.support.api import bearer, wait_for_status
 from tests.test_sending import add_readers, start_campaign
 
@@ -147,6 +149,32 @@ def test_campaign_pauses_itself_when_failures_pile_up(client, committed, smtp, s
         sum(counts[k] for k in ("queued", "sending", "sent", "failed", "bounced", "unknown"))
         == (counts["total"])
     )
+
+
+def test_readers_leaving_mid_send_do_not_pause_the_campaign(client, committed, smtp, steady):
+    headers = bearer(committed)
+    add_readers(committed, 600)
+    campaign_id = start_campaign(committed)
+    smtp.wait_for(40)
+    leaving = committed.scalars(
+        select(Subscriber.id).where(Subscriber.email_key.like("reader%")).order_by(Subscriber.id)
+    ).all()[300:]
+    for subscriber_id in leaving:
+        unsubscribe(committed, subscriber_id)
+    committed.commit()
+    done = wait_for_status(client, headers, campaign_id, "sent")
+    assert done["pause_reason"] is None
+    counts = done["counts"]
+    assert counts["failed"] > 200, "most readers who left were not reached yet"
+    assert counts["sent"] + counts["failed"] == 600
+    errors = committed.scalars(
+        select(Delivery.last_error).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == "failed"
+        )
+    ).all()
+    committed.rollback()
+    assert set(errors) == {SUPPRESSED_ERROR}, "kept as failed, with the reason"
+    assert set(received(smtp).values()) == {1} and len(received(smtp)) == counts["sent"]
 
 
 @pytest.mark.parametrize(

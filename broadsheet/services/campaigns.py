@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from broadsheet.addresses import clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import Article, Campaign, CampaignStatus, Delivery, DeliveryStatus, utcnow
+from broadsheet.services.claims import SUPPRESSED_ERROR
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
@@ -97,10 +98,18 @@ def retry_failed(session: Session, campaign_id: int) -> int:
 
 def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: int) -> str | None:
     """Pause a sending campaign whose failure rate passed `rate` once `after` deliveries were
-    tried; returns the reason when it did."""
+    tried; returns the reason when it did. Readers who left before their turn (failed as
+    suppressed, never offered to the relay) count neither as tried nor as failed."""
     counts = delivery_counts(session, campaign_id)
-    tried = counts["sent"] + counts["failed"] + counts["bounced"] + counts["unknown"]
-    failed = counts["failed"] + counts["bounced"]
+    suppressed = session.scalar(
+        select(func.count()).where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.last_error == SUPPRESSED_ERROR,
+        )
+    )
+    failed = counts["failed"] - suppressed + counts["bounced"]
+    tried = counts["sent"] + counts["unknown"] + failed
     if tried < after or failed <= rate * tried:
         return None
     reason = f"paused automatically: {failed} of {tried} deliveries failed (limit {rate:.0%})"
