@@ -1,6 +1,9 @@
-"""Campaigns: create one for an article, start its send exactly once, report its progress."""
+"""Campaigns: create one for an article, schedule it, start its send exactly once, report
+its progress."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +40,36 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 def start_send(session: Session, campaign_id: int) -> Campaign:
     """Move a draft or scheduled campaign to `sending`; a second caller gets Conflict."""
     return _move(session, campaign_id, STARTABLE, CampaignStatus.SENDING, started_at=utcnow())
+
+
+def schedule(
+    session: Session, campaign_id: int, at: object, *, now: datetime | None = None
+) -> Campaign:
+    """Have the scheduler start a draft campaign at `at`, an ISO 8601 time with a timezone, in
+    the future. A scheduled campaign can be scheduled again, unscheduled, sent or cancelled."""
+    when = _future_time(at, now or utcnow())
+    return _move(session, campaign_id, STARTABLE, CampaignStatus.SCHEDULED, scheduled_at=when)
+
+
+def unschedule(session: Session, campaign_id: int) -> Campaign:
+    """Take a scheduled campaign back to draft; Conflict once the scheduler has started it."""
+    sources = (CampaignStatus.SCHEDULED,)
+    return _move(session, campaign_id, sources, CampaignStatus.DRAFT, scheduled_at=None)
+
+
+def start_due(session: Session, now: datetime | None = None) -> list[int]:
+    """Move every scheduled campaign whose time has come to `sending`; returns their ids, for
+    the caller to enqueue after commit. One conditional UPDATE, like `_move`: of two ticks
+    racing, each campaign is started by exactly one."""
+    now = now or utcnow()
+    started = session.scalars(
+        update(Campaign)
+        .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= now)
+        .values(status=CampaignStatus.SENDING, started_at=now)
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(started)
 
 
 def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
@@ -118,6 +151,23 @@ def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: 
     except Conflict:
         return None
     return reason
+
+
+def _future_time(value: object, now: datetime) -> datetime:
+    """An ISO 8601 date-time with a timezone, later than `now`, in UTC; ValidationError on `at`."""
+    example = "an ISO 8601 date-time with a timezone, such as 2026-12-01T07:00:00Z"
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError({"at": f"must be {example}"})
+    try:
+        when = datetime.fromisoformat(value.strip())
+        if when.utcoffset() is None:
+            raise ValidationError({"at": f"has no timezone; must be {example}"})
+        when = when.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 moved to UTC
+        raise ValidationError({"at": f"must be {example}"}) from exc
+    if when <= now:
+        raise ValidationError({"at": f"is in the past ({when.isoformat()}); must be in the future"})
+    return when
 
 
 def _move(
