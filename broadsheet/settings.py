@@ -15,6 +15,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from broadsheet.bounces.mailbox import parse_mailbox_url
+from broadsheet.bounces.sns import is_topic_arn
 from broadsheet.dkim import is_selector, load_private_key
 from broadsheet.errors import ConfigError
 from broadsheet.relays import SmtpTarget, parse_domain_rates, parse_smtp_url, parse_smtp_urls
@@ -58,6 +59,11 @@ class Settings:
     domain_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     # After a throttling reply halves a rate, the seconds it takes to climb back to full.
     rate_recovery: float = 300.0
+    # Soft bounces for this many campaigns within `soft_bounce_days` bounce a reader (0: never).
+    soft_bounce_limit: int = 3
+    soft_bounce_days: int = 30
+    # The SNS topics whose SES notifications the webhook accepts; empty: it accepts none.
+    ses_topic_arns: tuple[str, ...] = ()
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -116,6 +122,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         bounce_mailbox_url=_bounce_mailbox_url(env),
         domain_rates=MappingProxyType(parse_domain_rates(env.get("DOMAIN_RATES", ""))),
         rate_recovery=_float(env, "RATE_RECOVERY", 300.0, maximum=86_400),
+        soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3, minimum=0, maximum=1000),
+        soft_bounce_days=_int(env, "SOFT_BOUNCE_DAYS", 30, minimum=1, maximum=3650),
+        ses_topic_arns=_topic_arns(env, "SES_TOPIC_ARNS"),
     )
 
 
@@ -210,6 +219,20 @@ def _bounce_mailbox_url(env: Mapping[str, str]) -> str | None:
     if url:
         parse_mailbox_url(url)  # a ConfigError naming BOUNCE_MAILBOX_URL when malformed
     return url or None
+
+
+def _topic_arns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """SNS topic ARNs separated by commas, e.g. `arn:aws:sns:eu-west-1:123456789012:bounces`."""
+    arns = tuple(dict.fromkeys(part.strip() for part in env.get(name, "").split(",")))
+    arns = tuple(arn for arn in arns if arn)
+    for arn in arns:
+        if not is_topic_arn(arn):
+            raise ConfigError(
+                name,
+                f"must be SNS topic ARNs such as 'arn:aws:sns:<region>:<account>:<topic>', "
+                f"separated by commas: {arn!r}",
+            )
+    return arns
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:

@@ -176,10 +176,10 @@ def test_a_message_whose_transaction_fails_stays_in_the_mailbox(
     url, store = remote
     real = bounces.process_mail
 
-    def failing(session, raw, secret):  # type: ignore[no-untyped-def]
+    def failing(session, raw, *args, **kwargs):  # type: ignore[no-untyped-def]
         if raw == AUTO_REPLY:
             raise RuntimeError("database went away")
-        return real(session, raw, secret)
+        return real(session, raw, *args, **kwargs)
 
     monkeypatch.setattr(bounces, "process_mail", failing)
     with pytest.raises(RuntimeError):

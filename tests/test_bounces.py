@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,23 @@ from broadsheet.models import (
     ReportKind,
     Subscriber,
     SubscriberStatus,
+    utcnow,
 )
 from broadsheet.services.articles import create_article
+from broadsheet.services.suppression import SoftBounceLimit
 from broadsheet.settings import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 SECRET = "test-secret-key-not-for-production"
 READERS = {7: "ann", 8: "ben", 9: "cat", 10: "dan", 11: "eve", 12: "fay", 13: "gus"}
+SOFT_LIMIT = SoftBounceLimit(campaigns=3, days=30)  # the defaults
+# Soft bounces about Cat (reader 9): campaign 41 delayed, then given up; 42 and 43 given up.
+SOFT_BOUNCES = {
+    "soft-4.2.2-mailbox-full.eml": 41,
+    "soft-4.2.2-gave-up.eml": 41,
+    "soft-4.4.7-expired.eml": 42,
+    "soft-exim-retry-timeout.eml": 43,
+}
 
 
 def sample(name: str) -> bytes:
@@ -59,8 +70,21 @@ def sent(db):
     return db
 
 
-def process(db, raw: bytes) -> Outcome:
-    outcome = process_mail(db, raw, SECRET)
+@pytest.fixture
+def three_sent(sent):
+    """Campaigns 41, 42 and 43, each sent to readers 7-13."""
+    for campaign_id in (42, 43):
+        sent.add(Campaign(id=campaign_id, article_id=sent.get(Campaign, 41).article_id,
+                          subject=f"Issue {campaign_id}", status=CampaignStatus.SENT))  # fmt: skip
+        sent.flush()
+        for sid in READERS:
+            sent.add(Delivery(campaign_id=campaign_id, subscriber_id=sid, status="sent"))
+    sent.flush()
+    return sent
+
+
+def process(db, raw: bytes, soft_limit: SoftBounceLimit = SOFT_LIMIT) -> Outcome:
+    outcome = process_mail(db, raw, SECRET, soft_limit=soft_limit)
     db.expire_all()  # the services update deliveries in bulk
     return outcome
 
@@ -177,6 +201,14 @@ def test_each_sample_is_traced_to_its_reader(name, expected):
     assert match_report(read_report(sample(name)), SECRET) == expected
 
 
+@pytest.mark.parametrize(("name", "campaign_id"), SOFT_BOUNCES.items())
+def test_soft_bounce_samples_are_read_and_traced(name, campaign_id):
+    report = read_report(sample(name))
+    assert (report.kind, report.recipient) == (ReportKind.SOFT, "cat@example.com")
+    assert report.status.startswith("4.") and report.diagnostic, "the remote words are kept"
+    assert match_report(report, SECRET) == Match(campaign_id, 9, "message-id")
+
+
 def test_a_message_id_without_our_hmac_is_not_trusted():
     forged = sample("postfix-5.1.1-user-unknown.eml").replace(b".b552783a@", b".b552783b@")
     # Falls back to the (unauthenticated) headers, which intake checks against the ledger.
@@ -242,6 +274,51 @@ def test_soft_bounce_is_recorded_but_does_not_suppress(sent):
     assert reader(sent, 9).status == SubscriberStatus.ACTIVE
     assert delivery(sent, 9).status == DeliveryStatus.SENT
     assert sent.scalar(select(BounceReport.kind)) == ReportKind.SOFT
+
+
+def test_soft_bounces_for_three_campaigns_bounce_the_reader(three_sent):
+    actions = [process(three_sent, sample(name)).action for name in SOFT_BOUNCES]
+    # Campaign 41 bounced twice (a delay warning, then the give-up): one campaign, not two.
+    assert actions == ["recorded", "recorded", "recorded", "suppressed"]
+    cat = reader(three_sent, 9)
+    assert cat.status == SubscriberStatus.BOUNCED and cat.bounced_at is not None
+    assert all(reader(three_sent, sid).status == "active" for sid in READERS if sid != 9)
+    rows = three_sent.scalars(select(Delivery.status).where(Delivery.subscriber_id == 9)).all()
+    assert set(rows) == {DeliveryStatus.SENT}, "a soft bounce says nothing final about one send"
+    assert process(three_sent, sample("soft-4.4.7-expired.eml")).action == "duplicate"
+
+
+def test_soft_bounces_older_than_the_window_do_not_count(three_sent):
+    *older, last = SOFT_BOUNCES
+    for name in older:
+        assert process(three_sent, sample(name)).action == "recorded"
+    for record in three_sent.scalars(select(BounceReport)):
+        record.received_at = utcnow() - timedelta(days=31)
+    three_sent.flush()
+    assert process(three_sent, sample(last)).action == "recorded"
+    assert reader(three_sent, 9).status == SubscriberStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("campaigns", "bounced_by"),
+    [(0, None), (1, "soft-4.2.2-mailbox-full.eml"), (2, "soft-4.4.7-expired.eml")],
+)
+def test_soft_bounce_limit_is_a_setting(three_sent, campaigns, bounced_by):
+    limit = SoftBounceLimit(campaigns=campaigns, days=30)
+    actions = {name: process(three_sent, sample(name), limit).action for name in SOFT_BOUNCES}
+    # Once bounced, a reader's later soft bounces are recorded only.
+    assert [n for n, action in actions.items() if action == "suppressed"] == (
+        [bounced_by] if bounced_by else []
+    )
+    expected = SubscriberStatus.BOUNCED if bounced_by else SubscriberStatus.ACTIVE
+    assert reader(three_sent, 9).status == expected
+
+
+def test_soft_bounces_do_not_override_a_reader_who_left(three_sent):
+    reader(three_sent, 9).status = SubscriberStatus.UNSUBSCRIBED
+    three_sent.flush()
+    assert [process(three_sent, sample(n)).action for n in SOFT_BOUNCES][-1] == "recorded"
+    assert reader(three_sent, 9).status == SubscriberStatus.UNSUBSCRIBED
 
 
 def test_policy_rejection_bounces_the_delivery_but_keeps_the_reader(sent):
@@ -336,6 +413,17 @@ def test_bad_bounce_mailbox_url_names_the_variable(tmp_path, url):
     with pytest.raises(ConfigError) as error:
         load_settings({"BROADSHEET_INSTANCE": str(tmp_path), "BOUNCE_MAILBOX_URL": url})
     assert error.value.variable == "BOUNCE_MAILBOX_URL"
+
+
+def test_soft_bounce_settings(tmp_path):
+    default = load_settings({"BROADSHEET_INSTANCE": str(tmp_path)})
+    assert (default.soft_bounce_limit, default.soft_bounce_days) == (3, 30)
+    off = load_settings({"BROADSHEET_INSTANCE": str(tmp_path), "SOFT_BOUNCE_LIMIT": "0"})
+    assert off.soft_bounce_limit == 0
+    for variable, value in (("SOFT_BOUNCE_LIMIT", "-1"), ("SOFT_BOUNCE_DAYS", "0")):
+        with pytest.raises(ConfigError) as error:
+            load_settings({"BROADSHEET_INSTANCE": str(tmp_path), variable: value})
+        assert error.value.variable == variable
 
 
 def test_bounce_mailbox_is_off_by_default(tmp_path):

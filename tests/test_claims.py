@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 from broadsheet.models import Campaign, Delivery, DeliveryStatus, utcnow
 from broadsheet.services import claims
 from broadsheet.services.articles import create_article
-from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.campaigns import (
+    create_campaign,
+    pause_if_failing,
+    retry_failed,
+    start_send,
+)
 from broadsheet.services.ledger import complete_if_done, plan_deliveries
 from broadsheet.services.subscriptions import create_subscriber, unsubscribe
 
@@ -89,6 +94,27 @@ def test_deferred_rows_wait_for_their_retry_time_then_give_up(db):
     assert row.status == DeliveryStatus.FAILED and "gave up" in row.last_error
 
 
+def test_retry_failed_gives_rows_a_fresh_retry_budget(db):
+    campaign_id, ids = planned(db, 1)
+    day, long_ago = timedelta(days=1), utcnow() - timedelta(days=2)
+    row = db.get(Delivery, ids[0])
+    row.created_at = row.queued_at = long_ago  # planned two days ago
+    db.flush()
+    claims.claim(db, campaign_id, ids[0], ids[0], "t1", LEASE)
+    assert claims.defer(db, "t1", ids, "451 later", delays=[60], max_age=day).failed == ids
+    assert retry_failed(db, campaign_id) == 1
+    # Long after planning, the retried row is still retried at its first temporary error...
+    claims.claim(db, campaign_id, ids[0], ids[0], "t2", LEASE)
+    assert claims.defer(db, "t2", ids, "451 later", delays=[60], max_age=day).retried == ids
+    db.refresh(row)
+    assert (row.status, row.attempts, row.created_at) == ("queued", 1, long_ago)
+    assert row.queued_at > long_ago + day
+    # ...and its fresh budget runs out like any other.
+    row.next_attempt_at = None
+    claims.claim(db, campaign_id, ids[0], ids[0], "t3", LEASE)
+    assert claims.defer(db, "t3", ids, "451 later", delays=[60], max_age=day).failed == ids
+
+
 def test_readers_who_left_are_failed_as_suppressed_not_held(db):
     campaign_id, ids = planned(db, 2)
     leaver = db.scalars(select(Delivery.subscriber_id).where(Delivery.id == ids[1])).one()
@@ -96,6 +122,23 @@ def test_readers_who_left_are_failed_as_suppressed_not_held(db):
     held = claims.claim(db, campaign_id, ids[0], ids[-1], "t", LEASE)
     assert [h.delivery_id for h in held] == [ids[0]]
     assert statuses(db)[ids[1]] == "failed"
+
+
+def test_readers_who_left_do_not_count_towards_the_auto_pause(db):
+    campaign_id, ids = planned(db, 40)
+    leavers = db.scalars(select(Delivery.subscriber_id).where(Delivery.id.in_(ids[:20]))).all()
+    for subscriber_id in leavers:
+        unsubscribe(db, subscriber_id)
+    held = claims.claim(db, campaign_id, ids[0], ids[-1], "t", LEASE)
+    assert len(held) == 20 and statuses(db)[ids[0]] == "failed"
+    sent, refused = [h.delivery_id for h in held[1:]], [held[0].delivery_id]
+    claims.finish(db, "t", sent, DeliveryStatus.SENT, reply="250 ok")
+    claims.finish(db, "t", refused, DeliveryStatus.FAILED, reply="550 5.7.1 no")
+    # 21 of 40 failed, but 20 of them left before their turn: 1 failure in 20 tries.
+    assert pause_if_failing(db, campaign_id, rate=0.05, after=20) is None
+    assert pause_if_failing(db, campaign_id, rate=0.04, after=20) == (
+        "paused automatically: 1 of 20 deliveries failed (limit 4%)"
+    )
 
 
 def test_expired_claims_are_found(db):

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 
+from broadsheet.models import Delivery, Subscriber, utcnow
+from broadsheet.services.claims import SUPPRESSED_ERROR
+from broadsheet.services.subscriptions import unsubscribe
 from tests.support.api import bearer, wait_for_status
 from tests.test_sending import add_readers, start_campaign
 
@@ -89,6 +94,47 @@ def test_retry_failed_sends_only_to_those_who_missed_it(client, committed, smtp,
     assert received(smtp) == Counter({f"reader{n}@example.org": 1 for n in range(30)})
 
 
+@pytest.fixture
+def quick_retries(celery_worker):  # type: ignore[no-untyped-def]
+    celery_worker.restart(SEND_RATE="200", BATCH_SIZE="20", RETRY_DELAYS="1,1")
+    yield celery_worker
+    celery_worker.restart()
+
+
+def test_retry_failed_long_after_planning_survives_a_temporary_error(
+    client, committed, smtp, quick_retries
+):
+    headers = bearer(committed)
+    add_readers(committed, 5)
+    smtp.rcpt_rule = lambda rcpt: (
+        "550 5.7.1 blocked for now" if rcpt == "reader3@example.org" else None
+    )
+    campaign_id = start_campaign(committed)
+    assert wait_for_status(client, headers, campaign_id, "sent")["counts"]["failed"] == 1
+    # The send was planned two days ago, longer than RETRY_MAX_AGE (one day) ago.
+    committed.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id)
+        .values(created_at=utcnow() - timedelta(days=2), queued_at=utcnow() - timedelta(days=2))
+    )
+    committed.commit()
+    refused = []  # the relay is busy the first time, then takes the message
+
+    def busy_once(rcpt: str) -> str | None:
+        if rcpt == "reader3@example.org" and not refused:
+            refused.append(rcpt)
+            return "451 4.3.0 busy, try again later"
+        return None
+
+    smtp.rcpt_rule = busy_once
+    answer = client.post(f"/api/v1/campaigns/{campaign_id}/retry-failed", headers=headers)
+    assert answer.status_code == 202 and answer.get_json()["requeued"] == 1
+    done = wait_for_status(client, headers, campaign_id, "sent")
+    assert (done["counts"]["sent"], done["counts"]["failed"]) == (5, 0)
+    assert refused == ["reader3@example.org"], "the temporary refusal did happen"
+    assert received(smtp) == Counter({f"reader{n}@example.org": 1 for n in range(5)})
+
+
 def test_campaign_pauses_itself_when_failures_pile_up(client, committed, smtp, steady):
     headers = bearer(committed)
     add_readers(committed, 300)
@@ -103,6 +149,32 @@ def test_campaign_pauses_itself_when_failures_pile_up(client, committed, smtp, s
         sum(counts[k] for k in ("queued", "sending", "sent", "failed", "bounced", "unknown"))
         == (counts["total"])
     )
+
+
+def test_readers_leaving_mid_send_do_not_pause_the_campaign(client, committed, smtp, steady):
+    headers = bearer(committed)
+    add_readers(committed, 600)
+    campaign_id = start_campaign(committed)
+    smtp.wait_for(40)
+    leaving = committed.scalars(
+        select(Subscriber.id).where(Subscriber.email_key.like("reader%")).order_by(Subscriber.id)
+    ).all()[300:]
+    for subscriber_id in leaving:
+        unsubscribe(committed, subscriber_id)
+    committed.commit()
+    done = wait_for_status(client, headers, campaign_id, "sent")
+    assert done["pause_reason"] is None
+    counts = done["counts"]
+    assert counts["failed"] > 200, "most readers who left were not reached yet"
+    assert counts["sent"] + counts["failed"] == 600
+    errors = committed.scalars(
+        select(Delivery.last_error).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == "failed"
+        )
+    ).all()
+    committed.rollback()
+    assert set(errors) == {SUPPRESSED_ERROR}, "kept as failed, with the reason"
+    assert set(received(smtp).values()) == {1} and len(received(smtp)) == counts["sent"]
 
 
 @pytest.mark.parametrize(

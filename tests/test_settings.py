@@ -83,6 +83,9 @@ def test_external_services_replace_embedded_ones(tmp_path):
         ("DOMAIN_RATES", "not a domain=5"),
         ("DOMAIN_RATES", "gmail.com=1,GMAIL.com=2"),
         ("RATE_RECOVERY", "0"),
+        ("SES_TOPIC_ARNS", "broadsheet-ses"),
+        ("SES_TOPIC_ARNS", "arn:aws:sns:eu-west-1:123456789012:ok,arn:aws:sqs:eu-west-1:1:q"),
+        ("SES_TOPIC_ARNS", "arn:aws:sns:eu-west-1:12345:short-account"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, variable, value):
@@ -126,3 +129,11 @@ def test_delivery_engine_settings(tmp_path):
     default = load_settings(env(tmp_path))
     assert default.retry_delays == (30, 60, 300, 900, 3600)
     assert (default.claim_lease, default.stall_after, default.smtp_timeout) == (300, 120, 30.0)
+
+
+def test_ses_topic_arns_are_a_list_and_empty_by_default(tmp_path):
+    assert load_settings(env(tmp_path)).ses_topic_arns == ()
+    one = "arn:aws:sns:eu-west-1:123456789012:broadsheet-ses"
+    two = "arn:aws-us-gov:sns:us-gov-west-1:210987654321:Bounces_2.fifo"
+    s = load_settings(env(tmp_path, SES_TOPIC_ARNS=f" {one} ,{two},{one},"))
+    assert s.ses_topic_arns == (one, two)

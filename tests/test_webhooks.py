@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,6 +28,7 @@ from web.webhooks import VERIFIER
 
 CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-6aad65c2f9911b05cd53efda11f913f9.pem"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:broadsheet-ses"
+OTHER_TOPIC = "arn:aws:sns:eu-west-1:999999999999:someone-elses-topic"
 SIGNED = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": (
@@ -54,6 +56,16 @@ def make_certificate(key: rsa.RSAPrivateKey, *, days: int = 30) -> bytes:
 @pytest.fixture(scope="module")
 def key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def allow(app, *topics: str) -> None:
+    """Set the app's SES_TOPIC_ARNS."""
+    app.config["BROADSHEET"] = replace(app.config["BROADSHEET"], ses_topic_arns=topics)
+
+
+@pytest.fixture(autouse=True)
+def allowed(app) -> None:
+    allow(app, "arn:aws:sns:us-east-1:123456789012:another-of-ours", TOPIC)
 
 
 class Fetcher:
@@ -191,21 +203,27 @@ def report_count(session) -> int:
         session.rollback()
 
 
-def test_subscription_confirmation_is_logged_for_an_operator(client, fetcher, key, caplog):
-    subscribe = "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37"
-    message = {
+SUBSCRIBE = "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37"
+
+
+def confirmation(topic: str = TOPIC) -> dict:
+    return {
         "Type": "SubscriptionConfirmation",
         "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
         "Token": "2336412f37",
-        "TopicArn": TOPIC,
-        "Message": f"You have chosen to subscribe to the topic {TOPIC}.",
-        "SubscribeURL": subscribe,
+        "TopicArn": topic,
+        "Message": f"You have chosen to subscribe to the topic {topic}.",
+        "SubscribeURL": SUBSCRIBE,
         "Timestamp": "2026-11-28T09:00:00.000Z",
     }
+
+
+def test_subscription_confirmation_is_logged_for_an_operator(client, fetcher, key, caplog):
+    message = confirmation()
     with caplog.at_level(logging.WARNING, logger="web.webhooks"):
         answer = post(client, sign(key, message), **{"x-amz-sns-message-type": message["Type"]})
     assert answer.status_code == 200 and "confirm" in answer.get_json()["status"]
-    assert subscribe in caplog.text
+    assert SUBSCRIBE in caplog.text
     assert fetcher.urls == [CERT_URL], "only the signing certificate is fetched, never the URL"
 
 
@@ -351,3 +369,37 @@ def test_unreachable_certificate_asks_sns_to_retry(client, app, key, sent):
 def test_the_real_fetcher_refuses_other_urls_before_connecting(url):
     with pytest.raises(SignatureError):
         real_fetch(url)
+
+
+def test_notification_from_a_topic_not_listed_gets_403_and_changes_nothing(
+    client, committed, fetcher, key, sent, caplog
+):
+    subscriber_id, campaign_id, mail = sent
+    message = sign(key, {**notification(bounce(mail)), "TopicArn": OTHER_TOPIC})
+    with caplog.at_level(logging.WARNING, logger="web.webhooks"):
+        answer = post(client, message)
+    assert answer.status_code == 403
+    assert answer.get_json() == {"error": f"SNS topic {OTHER_TOPIC} is not in SES_TOPIC_ARNS"}
+    assert OTHER_TOPIC in caplog.text, "the operator can see which topic was refused"
+    assert state(committed, subscriber_id, campaign_id)[:2] == ("active", "sent")
+    assert report_count(committed) == 0
+    assert fetcher.urls == [], "refused before any certificate is fetched"
+
+
+def test_subscription_confirmation_from_a_topic_not_listed_is_refused(client, fetcher, key, caplog):
+    with caplog.at_level(logging.WARNING, logger="web.webhooks"):
+        answer = post(client, sign(key, confirmation(OTHER_TOPIC)))
+    assert answer.status_code == 403 and OTHER_TOPIC in answer.get_json()["error"]
+    assert SUBSCRIBE not in caplog.text, "nobody is invited to confirm a foreign topic"
+
+
+def test_without_an_allow_list_every_topic_is_refused(app, client, committed, fetcher, key, sent):
+    allow(app)  # SES_TOPIC_ARNS unset
+    subscriber_id, campaign_id, mail = sent
+    for message in (notification(bounce(mail)), confirmation()):
+        answer = post(client, sign(key, message))
+        assert answer.status_code == 403
+        error = answer.get_json()["error"]
+        assert error.startswith("SES_TOPIC_ARNS is not set") and TOPIC in error
+    assert state(committed, subscriber_id, campaign_id)[:2] == ("active", "sent")
+    assert report_count(committed) == 0

@@ -105,6 +105,17 @@ def send_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
     return jsonify(campaign_json(campaign)), 202
 
 
+@bp.post("/campaigns/<int:campaign_id>/schedule")
+def schedule_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = campaigns.schedule(session(), campaign_id, _body().get("at"))
+    return jsonify(campaign_json(campaign))
+
+
+@bp.post("/campaigns/<int:campaign_id>/unschedule")
+def unschedule_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(campaign_json(campaigns.unschedule(session(), campaign_id)))
+
+
 @bp.post("/campaigns/<int:campaign_id>/pause")
 def pause_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
     return jsonify(campaign_json(campaigns.pause(session(), campaign_id)))
@@ -179,6 +190,7 @@ def campaign_json(c: Campaign) -> dict[str, Any]:
         "pause_reason": c.pause_reason,
         "counts": campaigns.delivery_counts(session(), c.id),
         "created_at": _iso(c.created_at),
+        "scheduled_at": _iso(c.scheduled_at),
         "started_at": _iso(c.started_at),
         "finished_at": _iso(c.finished_at),
     }

@@ -1,6 +1,8 @@
 """Webhooks that report bounces and complaints: `POST /webhooks/ses`, Amazon SES via SNS.
 
-Every message's SNS signature is verified before anything is read from it. A subscription
+Only messages from the SNS topics in SES_TOPIC_ARNS are accepted: any other topic gets 403,
+checked first, so it costs no certificate fetch (SNS does not retry a 4xx). Every accepted
+message's SNS signature is verified before anything else is read from it. A subscription
 confirmation is only logged: an operator confirms it by opening the SubscribeURL from the log
 (this app never fetches it). Errors are JSON; SNS retries only 5xx answers, so a message that
 can never be accepted gets 400 and a certificate that cannot be fetched right now gets 503.
@@ -16,7 +18,14 @@ from werkzeug.exceptions import HTTPException
 
 from broadsheet.bounces.intake import fingerprint, process_report
 from broadsheet.bounces.ses import ses_reports
-from broadsheet.bounces.sns import CertificateUnavailable, NotificationError, SnsVerifier
+from broadsheet.bounces.sns import (
+    CertificateUnavailable,
+    NotificationError,
+    SnsVerifier,
+    TopicNotAllowed,
+    check_topic,
+)
+from broadsheet.services.suppression import SoftBounceLimit
 from web.db import session
 from web.extensions import csrf
 
@@ -36,6 +45,8 @@ def init_app(app: Flask) -> None:
 @bp.post("/ses")
 def ses():  # type: ignore[no-untyped-def]
     message = _sns_message()
+    settings = current_app.config["BROADSHEET"]
+    check_topic(message, settings.ses_topic_arns)
     current_app.extensions[VERIFIER].verify(message)
     kind, message_id = message["Type"], message["MessageId"]
     if kind == "SubscriptionConfirmation":
@@ -48,13 +59,15 @@ def ses():  # type: ignore[no-untyped-def]
     if kind == "UnsubscribeConfirmation":
         log.warning("SNS unsubscribed this endpoint from %s", message["TopicArn"])
         return jsonify(status="ignored"), 200
+    soft_limit = SoftBounceLimit(settings.soft_bounce_limit, settings.soft_bounce_days)
     outcomes = [
         process_report(
             session(),
             report,
             key=fingerprint("ses", message_id, recipient),
             source="ses",
-            secret=current_app.config["BROADSHEET"].secret_key,
+            secret=settings.secret_key,
+            soft_limit=soft_limit,
         )
         for recipient, report in ses_reports(message["Message"])
     ]
@@ -79,6 +92,13 @@ def _sns_message() -> dict[str, object]:
 def _rejected(exc: NotificationError):  # type: ignore[no-untyped-def]
     log.warning("SNS message rejected from %s: %s", request.remote_addr, exc)
     return jsonify(error=str(exc)), 400
+
+
+@bp.errorhandler(TopicNotAllowed)
+def _foreign_topic(exc: TopicNotAllowed):  # type: ignore[no-untyped-def]
+    # The topic is not authenticated yet (the signature is checked after this): say so.
+    log.warning("SNS message refused from %s: %s (unverified)", request.remote_addr, exc)
+    return jsonify(error=str(exc)), 403
 
 
 @bp.errorhandler(CertificateUnavailable)

@@ -7,6 +7,7 @@ from collections import Counter
 
 from broadsheet.bounces.intake import process_mail
 from broadsheet.bounces.mailbox import MailboxError, open_mailbox
+from broadsheet.services.suppression import SoftBounceLimit
 from worker.app import celery_app
 from worker.resources import resources
 
@@ -30,12 +31,14 @@ def poll_bounces() -> dict[str, int]:
     if not url:
         return {}
     counts: Counter[str] = Counter()
+    secret = res.settings.secret_key
+    soft_limit = SoftBounceLimit(res.settings.soft_bounce_limit, res.settings.soft_bounce_days)
     try:
         with open_mailbox(url) as box:
             for key in box.keys()[:MAX_PER_POLL]:
                 raw = box.fetch(key)
                 with res.sessions.begin() as session:
-                    outcome = process_mail(session, raw, res.settings.secret_key)
+                    outcome = process_mail(session, raw, secret, soft_limit=soft_limit)
                 box.remove(key)
                 counts[outcome.action] += 1
     except MailboxError as exc:

@@ -139,12 +139,15 @@ def _counts(outcome) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 @celery_app.task(name="broadsheet.tick")
 def tick() -> dict[str, int]:
-    """The scheduler's periodic repair: settle the claims of vanished workers and re-enqueue
-    the work of campaigns that stalled (their tasks lost with Redis). Idempotent."""
+    """The scheduler's periodic work: start scheduled campaigns that are due, settle the
+    claims of vanished workers and re-enqueue the work of campaigns that stalled (their tasks
+    lost with Redis). Idempotent: a due campaign is started by one tick only, even when two
+    run at once, and one whose start task is lost is restarted as stalled."""
     res = resources()
     now = utcnow()
     unknown = requeued = 0
     with res.sessions.begin() as session:
+        due = campaigns.start_due(session, now)
         for claim_key in claims.expired_claims(session, now):
             recovered = claims.recover(session, claim_key, now)
             unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
@@ -152,12 +155,21 @@ def tick() -> dict[str, int]:
         finished = ledger.complete_if_done(session)
         stalled_before = now - timedelta(seconds=res.settings.stall_after)
         stalled = ledger.campaigns_needing_work(session, stalled_before)
+    for campaign_id in due:
+        log.info("campaign %s: scheduled time reached, starting", campaign_id)
+        start_campaign.delay(campaign_id)
     for campaign_id in stalled["unplanned"]:
         start_campaign.delay(campaign_id)
     for campaign_id in stalled["queued"]:
         enqueue_batches(campaign_id)
     counts = {k: len(v) for k, v in stalled.items()}
-    return {"unknown": unknown, "requeued": requeued, "finished": finished, **counts}
+    return {
+        "started": len(due),
+        "unknown": unknown,
+        "requeued": requeued,
+        "finished": finished,
+        **counts,
+    }
 
 
 @celery_app.task(name="broadsheet.resume_campaign")

@@ -19,15 +19,22 @@ from broadsheet.bounces.matching import Match, match_report
 from broadsheet.bounces.parse import read_report
 from broadsheet.bounces.report import Report, address_in
 from broadsheet.models import BounceReport, Campaign, Delivery, ReportKind, Subscriber
-from broadsheet.services.suppression import mark_bounced, mark_complained, mark_delivery_bounced
+from broadsheet.services.suppression import (
+    SoftBounceLimit,
+    bounce_if_soft_bounces_pile_up,
+    mark_bounced,
+    mark_complained,
+    mark_delivery_bounced,
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    # "suppressed": the reader is now bounced or complained (or already was);
-    # "recorded": kept for the record only (a soft bounce, a policy refusal);
+    # "suppressed": the reader is now bounced or complained (or already was), or a soft
+    # bounce reached the SOFT_BOUNCE_LIMIT and bounced them;
+    # "recorded": kept for the record only (a soft bounce below the limit, a policy refusal);
     # "unmatched": not traceable to our mail; "duplicate": processed before;
     # "ignored": not a bounce or complaint at all.
     action: str
@@ -45,18 +52,30 @@ def fingerprint(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
-def process_mail(session: Session, raw: bytes, secret: str) -> Outcome:
+def process_mail(
+    session: Session, raw: bytes, secret: str, *, soft_limit: SoftBounceLimit
+) -> Outcome:
     """Read one mail from the bounce mailbox and apply what it reports."""
     report = read_report(raw)
     if report is None:
         return Outcome("ignored")
-    return process_report(session, report, key=fingerprint(raw), source="mailbox", secret=secret)
+    key = fingerprint(raw)
+    return process_report(
+        session, report, key=key, source="mailbox", secret=secret, soft_limit=soft_limit
+    )
 
 
 def process_report(
-    session: Session, report: Report, *, key: str, source: str, secret: str
+    session: Session,
+    report: Report,
+    *,
+    key: str,
+    source: str,
+    secret: str,
+    soft_limit: SoftBounceLimit,
 ) -> Outcome:
-    """Record `report` under `key` and, the first time, suppress the reader it is about."""
+    """Record `report` under `key` and, the first time, suppress the reader it is about
+    (a soft bounce only once they reach `soft_limit`)."""
     match = _checked(session, match_report(report, secret), report)
     row = BounceReport(
         fingerprint=key,
@@ -86,10 +105,10 @@ def process_report(
         match.campaign_id,
         match.method,
     )
-    return Outcome(_apply(session, report, match), report, match)
+    return Outcome(_apply(session, report, match, soft_limit), report, match)
 
 
-def _apply(session: Session, report: Report, match: Match) -> str:
+def _apply(session: Session, report: Report, match: Match, soft_limit: SoftBounceLimit) -> str:
     reason = report.diagnostic or f"status {report.status or 'unknown'}"
     if report.kind == ReportKind.HARD:
         mark_bounced(session, match.subscriber_id, reason, campaign_id=match.campaign_id)
@@ -99,6 +118,10 @@ def _apply(session: Session, report: Report, match: Match) -> str:
         return "suppressed"
     if report.kind == ReportKind.POLICY and match.campaign_id is not None:
         mark_delivery_bounced(session, match.campaign_id, match.subscriber_id, reason)
+    if report.kind == ReportKind.SOFT and bounce_if_soft_bounces_pile_up(
+        session, match.subscriber_id, soft_limit, reason
+    ):
+        return "suppressed"
     return "recorded"
 
 

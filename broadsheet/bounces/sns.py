@@ -1,5 +1,6 @@
 """Verifying Amazon SNS messages: the signature over the canonical string, made with the key
-of a certificate fetched only from an https URL on `sns.<region>.amazonaws.com`.
+of a certificate fetched only from an https URL on `sns.<region>.amazonaws.com`, and the topic,
+which must be on an allow-list (`check_topic`).
 
 The fetcher is injectable (tests sign with their own certificate and never touch the network),
 and each certificate is fetched once per process and cached.
@@ -12,7 +13,7 @@ import binascii
 import re
 import threading
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from urllib.error import URLError
 from urllib.parse import urlsplit
@@ -39,6 +40,10 @@ SIGNED_FIELDS = {
 _OPTIONAL = frozenset({"Subject"})
 HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 _CERT_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com")
+# arn:<partition>:sns:<region>:<12-digit account>:<topic> (a FIFO topic's name ends in .fifo).
+_TOPIC_ARN = re.compile(
+    r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?"
+)
 _MAX_CERT_BYTES = 64 * 1024
 _CACHE_SIZE = 16
 
@@ -51,8 +56,31 @@ class SignatureError(NotificationError):
     """The message is not signed by Amazon SNS."""
 
 
+class TopicNotAllowed(BroadsheetError):
+    """The message comes from an SNS topic that is not in SES_TOPIC_ARNS."""
+
+
 class CertificateUnavailable(BroadsheetError):
     """The signing certificate could not be fetched; SNS should try the message again."""
+
+
+def is_topic_arn(value: str) -> bool:
+    return _TOPIC_ARN.fullmatch(value) is not None
+
+
+def check_topic(message: Mapping[str, object], allowed: Collection[str]) -> str:
+    """The message's TopicArn if it is one of `allowed`; TopicNotAllowed otherwise (always,
+    when `allowed` is empty), NotificationError when it has none."""
+    topic = message.get("TopicArn")
+    if not isinstance(topic, str) or not topic:
+        raise NotificationError("field TopicArn is missing or not a string")
+    if not allowed:
+        raise TopicNotAllowed(
+            f"SES_TOPIC_ARNS is not set, so no SNS topic is accepted; add {topic} to accept it"
+        )
+    if topic not in allowed:
+        raise TopicNotAllowed(f"SNS topic {topic} is not in SES_TOPIC_ARNS")
+    return topic
 
 
 def canonical_string(message: Mapping[str, object]) -> bytes:

@@ -54,4 +54,7 @@ class Delivery(Base):
     # A row given back after a temporary failure waits until then before it is claimed again.
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the row last entered the queue: at planning, or when retry-failed queued it again.
+    # The retry budget's age (RETRY_MAX_AGE) counts from here, not from `created_at`.
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

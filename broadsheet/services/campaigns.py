@@ -1,6 +1,9 @@
-"""Campaigns: create one for an article, start its send exactly once, report its progress."""
+"""Campaigns: create one for an article, schedule it, start its send exactly once, report
+its progress."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -8,6 +11,7 @@ from sqlalchemy.orm import Session
 from broadsheet.addresses import clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import Article, Campaign, CampaignStatus, Delivery, DeliveryStatus, utcnow
+from broadsheet.services.claims import SUPPRESSED_ERROR
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
@@ -36,6 +40,36 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 def start_send(session: Session, campaign_id: int) -> Campaign:
     """Move a draft or scheduled campaign to `sending`; a second caller gets Conflict."""
     return _move(session, campaign_id, STARTABLE, CampaignStatus.SENDING, started_at=utcnow())
+
+
+def schedule(
+    session: Session, campaign_id: int, at: object, *, now: datetime | None = None
+) -> Campaign:
+    """Have the scheduler start a draft campaign at `at`, an ISO 8601 time with a timezone, in
+    the future. A scheduled campaign can be scheduled again, unscheduled, sent or cancelled."""
+    when = _future_time(at, now or utcnow())
+    return _move(session, campaign_id, STARTABLE, CampaignStatus.SCHEDULED, scheduled_at=when)
+
+
+def unschedule(session: Session, campaign_id: int) -> Campaign:
+    """Take a scheduled campaign back to draft; Conflict once the scheduler has started it."""
+    sources = (CampaignStatus.SCHEDULED,)
+    return _move(session, campaign_id, sources, CampaignStatus.DRAFT, scheduled_at=None)
+
+
+def start_due(session: Session, now: datetime | None = None) -> list[int]:
+    """Move every scheduled campaign whose time has come to `sending`; returns their ids, for
+    the caller to enqueue after commit. One conditional UPDATE, like `_move`: of two ticks
+    racing, each campaign is started by exactly one."""
+    now = now or utcnow()
+    started = session.scalars(
+        update(Campaign)
+        .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= now)
+        .values(status=CampaignStatus.SENDING, started_at=now)
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(started)
 
 
 def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
@@ -73,7 +107,8 @@ def cancel(session: Session, campaign_id: int) -> Campaign:
 
 def retry_failed(session: Session, campaign_id: int) -> int:
     """Queue a campaign's failed deliveries again (readers who left are skipped at claim
-    time) and reopen it; returns how many were queued."""
+    time) and reopen it; returns how many were queued. Each gets a fresh retry budget: its
+    attempts start again from zero and its age (RETRY_MAX_AGE) from now."""
     # Lock the campaign first: a batch finishing at this moment (complete_if_done) then either
     # completes it before us, and we reopen it, or waits and sees our queued rows.
     session.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
@@ -85,7 +120,7 @@ def retry_failed(session: Session, campaign_id: int) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.FAILED)
-        .values(status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=None)
+        .values(status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=None, queued_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount and campaign.status == CampaignStatus.SENT:
@@ -96,10 +131,18 @@ def retry_failed(session: Session, campaign_id: int) -> int:
 
 def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: int) -> str | None:
     """Pause a sending campaign whose failure rate passed `rate` once `after` deliveries were
-    tried; returns the reason when it did."""
+    tried; returns the reason when it did. Readers who left before their turn (failed as
+    suppressed, never offered to the relay) count neither as tried nor as failed."""
     counts = delivery_counts(session, campaign_id)
-    tried = counts["sent"] + counts["failed"] + counts["bounced"] + counts["unknown"]
-    failed = counts["failed"] + counts["bounced"]
+    suppressed = session.scalar(
+        select(func.count()).where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.last_error == SUPPRESSED_ERROR,
+        )
+    )
+    failed = counts["failed"] - suppressed + counts["bounced"]
+    tried = counts["sent"] + counts["unknown"] + failed
     if tried < after or failed <= rate * tried:
         return None
     reason = f"paused automatically: {failed} of {tried} deliveries failed (limit {rate:.0%})"
@@ -108,6 +151,23 @@ def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: 
     except Conflict:
         return None
     return reason
+
+
+def _future_time(value: object, now: datetime) -> datetime:
+    """An ISO 8601 date-time with a timezone, later than `now`, in UTC; ValidationError on `at`."""
+    example = "an ISO 8601 date-time with a timezone, such as 2026-12-01T07:00:00Z"
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError({"at": f"must be {example}"})
+    try:
+        when = datetime.fromisoformat(value.strip())
+        if when.utcoffset() is None:
+            raise ValidationError({"at": f"has no timezone; must be {example}"})
+        when = when.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 moved to UTC
+        raise ValidationError({"at": f"must be {example}"}) from exc
+    if when <= now:
+        raise ValidationError({"at": f"is in the past ({when.isoformat()}); must be in the future"})
+    return when
 
 
 def _move(

@@ -345,7 +345,8 @@ def defer(
     count_attempt: bool = False,
 ) -> Deferred:
     """A temporary failure: retry each row after the delay for its attempt count (scaled by
-    1 + jitter), or give it up as failed once it has used every delay or grown too old.
+    1 + jitter), or give it up as failed once it has used every delay or has been in the
+    queue longer than `max_age` (since planning, or since retry-failed queued it again).
 
     `count_attempt` counts the failure as an attempt for rows not yet begun (the relay could
     not be reached at all), so a relay that stays down uses up the budget.
@@ -365,13 +366,13 @@ def defer(
             .execution_options(synchronize_session=False)
         )
     rows = session.execute(
-        select(Delivery.id, Delivery.attempts, Delivery.created_at).where(
+        select(Delivery.id, Delivery.attempts, Delivery.queued_at).where(
             Delivery.id.in_(delivery_ids), Delivery.claimed_by == claim_key
         )
     ).all()
     failed, retried, earliest = [], [], None
-    for delivery_id, attempts, created_at in rows:
-        if attempts > len(delays) or now - created_at > max_age:
+    for delivery_id, attempts, queued_at in rows:
+        if attempts > len(delays) or now - queued_at > max_age:
             failed.append(delivery_id)
             continue
         delay = delays[max(attempts - 1, 0)] * (1 + jitter)

@@ -38,11 +38,11 @@ def plan_deliveries(session: Session, campaign: Campaign) -> int:
         literal(DeliveryStatus.QUEUED.value),
         literal(0),
         literal(now, type_=Delivery.created_at.type),
+        literal(now, type_=Delivery.queued_at.type),
     ).where(Subscriber.status == SubscriberStatus.ACTIVE, ~already)
+    columns = ["campaign_id", "subscriber_id", "status", "attempts", "created_at", "queued_at"]
     result = session.execute(
-        insert(Delivery)
-        .from_select(["campaign_id", "subscriber_id", "status", "attempts", "created_at"], chosen)
-        .execution_options(preserve_rowcount=True)
+        insert(Delivery).from_select(columns, chosen).execution_options(preserve_rowcount=True)
     )
     planned = result.rowcount
     campaign.planned_at = now

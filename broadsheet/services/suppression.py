@@ -1,4 +1,5 @@
-"""Suppression: no more mail to readers whose address bounces for good or who complain.
+"""Suppression: no more mail to readers whose address bounces for good (one hard bounce, or
+soft bounces for several campaigns within a window) or who complain.
 
 Suppressed readers are `bounced` or `complained`; planning and claiming only ever pick
 `active` readers, so the next campaign skips them. Every function here is idempotent.
@@ -7,11 +8,21 @@ Suppressed readers are `bounced` or `complained`; planning and claiming only eve
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import distinct, func, select, update
 from sqlalchemy.orm import Session
 
-from broadsheet.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
+from broadsheet.models import (
+    BounceReport,
+    Delivery,
+    DeliveryStatus,
+    ReportKind,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
 from broadsheet.services.subscriptions import set_status
 
 log = logging.getLogger(__name__)
@@ -47,6 +58,45 @@ def mark_bounced(
         mark_delivery_bounced(session, campaign_id, subscriber_id, reason)
     session.flush()
     return subscriber
+
+
+@dataclass(frozen=True)
+class SoftBounceLimit:
+    """A reader is bounced once soft bounces came back for `campaigns` different campaigns
+    within `days` (SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_DAYS); `campaigns` 0 never bounces anyone."""
+
+    campaigns: int
+    days: int
+
+
+def bounce_if_soft_bounces_pile_up(
+    session: Session, subscriber_id: int, limit: SoftBounceLimit, reason: str
+) -> bool:
+    """Bounce a reader whose recorded soft bounces reached `limit`; True when this did it.
+
+    Call it after recording the soft bounce. The reader's row is locked before counting, so
+    of two reports processed at once the second counts the first's (once it has committed).
+    """
+    if limit.campaigns == 0:
+        return False
+    subscriber = session.get(
+        Subscriber, subscriber_id, with_for_update=True, populate_existing=True
+    )
+    if subscriber is None or subscriber.status not in BOUNCEABLE:
+        return False
+    campaigns = session.scalar(
+        select(func.count(distinct(BounceReport.campaign_id))).where(
+            BounceReport.subscriber_id == subscriber_id,
+            BounceReport.kind == ReportKind.SOFT,
+            BounceReport.campaign_id.is_not(None),
+            BounceReport.received_at >= utcnow() - timedelta(days=limit.days),
+        )
+    )
+    if campaigns < limit.campaigns:
+        return False
+    summary = f"soft bounces for {campaigns} campaigns within {limit.days} days; last: {reason}"
+    mark_bounced(session, subscriber_id, summary)
+    return True
 
 
 def mark_complained(session: Session, subscriber_id: int, reason: str) -> Subscriber | None:
