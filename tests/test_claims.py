@@ -15,11 +15,13 @@ from broadsheet.services import claims
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import (
     create_campaign,
+    pause,
     pause_if_failing,
+    resume,
     retry_failed,
     start_send,
 )
-from broadsheet.services.ledger import complete_if_done, plan_deliveries
+from broadsheet.services.ledger import batch_ranges, complete_if_done, plan_deliveries
 from broadsheet.services.subscriptions import create_subscriber, unsubscribe
 
 LEASE = timedelta(minutes=5)
@@ -113,6 +115,29 @@ def test_retry_failed_gives_rows_a_fresh_retry_budget(db):
     row.next_attempt_at = None
     claims.claim(db, campaign_id, ids[0], ids[0], "t3", LEASE)
     assert claims.defer(db, "t3", ids, "451 later", delays=[60], max_age=day).failed == ids
+
+
+def test_batch_ranges_cover_the_queued_rows_in_groups_of_the_batch_size(db):
+    campaign_id, ids = planned(db, 7)
+    db.get(Delivery, ids[1]).status = DeliveryStatus.SENT  # only queued rows are covered
+    db.flush()
+    left = [i for i in ids if i != ids[1]]
+    assert list(batch_ranges(db, campaign_id, 3)) == [
+        (left[0], left[2]), (left[3], left[5]),
+    ]  # fmt: skip
+    assert list(batch_ranges(db, campaign_id, 100)) == [(left[0], left[-1])]
+
+
+def test_resume_restarts_the_age_of_rows_still_queued(db):
+    campaign_id, ids = planned(db, 2)
+    day, long_ago = timedelta(days=1), utcnow() - timedelta(days=2)
+    for delivery_id in ids:
+        db.get(Delivery, delivery_id).queued_at = long_ago
+    db.flush()
+    pause(db, campaign_id)
+    resume(db, campaign_id)
+    claims.claim(db, campaign_id, ids[0], ids[-1], "t1", LEASE)
+    assert sorted(claims.defer(db, "t1", ids, "451 later", delays=[60], max_age=day).retried) == ids
 
 
 def test_readers_who_left_are_failed_as_suppressed_not_held(db):

@@ -113,7 +113,9 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
     claim_key = f"{self.request.id}:{uuid.uuid4().hex[:12]}"
     outcome = send_one_batch(res, campaign_id, first_id, last_id, claim_key=claim_key)
     with res.sessions.begin() as session:
-        if not ledger.complete_if_done(session, campaign_id):
+        # Only a batch that failed some rows can push the campaign over its failure limit.
+        done = ledger.complete_if_done(session, campaign_id)
+        if not done and (outcome.failed or outcome.unknown):
             reason = campaigns.pause_if_failing(
                 session,
                 campaign_id,

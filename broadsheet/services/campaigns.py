@@ -94,9 +94,18 @@ def pause(session: Session, campaign_id: int, reason: str = "paused by an operat
 
 
 def resume(session: Session, campaign_id: int) -> Campaign:
-    """Send the rest of a paused campaign (the caller enqueues its batches after commit)."""
+    """Send the rest of a paused campaign (the caller enqueues its batches after commit).
+    Resuming is a fresh decision to send: the rows still queued count their age
+    (RETRY_MAX_AGE) from now, so a long pause does not use up their retries."""
     sources = (CampaignStatus.PAUSED,)
-    return _move(session, campaign_id, sources, CampaignStatus.SENDING, pause_reason=None)
+    campaign = _move(session, campaign_id, sources, CampaignStatus.SENDING, pause_reason=None)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.QUEUED)
+        .values(queued_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return campaign
 
 
 def cancel(session: Session, campaign_id: int) -> Campaign:

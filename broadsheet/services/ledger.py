@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -56,7 +56,9 @@ def batch_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tupl
     not depend on the table's statistics, which are stale right after a large planning."""
     queued = and_(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.QUEUED)
     position = func.row_number().over(order_by=Delivery.id) - 1
-    batch = position.op("/")(size)  # whole numbers on both databases: integer division
+    # Integer division on both databases (an untyped parameter would make it numeric on
+    # PostgreSQL, and every row a batch of its own).
+    batch = position.self_group().op("/")(literal(size, Integer()))
     numbered = select(Delivery.id, batch.label("batch")).where(queued).subquery()
     groups = (
         select(func.min(numbered.c.id), func.max(numbered.c.id))
