@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
@@ -51,25 +52,40 @@ class Batch:
     # Sessions on one connection held for the whole batch: a message's ledger write is then
     # one round trip, with no pool checkout (and no liveness ping) per message.
     sessions: sessionmaker[Session]
+    # A second held connection for the one-statement outcome writes: in autocommit mode on
+    # PostgreSQL, so the statement is its own commit (no BEGIN and COMMIT round trips).
+    hot: Connection
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
     def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
         """In one commit: record the outcome of row `done` (an index into `held`) and mark
         row `begin` in flight. False when `begin` is no longer ours (the claim expired and
         the tick settled it): the worker must stop sending."""
-        still_ours = True
-        with self.sessions.begin() as session:
-            if done is not None and done[1].status is not None:
-                still_ours = self._record_and_begin(session, *done, begin)
-            else:
-                if done is not None:
-                    self._defer(session, [self.held[done[0]].delivery_id], done[1].values["reply"])
-                if begin is not None:
-                    next_row = self.held[begin].delivery_id
-                    still_ours = claims.begin(session, self.claim_key, next_row)
+        status = None if done is None else done[1].status
+        if done is not None and status not in (None, DeliveryStatus.BOUNCED):
+            still_ours = self._fast_record(*done, begin)  # the common case: one statement
+        else:
+            still_ours = True
+            with self.sessions.begin() as session:
+                if done is not None and status is not None:  # bounced: suppress the reader too
+                    still_ours = self._record_and_begin(session, *done, begin)
+                else:
+                    if done is not None:
+                        row = self.held[done[0]].delivery_id
+                        self._defer(session, [row], done[1].values["reply"])
+                    if begin is not None:
+                        next_row = self.held[begin].delivery_id
+                        still_ours = claims.begin(session, self.claim_key, next_row)
         if not still_ours:
             log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
         return still_ours
+
+    def _fast_record(self, index: int, result: Result, begin: int | None) -> bool:
+        hot = self.hot
+        if hot.get_isolation_level() == "AUTOCOMMIT":
+            return self._record_and_begin(hot, index, result, begin)
+        with hot.begin():
+            return self._record_and_begin(hot, index, result, begin)
 
     def defer(self, indices: Iterable[int], error: str, *, count_attempt: bool) -> None:
         """A temporary failure for rows not sent: retried after RETRY_DELAYS, or given up."""
@@ -102,16 +118,16 @@ class Batch:
             status = session.get(Campaign, self.campaign.id, populate_existing=True).status
         return status == CampaignStatus.SENDING
 
-    def _record_and_begin(self, session, index: int, result: Result, begin: int | None) -> bool:  # type: ignore[no-untyped-def]
+    def _record_and_begin(self, db, index: int, result: Result, begin: int | None) -> bool:  # type: ignore[no-untyped-def]
         status = result.status
         assert status is not None
         next_row = None if begin is None else self.held[begin].delivery_id
         row = self.held[index]
         still_ours = claims.finish_and_begin(
-            session, self.claim_key, row.delivery_id, status, next_row, **result.values
+            db, self.claim_key, row.delivery_id, status, next_row, **result.values
         )
         if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
-            suppression.mark_bounced(session, row.subscriber_id, result.values["reply"])
+            suppression.mark_bounced(db, row.subscriber_id, result.values["reply"])
         if status == DeliveryStatus.SENT:
             self.outcome.sent += 1
         elif status == DeliveryStatus.UNKNOWN:

@@ -97,8 +97,11 @@ def _send_due(
             campaign = session.get(Campaign, campaign_id) if held else None
         if not held or campaign is None:
             return BatchOutcome()
-        with res.sessions.kw["bind"].connect() as db:
-            batch = Batch(res, campaign, claim_key, held, make_session_factory(db))
+        engine = res.sessions.kw["bind"]
+        with engine.connect() as db, engine.connect() as hot:
+            if engine.dialect.name == "postgresql":
+                hot.execution_options(isolation_level="AUTOCOMMIT")
+            batch = Batch(res, campaign, claim_key, held, make_session_factory(db), hot)
             connection = _connect(batch, relays[place:] + relays[:place])
             if connection is not None:
                 relay, conn = connection

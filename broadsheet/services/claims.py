@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, exists, func, literal, or_, select, update
+from sqlalchemy import Connection, Integer, bindparam, case, exists, func, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -166,7 +166,7 @@ def finish(
 
 
 def finish_and_begin(
-    session: Session,
+    db: Session | Connection,
     claim_key: str,
     done_id: int,
     status: DeliveryStatus,
@@ -176,42 +176,63 @@ def finish_and_begin(
     reply: str | None = None,
     message_id: str | None = None,
 ) -> bool:
-    """`finish` one row and `begin` the next in a single statement (one round trip per
-    message on the sending path). False when `next_id` is no longer this claim's."""
-    ids = [done_id] if next_id is None else [done_id, next_id]
-    done, going = Delivery.id == done_id, Delivery.id == next_id
-
-    def on_done(value: object, column):  # type: ignore[no-untyped-def]
-        return case((done, literal(value, column.type)), else_=column)
-
-    values: dict[str, object] = {
-        "status": on_done(status, Delivery.status),
-        "claimed_by": on_done(None, Delivery.claimed_by),
-        "lease_expires_at": on_done(None, Delivery.lease_expires_at),
-    }
-    for name, value in (("last_error", error), ("relay_reply", reply), ("message_id", message_id)):
-        if value is not None:
-            values[name] = on_done(value, getattr(Delivery, name))
+    """`finish` one row and `begin` the next in a single statement, the sending path's one
+    round trip per message (on a Connection in autocommit mode it is also the commit). False
+    when `next_id` is no longer this claim's."""
     now = utcnow()
-    if status == DeliveryStatus.SENT:
-        values["sent_at"] = on_done(now, Delivery.sent_at)
-    if next_id is not None:
-        values["attempted_at"] = case(
-            (going, literal(now, Delivery.attempted_at.type)), else_=Delivery.attempted_at
-        )
-        values["attempts"] = case((going, Delivery.attempts + 1), else_=Delivery.attempts)
-    changed = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(ids),
-            Delivery.claimed_by == claim_key,
-            Delivery.status == DeliveryStatus.SENDING,
-        )
-        .values(**values)
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
+    params = {
+        "key": claim_key,
+        "done": done_id,
+        "next": next_id,
+        "status": status,
+        "error": error,
+        "reply": reply,
+        "message_id": message_id,
+        "sent_at": now if status == DeliveryStatus.SENT else None,
+        "now": now,
+    }
+    changed = db.execute(_FINISH_AND_BEGIN, params).scalars()
     return next_id is None or next_id in set(changed)
+
+
+def _finish_and_begin_statement():  # type: ignore[no-untyped-def]
+    """Built once: a Core statement whose compiled form is cached, with no ORM in the way."""
+    t = Delivery.__table__
+    done, going = t.c.id == bindparam("done"), t.c.id == bindparam("next", type_=Integer())
+
+    def on_done(value, column):  # type: ignore[no-untyped-def]
+        return case((done, value), else_=column)
+
+    def kept(param: str, name: str):  # type: ignore[no-untyped-def]
+        """The new value for the finished row when one is given, else the old one."""
+        column = t.c[name]
+        return on_done(func.coalesce(bindparam(param, type_=column.type), column), column)
+
+    return (
+        update(t)
+        .where(
+            t.c.id.in_([bindparam("done"), bindparam("next", type_=Integer())]),
+            t.c.claimed_by == bindparam("key"),
+            t.c.status == DeliveryStatus.SENDING,
+        )
+        .values(
+            status=on_done(bindparam("status", type_=t.c.status.type), t.c.status),
+            claimed_by=on_done(null(), t.c.claimed_by),
+            lease_expires_at=on_done(null(), t.c.lease_expires_at),
+            last_error=kept("error", "last_error"),
+            relay_reply=kept("reply", "relay_reply"),
+            message_id=kept("message_id", "message_id"),
+            sent_at=kept("sent_at", "sent_at"),
+            attempted_at=case(
+                (going, bindparam("now", type_=t.c.attempted_at.type)), else_=t.c.attempted_at
+            ),
+            attempts=case((going, t.c.attempts + 1), else_=t.c.attempts),
+        )
+        .returning(t.c.id)
+    )
+
+
+_FINISH_AND_BEGIN = _finish_and_begin_statement()
 
 
 def release(
