@@ -59,8 +59,8 @@ def worker(concurrency: int | None, celery_args: tuple[str, ...]) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`)."""
     _settings()
     args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
-    # Confirmations first, then campaign batches (worker/app.py: QUEUES).
-    queues = "broadsheet.transactional,broadsheet"
+    # The scheduler's repair, then confirmations, then campaign batches (worker/app.py: QUEUES).
+    queues = "broadsheet.scheduler,broadsheet.transactional,broadsheet"
     args += ["--without-gossip", "--without-mingle", "-Q", queues]
     if concurrency:
         args += ["--concurrency", str(concurrency)]

@@ -10,8 +10,10 @@ celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces"])
 
 QUEUE = "broadsheet"
 TRANSACTIONAL_QUEUE = "broadsheet.transactional"
-# The order matters: a worker takes from the first non-empty queue.
-QUEUES = f"{TRANSACTIONAL_QUEUE},{QUEUE}"
+SCHEDULER_QUEUE = "broadsheet.scheduler"
+# The order matters: a worker takes from the first non-empty queue. The scheduler's repair
+# and confirmations never wait behind a campaign's batches.
+QUEUES = f"{SCHEDULER_QUEUE},{TRANSACTIONAL_QUEUE},{QUEUE}"
 
 # Floor for the visibility timeout (seconds); it grows with the longest RETRY_DELAYS entry.
 LONGEST_RETRY_SECONDS = 3600
@@ -42,8 +44,13 @@ def celery_config(settings: Settings) -> dict[str, object]:
             "queue_order_strategy": "priority",
         },
         "task_default_queue": QUEUE,
-        # Confirmations wait for no campaign: workers read this queue first (see QUEUES).
-        "task_routes": {"broadsheet.send_confirmation": {"queue": TRANSACTIONAL_QUEUE}},
+        # Confirmations and the scheduler's work wait for no campaign: workers read these
+        # queues first (see QUEUES).
+        "task_routes": {
+            "broadsheet.send_confirmation": {"queue": TRANSACTIONAL_QUEUE},
+            "broadsheet.tick": {"queue": SCHEDULER_QUEUE},
+            "broadsheet.poll_bounces": {"queue": SCHEDULER_QUEUE},
+        },
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -53,8 +60,13 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
         "beat_schedule": {
-            "tick": {"task": "broadsheet.tick", "schedule": settings.tick_seconds},
-            # A poll stuck behind a long campaign's batches is dropped, not run late in a pile.
+            # A tick or poll that could not run in time (every worker busy) is dropped, not
+            # run late in a pile: the next one does the same work.
+            "tick": {
+                "task": "broadsheet.tick",
+                "schedule": settings.tick_seconds,
+                "options": {"expires": settings.tick_seconds},
+            },
             "poll-bounces": {
                 "task": "broadsheet.poll_bounces",
                 "schedule": 60.0,

@@ -20,7 +20,10 @@ class Resources:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return make_session_factory(make_engine(self.settings.database_url))
+        # A batch holds two connections while it sends (worker/batch.py) and briefly a third;
+        # a threads pool runs many batches in one process, so the pool must not be the limit.
+        engine = make_engine(self.settings.database_url, pool_size=10, max_overflow=40)
+        return make_session_factory(engine)
 
     @cached_property
     def redis(self) -> redis.Redis:

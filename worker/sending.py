@@ -195,14 +195,17 @@ def _work_through(
             batch.record(done, begin=None)
             batch.defer(pacer.left, f"rate limiter unavailable: {exc}", count_attempt=False)
             return
+        if turn.wait:
+            # Wait for the slot before the next row is marked in flight: a worker killed
+            # meanwhile leaves the message just sent as the one `unknown`, and that reader
+            # has it, rather than one who was never sent anything.
+            time.sleep(turn.wait)
         if not batch.record(done, begin=turn.index):
             return
         batch.put_off(turn.put_off)
         if turn.index is None:
             return
         index, item = turn.index, batch.held[turn.index]
-        if turn.wait:
-            time.sleep(turn.wait)
         recipient = campaign_recipient(
             res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name
         )

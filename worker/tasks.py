@@ -129,7 +129,8 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
         log.info(
             "campaign %s batch %s-%s: retry in %.0fs after %s",
-            campaign_id, first_id, last_id, wait, outcome.error,
+            campaign_id, first_id, last_id, wait,
+            outcome.error or "rows of this range waiting for their retry time",
         )  # fmt: skip
         raise self.retry(countdown=wait)
     return _counts(outcome)
@@ -142,21 +143,26 @@ def _counts(outcome) -> dict[str, int]:  # type: ignore[no-untyped-def]
 @celery_app.task(name="broadsheet.tick")
 def tick() -> dict[str, int]:
     """The scheduler's periodic work: start scheduled campaigns that are due, settle the
-    claims of vanished workers and re-enqueue the work of campaigns that stalled (their tasks
-    lost with Redis). Idempotent: a due campaign is started by one tick only, even when two
-    run at once, and one whose start task is lost is restarted as stalled."""
+    claims of vanished workers (their unsent rows are enqueued again at once) and re-enqueue
+    the work of campaigns that stalled (their tasks lost with Redis). Idempotent: a due
+    campaign is started by one tick only, even when two run at once, and one whose start
+    task is lost is restarted as stalled."""
     res = resources()
     now = utcnow()
     unknown = requeued = 0
+    resend: list[tuple[int, int, int]] = []
     with res.sessions.begin() as session:
         due = campaigns.start_due(session, now)
         for claim_key in claims.expired_claims(session, now):
             recovered = claims.recover(session, claim_key, now)
             unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
+            resend.extend(recovered.ranges)
         # The rows settled last may have been the campaign's last open ones.
         finished = ledger.complete_if_done(session)
         stalled_before = now - timedelta(seconds=res.settings.stall_after)
         stalled = ledger.campaigns_needing_work(session, stalled_before)
+    for campaign_id, first_id, last_id in resend:  # a dead worker's unsent rows: send them now
+        send_batch.delay(campaign_id, first_id, last_id)
     for campaign_id in due:
         log.info("campaign %s: scheduled time reached, starting", campaign_id)
         start_campaign.delay(campaign_id)

@@ -30,7 +30,10 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id"),
-        Index("ix_deliveries_campaign_status", "campaign_id", "status"),
+        # Every sending query asks for one campaign's rows in a status within an id range
+        # (claims, batch ranges, retry times): this serves them without the table's
+        # statistics, which are stale right after a large planning.
+        Index("ix_deliveries_campaign_status_id", "campaign_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,6 +45,9 @@ class Claimed:
 class Recovered:
     unknown: int
     requeued: int
+    # (campaign, first id, last id) spanning the rows back in the queue, per campaign: what a
+    # batch must cover to send them now rather than when the campaign is seen to stall.
+    ranges: tuple[tuple[int, int, int], ...] = ()
 
 
 def claim(
@@ -291,26 +294,28 @@ def recover(session: Session, claim_key: str, now: datetime | None = None) -> Re
         Delivery.lease_expires_at < (now or utcnow()),
     )
     attempted = Delivery.attempted_at.is_not(None)
-    settled = (
-        session.execute(
-            update(Delivery)
-            .where(*rows)
-            .values(
-                status=case(
-                    (attempted, DeliveryStatus.UNKNOWN.value), else_=DeliveryStatus.QUEUED.value
-                ),
-                last_error=case((attempted, UNKNOWN_ERROR), else_=Delivery.last_error),
-                claimed_by=None,
-                lease_expires_at=None,
-            )
-            .returning(Delivery.status)
-            .execution_options(synchronize_session=False)
+    settled = session.execute(
+        update(Delivery)
+        .where(*rows)
+        .values(
+            status=case(
+                (attempted, DeliveryStatus.UNKNOWN.value), else_=DeliveryStatus.QUEUED.value
+            ),
+            last_error=case((attempted, UNKNOWN_ERROR), else_=Delivery.last_error),
+            claimed_by=None,
+            lease_expires_at=None,
         )
-        .scalars()
-        .all()
-    )
-    unknown = sum(1 for status in settled if status == DeliveryStatus.UNKNOWN)
-    return Recovered(unknown, len(settled) - unknown)
+        .returning(Delivery.status, Delivery.campaign_id, Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    spans: dict[int, tuple[int, int]] = {}
+    for status, campaign_id, delivery_id in settled:
+        if status == DeliveryStatus.QUEUED:
+            low, high = spans.get(campaign_id, (delivery_id, delivery_id))
+            spans[campaign_id] = (min(low, delivery_id), max(high, delivery_id))
+    unknown = sum(1 for status, _, _ in settled if status == DeliveryStatus.UNKNOWN)
+    ranges = tuple((c, low, high) for c, (low, high) in sorted(spans.items()))
+    return Recovered(unknown, len(settled) - unknown, ranges)
 
 
 def expired_claims(session: Session, now: datetime | None = None) -> list[str]:
