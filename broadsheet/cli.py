@@ -52,6 +52,11 @@ def web(host: str, port: int | None, workers: int | None) -> None:
     os.execvp(args[0], args)
 
 
+# The scheduler's repair, then confirmations, then campaign batches: worker/app.py's QUEUES,
+# spelled out because the domain package does not import the worker (a test keeps them equal).
+WORKER_QUEUES = "broadsheet.scheduler,broadsheet.transactional,broadsheet"
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes.")
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
@@ -59,9 +64,7 @@ def worker(concurrency: int | None, celery_args: tuple[str, ...]) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`)."""
     _settings()
     args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
-    # The scheduler's repair, then confirmations, then campaign batches (worker/app.py: QUEUES).
-    queues = "broadsheet.scheduler,broadsheet.transactional,broadsheet"
-    args += ["--without-gossip", "--without-mingle", "-Q", queues]
+    args += ["--without-gossip", "--without-mingle", "-Q", WORKER_QUEUES]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
     os.execvp(args[0], [*args, *celery_args])

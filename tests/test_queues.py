@@ -1,11 +1,21 @@
-"""Confirmation mail does not wait behind a campaign: it has its own queue, read first."""
+"""Confirmations and the scheduler's tick do not wait behind a campaign: they have queues of
+their own, read first."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from broadsheet.models import Campaign, CampaignStatus, utcnow
+from broadsheet.services.articles import create_article
+from broadsheet.services.campaigns import create_campaign
 from broadsheet.services.subscriptions import request_subscription
 from tests.support.api import bearer, wait_for_status
 from tests.test_sending import add_readers, start_campaign
-from worker.tasks import send_confirmation
+from worker.app import QUEUE
+from worker.tasks import send_confirmation, tick
 
 
 def test_confirmation_overtakes_a_long_campaign(client, committed, smtp, celery_worker):
@@ -24,3 +34,34 @@ def test_confirmation_overtakes_a_long_campaign(client, committed, smtp, celery_
         wait_for_status(client, headers, campaign_id, "sent")
     finally:
         celery_worker.restart()
+
+
+def test_the_tick_overtakes_a_long_campaign(client, committed, stack, smtp, celery_worker):
+    """A scheduled campaign falls due while 60 batches wait: the tick still runs at once."""
+    celery_worker.restart(SEND_RATE="20", BATCH_SIZE="5")
+    try:
+        add_readers(committed, 300)
+        start_campaign(committed)
+        smtp.wait_for(5)
+        article = create_article(committed, title="Morning Edition", body_markdown="Due now.")
+        due = create_campaign(committed, article.id)
+        due.status, due.scheduled_at = CampaignStatus.SCHEDULED, utcnow() - timedelta(seconds=1)
+        committed.commit()
+        waiting = stack["redis"].client().llen(QUEUE)
+        assert waiting > 20, "the campaign's batches should still be queued"
+        tick.delay()
+        deadline = time.monotonic() + 5
+        while committed.scalar(select(Campaign.status).where(Campaign.id == due.id)) == "scheduled":
+            committed.rollback()
+            assert time.monotonic() < deadline, f"the tick waited behind {waiting} batches"
+            time.sleep(0.1)
+        committed.rollback()
+    finally:
+        celery_worker.restart()
+
+
+def test_broadsheet_worker_listens_on_every_queue_in_order():
+    from broadsheet.cli import WORKER_QUEUES
+    from worker.app import QUEUES
+
+    assert WORKER_QUEUES == QUEUES
