@@ -128,3 +128,34 @@ def test_reader_who_leaves_after_planning_is_not_mailed(committed, smtp, celery_
     ]  # fmt: skip
     skipped = committed.scalars(select(Delivery).where(Delivery.status == "failed")).one()
     assert skipped.last_error.startswith("suppressed")
+
+
+@pytest.mark.parametrize("smtputf8", [True, False], ids=["smtputf8", "ascii-only"])
+def test_international_addresses_go_out_or_fail_clearly(
+    client, committed, smtp, celery_worker, smtputf8
+):
+    """An internationalised domain goes out in its ASCII form. A non-ASCII mailbox name needs
+    SMTPUTF8: sent with it when the relay offers it, else that one delivery fails, saying why."""
+    smtp.smtputf8 = smtputf8
+    headers = bearer(committed)
+    add_readers(committed, 2)
+    committed.execute(
+        insert(Subscriber),
+        [
+            {"email": e, "email_key": e, "name": "", "status": "active"}
+            for e in ("josé@example.org", "reader@exämple.org")
+        ],
+    )
+    committed.commit()
+    campaign_id = start_campaign(committed)
+    body = wait_for_status(client, headers, campaign_id, "sent")
+    received = sorted(r for m in smtp.messages for r in m.rcpt_tos)
+    ascii_ones = ["reader0@example.org", "reader1@example.org", "reader@xn--exmple-cua.org"]
+    if smtputf8:
+        assert (body["counts"]["sent"], body["counts"]["failed"]) == (4, 0)
+        assert received == sorted([*ascii_ones, "josé@example.org"])
+        return
+    assert (body["counts"]["sent"], body["counts"]["failed"]) == (3, 1)
+    assert received == ascii_ones
+    failed = committed.scalars(select(Delivery).where(Delivery.status == "failed")).one()
+    assert failed.relay_reply.startswith("553 5.6.7") and "SMTPUTF8" in failed.relay_reply

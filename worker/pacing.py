@@ -42,10 +42,10 @@ class Pacer:
                     continue
                 booking = self.throttle.reserve(self.relay, domain, max_wait=SKIP_WAIT)
                 if booking.booked:
-                    del self.left[position]
                     if booking.domain_only:  # the domain's slot is a moment away: then the rest
                         time.sleep(booking.wait)
                         booking = self.throttle.reserve(self.relay, None)
+                    del self.left[position]  # only now: a Redis error leaves it in `left`
                     return Turn(index, booking.wait)
                 self._busy_until[domain] = now + booking.wait
             frees = {i: self._busy_until[self.domains[i]] - now for i in self.left}

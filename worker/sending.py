@@ -260,10 +260,15 @@ def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) 
     a failure after the body went out is told apart from one before (`Lost.maybe_delivered`).
     When the relay offers PIPELINING (RFC 2920) the three go out in one write.
     """
+    rcpt, utf8 = _smtp_address(rcpt)
+    utf8 = utf8 or not envelope_from.isascii()
+    if utf8 and not conn.has_extn("smtputf8"):
+        raise Rejected(553, "5.6.7 the relay does not offer SMTPUTF8, which this address needs")
+    mail_from = f"MAIL FROM:<{envelope_from}>" + (" SMTPUTF8" if utf8 else "")
     body_sent = False
     try:
         if conn.has_extn("pipelining"):
-            conn.send(f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n")
+            conn.send(f"{mail_from}\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
             replies = [conn.getreply() for _ in range(3)]
             refusal = next(((c, r) for c, r in replies[:2] if c not in (250, 251)), None)
             code, resp = refusal or replies[2]
@@ -271,9 +276,11 @@ def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) 
                 conn.send(".\r\n")
                 conn.getreply()
         else:
-            code, resp = conn.mail(envelope_from)
+            conn.send(f"{mail_from}\r\n".encode())
+            code, resp = conn.getreply()
             if code == 250:
-                code, resp = conn.rcpt(rcpt)
+                conn.send(f"RCPT TO:<{rcpt}>\r\n".encode())
+                code, resp = conn.getreply()
             if code in (250, 251):
                 code, resp = conn.docmd("data")
         if code == 354:
@@ -288,3 +295,15 @@ def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) 
     if code != 250:
         raise Rejected(code, resp.decode(errors="replace"))
     return f"{code} {resp.decode(errors='replace')}"
+
+
+def _smtp_address(address: str) -> tuple[str, bool]:
+    """The address as it goes in RCPT TO: an internationalised domain in its ASCII (IDNA)
+    form, and whether the local part still needs SMTPUTF8 (RFC 6531)."""
+    if address.isascii():
+        return address, False
+    local, _, domain = address.rpartition("@")
+    with contextlib.suppress(UnicodeError):  # else left as it is, for SMTPUTF8 alone
+        domain = domain.encode("idna").decode("ascii")
+    address = f"{local}@{domain}"
+    return address, not address.isascii()

@@ -39,6 +39,7 @@ class RecordingHandler:
         self.stall_rcpt: Callable[[str], float] | None = None
         self.stall_data: Callable[[str], float] | None = None
         self.pipelining = True  # offer PIPELINING (RFC 2920), as Postfix and most relays do
+        self.smtputf8 = True  # offer SMTPUTF8 (RFC 6531), as aiosmtpd does
         self._cond = threading.Condition()
 
     async def handle_EHLO(
@@ -52,6 +53,8 @@ class RecordingHandler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        if not self.smtputf8:
+            responses = [line for line in responses if line != "250-SMTPUTF8"]
         return responses
 
     async def handle_RCPT(
@@ -84,7 +87,7 @@ class RecordingHandler:
         with self._cond:
             self.messages.clear()
             self.rcpt_rule = self.stall_rcpt = self.stall_data = None
-            self.pipelining = True
+            self.pipelining = self.smtputf8 = True
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         """Block until at least `count` messages arrived; fail the test after `timeout`."""
