@@ -55,6 +55,7 @@ class Batch:
     # A second held connection for the one-statement outcome writes: in autocommit mode on
     # PostgreSQL, so the statement is its own commit (no BEGIN and COMMIT round trips).
     hot: Connection
+    autocommit: bool = False  # `hot` commits each statement itself (PostgreSQL)
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
     def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
@@ -81,11 +82,10 @@ class Batch:
         return still_ours
 
     def _fast_record(self, index: int, result: Result, begin: int | None) -> bool:
-        hot = self.hot
-        if hot.get_isolation_level() == "AUTOCOMMIT":
-            return self._record_and_begin(hot, index, result, begin)
-        with hot.begin():
-            return self._record_and_begin(hot, index, result, begin)
+        if self.autocommit:
+            return self._record_and_begin(self.hot, index, result, begin)
+        with self.hot.begin():
+            return self._record_and_begin(self.hot, index, result, begin)
 
     def defer(self, indices: Iterable[int], error: str, *, count_attempt: bool) -> None:
         """A temporary failure for rows not sent: retried after RETRY_DELAYS, or given up."""

@@ -99,9 +99,11 @@ def _send_due(
             return BatchOutcome()
         engine = res.sessions.kw["bind"]
         with engine.connect() as db, engine.connect() as hot:
-            if engine.dialect.name == "postgresql":
+            autocommit = engine.dialect.name == "postgresql"
+            if autocommit:
                 hot.execution_options(isolation_level="AUTOCOMMIT")
-            batch = Batch(res, campaign, claim_key, held, make_session_factory(db), hot)
+            sessions = make_session_factory(db)
+            batch = Batch(res, campaign, claim_key, held, sessions, hot, autocommit)
             connection = _connect(batch, relays[place:] + relays[:place])
             if connection is not None:
                 relay, conn = connection
