@@ -28,29 +28,37 @@ MAX_WAIT = 2.0  # seconds a message may wait for its domain's slot before it is 
 COOLDOWN = 2.0  # seconds after a halving during which further throttling replies are ignored
 MIN_FACTOR = 1 / 64
 
+# Shared by the scripts below: Redis's clock in µs, and a backoff key's share of full rate
+# now (halved by a throttling reply, it climbs back by `climb` per µs; no key: full rate).
+_BACKOFF = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function factor_of(key, climb)
+  local state = redis.call('HMGET', key, 'f', 't')
+  if not state[1] then return 1 end
+  return math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
+end
+"""
+
 # KEYS: per limit, its reservation key then its backoff key; the domain's limit comes first.
 # ARGV: count, max_wait_us, climb (factor gained per µs), then per limit: base interval (µs),
 # conditional (1: the domain's limit, booked only within max_wait), optional (1: only while
 # backed off). Returns {state, wait_us}: 1 booked on every limit; 0 nothing booked (the domain
 # is busy for wait_us); 2 only the domain's slot, wait_us ahead: call again without the domain
 # once it comes, so the global and relay limits are booked for when the message really goes.
-_RESERVE = """
+_RESERVE = (
+    _BACKOFF
+    + """
 local count = tonumber(ARGV[1])
 local max_wait = tonumber(ARGV[2])
 local climb = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local start = now
 local intervals = {}
 for i = 1, #KEYS / 2 do
   local base = tonumber(ARGV[1 + 3 * i])
   local conditional = ARGV[2 + 3 * i] == '1'
   local optional = ARGV[3 + 3 * i] == '1'
-  local factor = 1
-  local state = redis.call('HMGET', KEYS[2 * i], 'f', 't')
-  if state[1] then
-    factor = math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
-  end
+  local factor = factor_of(KEYS[2 * i], climb)
   if (not optional) or factor < 1 then
     local tat = math.max(now, tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0'))
     if conditional then
@@ -74,40 +82,34 @@ for i = 1, #KEYS / 2 do
 end
 return {1, tostring(start - now)}
 """
+)
 
 # KEYS[1]: a backoff key. ARGV: climb (per µs), cooldown (µs), minimum factor.
-_HALVE = """
+_HALVE = (
+    _BACKOFF
+    + """
 local climb = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'f', 't', 'cut')
-local factor = 1
-if state[1] then
-  factor = math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
-  if now - tonumber(state[3]) < tonumber(ARGV[2]) then return tostring(factor) end
-end
+local factor = factor_of(KEYS[1], climb)
+local cut = redis.call('HGET', KEYS[1], 'cut')
+if cut and now - tonumber(cut) < tonumber(ARGV[2]) then return tostring(factor) end
 factor = math.max(tonumber(ARGV[3]), factor / 2)
 redis.call('HSET', KEYS[1], 'f', string.format('%.6f', factor), 't', now, 'cut', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil((1 - factor) / climb / 1000) + 1000)
 return tostring(factor)
 """
+)
 
 # KEYS: backoff keys. ARGV[1]: climb. Returns each current factor.
-_FACTORS = """
-local climb = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_FACTORS = (
+    _BACKOFF
+    + """
 local out = {}
 for i = 1, #KEYS do
-  local state = redis.call('HMGET', KEYS[i], 'f', 't')
-  local factor = 1
-  if state[1] then
-    factor = math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
-  end
-  out[i] = tostring(factor)
+  out[i] = tostring(factor_of(KEYS[i], tonumber(ARGV[1])))
 end
 return out
 """
+)
 
 # A bounded pool of connections per relay, shared by all workers: a sorted set of holders
 # scored by when their hold lapses, so a vanished worker's place frees itself.
