@@ -7,9 +7,9 @@ import time
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from broadsheet.models import Delivery, Subscriber
+from broadsheet.models import Delivery
 from broadsheet.relays import parse_domain_rates, parse_smtp_urls
 from tests.support.api import bearer, wait_for_status
 from tests.support.smtp import SmtpServer
@@ -28,18 +28,6 @@ def busiest_second(times: list[float]) -> int:
 
 def recipients(*handlers) -> collections.Counter[str]:  # type: ignore[no-untyped-def]
     return collections.Counter(r for h in handlers for m in h.messages for r in m.rcpt_tos)
-
-
-def add_readers_at(session, count: int, prefix: str, domain: str) -> None:  # type: ignore[no-untyped-def]
-    session.execute(
-        insert(Subscriber),
-        [
-            {"email": f"{prefix}{n}@{domain}", "email_key": f"{prefix}{n}@{domain}",
-             "name": f"Reader {n}", "status": "active"}
-            for n in range(count)
-        ],
-    )  # fmt: skip
-    session.commit()
 
 
 @pytest.fixture
@@ -84,8 +72,8 @@ def test_a_domain_rate_slows_only_that_domain(client, committed, smtp, restore_w
     while everyone else is sent at once, in the same batches."""
     restore_worker.restart(DOMAIN_RATES="slow.example.org=2", SEND_RATE="1000", BATCH_SIZE="20")
     for group in range(20):
-        add_readers_at(committed, 1, f"s{group}-", "slow.example.org")
-        add_readers_at(committed, 9, f"f{group}-", "example.org")
+        add_readers(committed, 1, f"s{group}-", "slow.example.org")
+        add_readers(committed, 9, f"f{group}-", "example.org")
     campaign_id = start_campaign(committed)
     wait_for_status(client, bearer(committed), campaign_id, "sent", timeout=90)
     slow = sorted(m.at for m in smtp.messages if m.rcpt_tos[0].endswith("@slow.example.org"))
@@ -107,8 +95,8 @@ def test_throttling_replies_halve_a_domain_rate_and_greylisting_does_not(
     restore_worker.restart(
         DOMAIN_RATES="busy.example.org=40", SEND_RATE="1000", BATCH_SIZE="10", RETRY_DELAYS="1,1,2"
     )
-    add_readers_at(committed, 30, "b", "busy.example.org")
-    add_readers_at(committed, 30, "g", "grey.example.com")
+    add_readers(committed, 30, "b", "busy.example.org")
+    add_readers(committed, 30, "g", "grey.example.com")
     refused: collections.Counter[str] = collections.Counter()
 
     def rule(address: str) -> str | None:

@@ -21,11 +21,11 @@ from worker.tasks import start_campaign as start_campaign_task
 from worker.throttle import Throttle
 
 
-def add_readers(session, count: int, prefix: str = "reader") -> None:
+def add_readers(session, count: int, prefix: str = "reader", domain: str = "example.org") -> None:
     session.execute(
         insert(Subscriber),
         [
-            {"email": f"{prefix}{n}@example.org", "email_key": f"{prefix}{n}@example.org",
+            {"email": f"{prefix}{n}@{domain}", "email_key": f"{prefix}{n}@{domain}",
              "name": f"Reader {n}", "status": "active"}
             for n in range(count)
         ],
