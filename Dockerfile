@@ -10,6 +10,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY broadsheet ./broadsheet
 COPY web ./web
 COPY worker ./worker
+COPY cli ./cli
 COPY templates ./templates
 COPY migrations ./migrations
 # Editable install: templates/ and migrations/ are read from /app at run time.

@@ -26,10 +26,10 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, make_url, text
 
-from broadsheet.embedded.redis_server import redis_server_args
 from broadsheet.migrate import upgrade
 from broadsheet.settings import PROJECT_ROOT
-from worker.app import QUEUES
+from cli.redis_server import redis_server_args
+from worker.command import worker_command
 
 from _sink import SmtpSink
 
@@ -262,10 +262,8 @@ class Stack:
             client.close()
 
     def start_worker(self, concurrency: int, timeout: float = 60) -> Process:
-        """`celery -A worker worker` on the product's queues, ready to take tasks."""
-        args = [str(BIN / "celery"), "-A", "worker", "worker", "--loglevel", "INFO"]
-        args += ["--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
-        args += ["-Q", QUEUES, "--hostname", f"bench{os.getpid()}@%h"]
+        """A Celery worker on the product's queues (as `broadsheet worker`), ready to take tasks."""
+        args = worker_command(concurrency=concurrency, hostname=f"bench{os.getpid()}@%h")
         log = self._log("worker")
         worker = Process("worker", args, env=self.env, log=log)
         self._exit.callback(worker.stop)

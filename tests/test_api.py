@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from broadsheet.cli import main as cli
 from broadsheet.models import ApiToken, utcnow
+from cli import main as cli
 from tests.support.api import bearer
 
 ARTICLE = {"title": "On Brevity", "body_markdown": "Short is sweet.\n"}

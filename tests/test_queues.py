@@ -58,10 +58,3 @@ def test_the_tick_overtakes_a_long_campaign(client, committed, stack, smtp, cele
         committed.rollback()
     finally:
         celery_worker.restart()
-
-
-def test_broadsheet_worker_listens_on_every_queue_in_order():
-    from broadsheet.cli import WORKER_QUEUES
-    from worker.app import QUEUES
-
-    assert WORKER_QUEUES == QUEUES

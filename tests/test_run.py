@@ -31,7 +31,7 @@ def running():  # type: ignore[no-untyped-def]
     env.update(BROADSHEET_INSTANCE=str(instance), PORT=str(port), CATCHER_PORT=str(catcher))
     log = (instance / "run.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "broadsheet.cli", "run"],
+        [sys.executable, "-m", "cli", "run"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:

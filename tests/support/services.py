@@ -6,7 +6,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,9 +13,9 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, make_url, text
 
-from broadsheet.embedded.redis_server import redis_server_args
 from broadsheet.settings import PROJECT_ROOT
-from worker.app import QUEUES
+from cli.redis_server import redis_server_args
+from worker.command import beat_command, worker_command
 
 
 def make_tempdir() -> Path:
@@ -115,10 +114,11 @@ class CeleryWorker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
-        args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
-        args += ["--without-gossip", "--without-mingle", "-Q", QUEUES]
-        args += ["--concurrency", str(self.concurrency), "--hostname", f"test{os.getpid()}@%h"]
-        args += self.extra_args  # later options win: e.g. a threads pool of 10
+        args = worker_command(
+            concurrency=self.concurrency,
+            hostname=f"test{os.getpid()}@%h",
+            extra=self.extra_args,  # later options win: e.g. a threads pool of 10
+        )
         self._log = self.logfile.open("ab")
         start = self.logfile.stat().st_size
         self.proc = subprocess.Popen(
@@ -175,8 +175,7 @@ class CeleryBeat:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO"]
-        args += ["--schedule", str(self.workdir / f"beat-{secrets.token_hex(4)}")]
+        args = beat_command(self.workdir / f"beat-{secrets.token_hex(4)}")
         self._log = (self.workdir / "beat.log").open("ab")
         self.proc = subprocess.Popen(
             args, cwd=PROJECT_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,

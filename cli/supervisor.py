@@ -10,11 +10,12 @@ from honcho.manager import Manager
 
 from broadsheet.migrate import upgrade
 from broadsheet.settings import Settings
+from cli.accounts import issue_token
 
 
 def processes(settings: Settings) -> dict[str, str]:
     """Name -> command line; Redis and the catcher only where no URL points elsewhere."""
-    me = f"{shlex.quote(sys.executable)} -m broadsheet.cli"
+    me = f"{shlex.quote(sys.executable)} -m cli"
     procs: dict[str, str] = {}
     if settings.embedded_redis:
         procs["redis"] = f"{me} redis"
@@ -27,8 +28,6 @@ def processes(settings: Settings) -> dict[str, str]:
 
 
 def run_all(settings: Settings) -> int:
-    from broadsheet.cli import issue_token
-
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     token = issue_token(settings, "broadsheet run")

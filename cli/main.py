@@ -8,7 +8,7 @@ import sys
 import click
 
 from broadsheet.errors import ConfigError
-from broadsheet.settings import PROJECT_ROOT, Settings, load_settings
+from broadsheet.settings import Settings, load_settings
 
 
 def _settings() -> Settings:
@@ -27,7 +27,7 @@ def main() -> None:
 def run() -> None:
     """Migrate, then start web, worker, scheduler and, where no URL is set, the bundled Redis
     and the local SMTP catcher. Ctrl-C stops everything."""
-    from broadsheet.embedded.supervisor import run_all
+    from cli.supervisor import run_all
 
     sys.exit(run_all(_settings()))
 
@@ -38,23 +38,10 @@ def run() -> None:
 @click.option("--workers", type=int, default=None, help="Processes (default: 2 per core + 1).")
 def web(host: str, port: int | None, workers: int | None) -> None:
     """Serve the web app with gunicorn (a production WSGI server)."""
+    from cli.webserver import serve
+
     settings = _settings()
-    workers = workers or min(2 * (os.cpu_count() or 1) + 1, 9)
-    args = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port or settings.port}",
-        "--workers", str(workers),
-        "--access-logfile", "-",
-        "--no-control-socket",
-        "--chdir", str(PROJECT_ROOT),
-        "web.wsgi:app",
-    ]  # fmt: skip
-    os.execvp(args[0], args)
-
-
-# The scheduler's repair, then confirmations, then campaign batches: worker/app.py's QUEUES,
-# spelled out because the domain package does not import the worker (a test keeps them equal).
-WORKER_QUEUES = "broadsheet.scheduler,broadsheet.transactional,broadsheet"
+    serve(settings, host, port or settings.port, workers or min(2 * (os.cpu_count() or 1) + 1, 9))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -62,22 +49,22 @@ WORKER_QUEUES = "broadsheet.scheduler,broadsheet.transactional,broadsheet"
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(concurrency: int | None, celery_args: tuple[str, ...]) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`)."""
+    from worker.command import worker_command
+
     _settings()
-    args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO"]
-    args += ["--without-gossip", "--without-mingle", "-Q", WORKER_QUEUES]
-    if concurrency:
-        args += ["--concurrency", str(concurrency)]
-    os.execvp(args[0], [*args, *celery_args])
+    args = worker_command(concurrency=concurrency, extra=celery_args)
+    os.execvp(args[0], args)
 
 
 @main.command()
 def beat() -> None:
     """Start the scheduler (Celery beat): scheduled sends and repair of stalled ones."""
+    from worker.command import beat_command
+
     settings = _settings()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    schedule = settings.instance_path / "celerybeat-schedule"
-    args = [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO"]
-    os.execvp(args[0], [*args, "--schedule", str(schedule)])
+    args = beat_command(settings.instance_path / "celerybeat-schedule")
+    os.execvp(args[0], args)
 
 
 @main.group()
@@ -100,21 +87,10 @@ def upgrade() -> None:
 @click.argument("name")
 def create_token(name: str) -> None:
     """Create an API token called NAME; the token is printed once, as the last line."""
+    from cli.accounts import issue_token
+
     click.echo(f"API token {name!r} created; keep it, it is not shown again:")
     click.echo(issue_token(_settings(), name))
-
-
-def issue_token(settings: Settings, name: str) -> str:
-    from broadsheet.db import make_engine, make_session_factory
-    from broadsheet.services.api_tokens import create_token as create
-
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            _, secret = create(session, name)
-    finally:
-        engine.dispose()
-    return secret
 
 
 @main.command()
@@ -122,7 +98,7 @@ def issue_token(settings: Settings, name: str) -> str:
 @click.option("--port", type=int, default=None, help="Port (default: CATCHER_PORT, 8025).")
 def catcher(host: str, port: int | None) -> None:
     """Run the local SMTP catcher, filing mail in the instance Maildir."""
-    from broadsheet.embedded.catcher import serve
+    from cli.catcher import serve
 
     settings = _settings()
     serve(settings.maildir, host, port or settings.catcher_port)
@@ -131,13 +107,9 @@ def catcher(host: str, port: int | None) -> None:
 @main.command("redis")
 def redis_server() -> None:
     """Run the bundled Redis server on the instance's Unix socket."""
-    from broadsheet.embedded.redis_server import redis_server_args
+    from cli.redis_server import redis_server_args
 
     settings = _settings()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     args = redis_server_args(settings.redis_socket, settings.instance_path)
     os.execv(args[0], args)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,1 +1,0 @@
-"""The embedded default: a bundled Redis server and a local SMTP catcher for `broadsheet run`."""
