@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import re
 import smtplib
 import time
 from datetime import timedelta
@@ -14,7 +13,6 @@ from email.utils import parseaddr
 
 import redis
 
-from broadsheet.bounces.report import refuses_address
 from broadsheet.db import make_session_factory
 from broadsheet.message import MessageSkeleton
 from broadsheet.models import Campaign, DeliveryStatus, utcnow
@@ -25,45 +23,15 @@ from worker import smtp
 from worker.batch import Batch, BatchOutcome, Result
 from worker.pacing import Pacer
 from worker.resources import Resources
+from worker.smtp import Lost, Rejected, transmit
 
 log = logging.getLogger(__name__)
 
-# SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another one. Messages end
-# in CRLF (the skeleton guarantees it), so the terminating "." follows directly.
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-# "451 4.7.1 ...": the enhanced status code after the reply code.
-_THROTTLING = re.compile(r"^4\d\d[ -]4\.7\.\d{1,3}\b")
 # How long a batch waits for a free connection place before it is retried later, the retry
 # delay, and how long a place is held without renewal (a vanished worker's place frees then).
 PLACE_WAIT, PLACE_RETRY, PLACE_LEASE = 3.0, 2.0, 60.0
 # How often (seconds) a batch checks that its campaign was not paused or cancelled.
 STATUS_CHECK_SECONDS = 0.5
-
-
-class Rejected(Exception):
-    """The relay answered a command with a refusal; `code` says if it is temporary."""
-
-    def __init__(self, code: int, reply: str) -> None:
-        super().__init__(f"{code} {reply}")
-        self.code = code
-        self.reply = f"{code} {reply}"
-
-    @property
-    def permanent(self) -> bool:
-        return self.code >= 500
-
-    @property
-    def throttling(self) -> bool:
-        """A temporary refusal whose enhanced status (RFC 3463) is 4.7.x: slow down."""
-        return self.code < 500 and _THROTTLING.match(self.reply) is not None
-
-
-class Lost(Exception):
-    """The connection failed mid-message; `maybe_delivered` once the message body was sent."""
-
-    def __init__(self, error: Exception, maybe_delivered: bool) -> None:
-        super().__init__(str(error) or type(error).__name__)
-        self.maybe_delivered = maybe_delivered
 
 
 def send_batch(
@@ -239,7 +207,7 @@ def _refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> R
         _slow_down(res, "relay", relay.name)
     elif exc.throttling:
         _slow_down(res, "domain", domain)
-    if refuses_address(exc.code, exc.reply):
+    if exc.no_such_address:
         return Result(DeliveryStatus.BOUNCED, {"error": "no such address", "reply": exc.reply})
     status = DeliveryStatus.FAILED if exc.permanent else None
     return Result(status, {"error": "refused by the relay", "reply": exc.reply})
@@ -253,59 +221,3 @@ def _slow_down(res: Resources, kind: str, name: str) -> None:
         log.warning("could not slow down %s %s: %s", kind, name, exc)
         return
     log.warning("%s %s asked us to slow down: now at %.0f%% of its rate", kind, name, factor * 100)
-
-
-def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) -> str:
-    """One message over an open connection; returns the relay's reply to the message.
-
-    MAIL, RCPT and DATA are issued one by one (not `sendmail`) so a refusal keeps its code, and
-    a failure after the body went out is told apart from one before (`Lost.maybe_delivered`).
-    When the relay offers PIPELINING (RFC 2920) the three go out in one write.
-    """
-    rcpt, utf8 = _smtp_address(rcpt)
-    utf8 = utf8 or not envelope_from.isascii()
-    if utf8 and not conn.has_extn("smtputf8"):
-        raise Rejected(553, "5.6.7 the relay does not offer SMTPUTF8, which this address needs")
-    mail_from = f"MAIL FROM:<{envelope_from}>" + (" SMTPUTF8" if utf8 else "")
-    body_sent = False
-    try:
-        if conn.has_extn("pipelining"):
-            conn.send(f"{mail_from}\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
-            replies = [conn.getreply() for _ in range(3)]
-            refusal = next(((c, r) for c, r in replies[:2] if c not in (250, 251)), None)
-            code, resp = refusal or replies[2]
-            if refusal and replies[2][0] == 354:  # a relay that took DATA anyway: end it empty
-                conn.send(".\r\n")
-                conn.getreply()
-        else:
-            conn.send(f"{mail_from}\r\n".encode())
-            code, resp = conn.getreply()
-            if code == 250:
-                conn.send(f"RCPT TO:<{rcpt}>\r\n".encode())
-                code, resp = conn.getreply()
-            if code in (250, 251):
-                code, resp = conn.docmd("data")
-        if code == 354:
-            body_sent = True
-            conn.send(_LEADING_DOT.sub(b"..", message) + b".\r\n")
-            code, resp = conn.getreply()
-        if code != 250:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                conn.rset()  # a dead connection shows itself at the next message
-    except (smtplib.SMTPException, OSError) as exc:
-        raise Lost(exc, maybe_delivered=body_sent) from exc
-    if code != 250:
-        raise Rejected(code, resp.decode(errors="replace"))
-    return f"{code} {resp.decode(errors='replace')}"
-
-
-def _smtp_address(address: str) -> tuple[str, bool]:
-    """The address as it goes in RCPT TO: an internationalised domain in its ASCII (IDNA)
-    form, and whether the local part still needs SMTPUTF8 (RFC 6531)."""
-    if address.isascii():
-        return address, False
-    local, _, domain = address.rpartition("@")
-    with contextlib.suppress(UnicodeError):  # else left as it is, for SMTPUTF8 alone
-        domain = domain.encode("idna").decode("ascii")
-    address = f"{local}@{domain}"
-    return address, not address.isascii()

@@ -1,0 +1,87 @@
+"""Confirmation mail through the real worker and the single-message SMTP path: what each kind of
+refusal means for the reader, and that temporary trouble is retried."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from broadsheet.models import Subscriber
+from broadsheet.services.subscriptions import request_subscription
+from worker.tasks import send_confirmation
+
+
+def signup(committed, email: str) -> int:  # type: ignore[no-untyped-def]
+    reader_id = request_subscription(committed, email).subscriber_id
+    committed.commit()
+    send_confirmation.delay(reader_id)
+    return reader_id
+
+
+def reader(committed, reader_id: int) -> tuple[str, datetime | None]:  # type: ignore[no-untyped-def]
+    """The reader's (status, confirmation_sent_at) as committed. The read transaction ends at
+    once: on SQLite an open one holds the write lock the worker needs."""
+    try:
+        row = committed.execute(
+            select(Subscriber.status, Subscriber.confirmation_sent_at).where(
+                Subscriber.id == reader_id
+            )
+        ).one()
+        return row[0].value, row[1]
+    finally:
+        committed.rollback()
+
+
+def wait_until(check, timeout: float = 20):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return result
+
+
+@pytest.fixture
+def quick_retries(celery_worker):  # type: ignore[no-untyped-def]
+    celery_worker.restart(RETRY_DELAYS="1")
+    yield celery_worker
+    celery_worker.restart()
+
+
+def test_an_address_the_relay_says_does_not_exist_bounces_the_reader(
+    committed, smtp, celery_worker
+):
+    smtp.rcpt_rule = lambda rcpt: "550 5.1.1 no such user" if rcpt.startswith("ghost") else None
+    ghost = signup(committed, "ghost@example.org")
+    wait_until(lambda: reader(committed, ghost)[0] == "bounced")
+    assert reader(committed, ghost) == ("bounced", None), "not marked as sent"
+    assert smtp.to("ghost@example.org") == []
+
+
+def test_a_policy_refusal_is_final_but_keeps_the_reader_pending(committed, smtp, quick_retries):
+    smtp.rcpt_rule = lambda rcpt: "554 5.7.1 rejected for policy reasons"
+    refused = signup(committed, "policy@example.org")
+    time.sleep(3)  # three retry delays: a temporary failure would have been tried again
+    smtp.rcpt_rule = None
+    later = signup(committed, "later@example.org")
+    wait_until(lambda: smtp.to("later@example.org"))
+    assert reader(committed, refused) == ("pending", None)
+    assert smtp.to("policy@example.org") == [], "not retried after a permanent refusal"
+    assert reader(committed, later)[1] is not None
+
+
+def test_a_temporary_refusal_is_retried_until_it_goes_through(committed, smtp, quick_retries):
+    tries: list[str] = []
+
+    def busy_twice(rcpt: str) -> str | None:
+        tries.append(rcpt)
+        return "451 4.3.0 try again later" if len(tries) <= 2 else None
+
+    smtp.rcpt_rule = busy_twice
+    reader_id = signup(committed, "patient@example.org")
+    (received,) = wait_until(lambda: smtp.to("patient@example.org"))
+    assert len(tries) == 3, "refused twice, accepted the third time"
+    wait_until(lambda: reader(committed, reader_id)[1] is not None)
+    assert b"/confirm/" in received.data
