@@ -7,7 +7,6 @@ Arguments are JSON ids only; every task re-reads the database, so a redelivery i
 from __future__ import annotations
 
 import logging
-import smtplib
 import uuid
 from datetime import timedelta
 from email.utils import parseaddr
@@ -15,9 +14,10 @@ from email.utils import parseaddr
 from celery import Task
 
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
-from broadsheet.outbox import confirmation_message, render_campaign
-from broadsheet.services import campaigns, claims, ledger
+from broadsheet.outbox import confirmation_message
+from broadsheet.services import campaigns, ledger, suppression
 from broadsheet.services.subscriptions import mark_confirmation_sent
+from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
 from worker.resources import resources
@@ -36,7 +36,9 @@ def send_confirmation(self: Task, subscriber_id: int) -> None:
     """Mail the double opt-in link to a pending reader.
 
     Idempotent enough: a redelivery may send a second confirmation, which is harmless (both
-    links work). Retries relay errors on the RETRY_DELAYS schedule, five times, then gives up.
+    links work). Retries temporary trouble on the RETRY_DELAYS schedule, five times, then
+    gives up; a permanent refusal is final, and one saying the address does not exist
+    bounces the reader.
     """
     res = resources()
     with res.sessions.begin() as session:
@@ -46,19 +48,20 @@ def send_confirmation(self: Task, subscriber_id: int) -> None:
         message = confirmation_message(subscriber, res.settings)
         email = subscriber.email
     res.throttle.wait(res.settings.smtp)
+    envelope_from = parseaddr(res.settings.mail_from)[1]
     try:
-        conn = smtp.connect(res.settings.smtp, timeout=res.settings.smtp_timeout)
-        try:
-            conn.sendmail(parseaddr(res.settings.mail_from)[1], [email], message)
-        finally:
-            smtp.close(conn)
-    except smtplib.SMTPRecipientsRefused as exc:
-        code = next(iter(exc.recipients.values()))[0]
-        if code >= 500:
-            log.warning("confirmation to subscriber %s refused: %s", subscriber_id, exc)
-            return
-        raise self.retry(exc=exc, countdown=_retry_delay(self.request.retries)) from exc
-    except (smtplib.SMTPException, OSError) as exc:
+        smtp.send_one(
+            res.settings.smtp, envelope_from, email, message, timeout=res.settings.smtp_timeout
+        )
+    except smtp.Rejected as exc:
+        if not exc.permanent:
+            raise self.retry(exc=exc, countdown=_retry_delay(self.request.retries)) from exc
+        log.warning("confirmation to subscriber %s refused: %s", subscriber_id, exc.reply)
+        if exc.no_such_address:
+            with res.sessions.begin() as session:
+                suppression.mark_bounced(session, subscriber_id, exc.reply)
+        return
+    except smtp.Lost as exc:
         raise self.retry(exc=exc, countdown=_retry_delay(self.request.retries)) from exc
     with res.sessions.begin() as session:
         subscriber = session.get(Subscriber, subscriber_id)
@@ -78,9 +81,7 @@ def start_campaign(campaign_id: int) -> int:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.SENDING:
             return 0
-        if campaign.rendered_html is None:
-            rendered = render_campaign(campaign, res.settings)
-            campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
+        campaigns.prepare(session, campaign, res.settings)
         planned = ledger.plan_deliveries(session, campaign)
     log.info("campaign %s: planned %s deliveries", campaign_id, planned)
     return enqueue_batches(campaign_id)
@@ -142,42 +143,25 @@ def _counts(outcome) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 @celery_app.task(name="broadsheet.tick")
 def tick() -> dict[str, int]:
-    """The scheduler's periodic work: start scheduled campaigns that are due, settle the
-    claims of vanished workers (their unsent rows are enqueued again at once) and re-enqueue
-    the work of campaigns that stalled (their tasks lost with Redis). Idempotent: a due
-    campaign is started by one tick only, even when two run at once, and one whose start
-    task is lost is restarted as stalled."""
+    """The scheduler's periodic upkeep (broadsheet.services.upkeep): start scheduled campaigns
+    that are due, settle the claims of vanished workers and send their unsent rows at once,
+    and re-enqueue the work of campaigns that stalled (their tasks lost with Redis).
+    Idempotent: the decisions are made in one transaction and only enqueued after it
+    commits; a duplicate task finds nothing to claim."""
     res = resources()
-    now = utcnow()
-    unknown = requeued = 0
-    resend: list[tuple[int, int, int]] = []
     with res.sessions.begin() as session:
-        due = campaigns.start_due(session, now)
-        for claim_key in claims.expired_claims(session, now):
-            recovered = claims.recover(session, claim_key, now)
-            unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
-            resend.extend(recovered.ranges)
-        # The rows settled last may have been the campaign's last open ones.
-        finished = ledger.complete_if_done(session)
-        stalled_before = now - timedelta(seconds=res.settings.stall_after)
-        stalled = ledger.campaigns_needing_work(session, stalled_before)
-    for campaign_id, first_id, last_id in resend:  # a dead worker's unsent rows: send them now
+        upkeep = run_upkeep(
+            session,
+            utcnow(),
+            stall_after=timedelta(seconds=res.settings.stall_after),
+            batch_size=res.settings.batch_size,
+        )
+    for campaign_id, first_id, last_id in upkeep.batches:
         send_batch.delay(campaign_id, first_id, last_id)
-    for campaign_id in due:
-        log.info("campaign %s: scheduled time reached, starting", campaign_id)
+    for campaign_id in upkeep.plan:
+        log.info("campaign %s: starting (scheduled time reached, or planning stalled)", campaign_id)
         start_campaign.delay(campaign_id)
-    for campaign_id in stalled["unplanned"]:
-        start_campaign.delay(campaign_id)
-    for campaign_id in stalled["queued"]:
-        enqueue_batches(campaign_id)
-    counts = {k: len(v) for k, v in stalled.items()}
-    return {
-        "started": len(due),
-        "unknown": unknown,
-        "requeued": requeued,
-        "finished": finished,
-        **counts,
-    }
+    return upkeep.counts()
 
 
 @celery_app.task(name="broadsheet.resume_campaign")

@@ -1,0 +1,78 @@
+"""The scheduler's periodic upkeep, decided in one transaction: which scheduled campaigns start,
+which dead workers' claims are settled, and what work is lost and must be enqueued again.
+
+The tick task only enqueues what `run_upkeep` returns, after its commit, so every decision
+here can be tested without a broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from broadsheet.services import campaigns, claims, ledger
+
+Batch = tuple[int, int, int]  # (campaign id, first delivery id, last delivery id)
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    """What one tick decided: tasks to enqueue, and counts for the log."""
+
+    plan: tuple[int, ...]  # campaigns to render and plan (start_campaign)
+    batches: tuple[Batch, ...]  # ranges to send (send_batch)
+    started: int  # scheduled campaigns whose time came
+    unknown: int  # rows of dead claims whose outcome is unknown
+    requeued: int  # rows of dead claims back in the queue
+    finished: int  # campaigns that became sent
+    unplanned: int  # stalled campaigns whose planning never finished
+    stalled: int  # stalled campaigns with due rows and no progress
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "started": self.started,
+            "unknown": self.unknown,
+            "requeued": self.requeued,
+            "finished": self.finished,
+            "unplanned": self.unplanned,
+            "queued": self.stalled,
+        }
+
+
+def run_upkeep(
+    session: Session, now: datetime, *, stall_after: timedelta, batch_size: int
+) -> Upkeep:
+    """Start due campaigns, settle expired claims and find stalled sends, as of `now`.
+
+    Idempotent: a due campaign is started by one tick only, even when two run at once
+    (a conditional UPDATE); a dead worker's in-flight row becomes `unknown` once and its
+    other rows go back to the queue, to be sent at once (its ranges are returned); a stalled
+    campaign's due rows get fresh batches, which are harmless if the old tasks still exist.
+    """
+    due = campaigns.start_due(session, now)
+    unknown = requeued = 0
+    batches: list[Batch] = []
+    for claim_key in claims.expired_claims(session, now):
+        recovered = claims.recover(session, claim_key, now)
+        unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
+        batches.extend(recovered.ranges)
+    # The rows settled last may have been a campaign's last open ones.
+    finished = ledger.complete_if_done(session)
+    stalled = ledger.campaigns_needing_work(session, now - stall_after)
+    for campaign_id in stalled["queued"]:
+        batches.extend(
+            (campaign_id, first, last)
+            for first, last in ledger.batch_ranges(session, campaign_id, batch_size)
+        )
+    return Upkeep(
+        plan=(*due, *stalled["unplanned"]),
+        batches=tuple(batches),
+        started=len(due),
+        unknown=unknown,
+        requeued=requeued,
+        finished=finished,
+        unplanned=len(stalled["unplanned"]),
+        stalled=len(stalled["queued"]),
+    )
