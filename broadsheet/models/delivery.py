@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
@@ -47,6 +47,9 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Failed without being offered to the relay: the reader left (unsubscribed, bounced,
+    # complained) after planning. Counts neither as a try nor as a failure for auto-pause.
+    suppressed: Mapped[bool] = mapped_column(default=False, server_default=false())
     relay_reply: Mapped[str | None] = mapped_column(Text)
     # A worker's claim on the row while it talks to the relay; expired claims can be recovered.
     claimed_by: Mapped[str | None] = mapped_column(String(200), index=True)

@@ -107,7 +107,14 @@ def claim(
         else:
             suppressed.append(delivery_of[sid])
     if suppressed:
-        finish(session, claim_key, suppressed, DeliveryStatus.FAILED, error=SUPPRESSED_ERROR)
+        finish(
+            session,
+            claim_key,
+            suppressed,
+            DeliveryStatus.FAILED,
+            error=SUPPRESSED_ERROR,
+            suppressed=True,
+        )
     held.sort(key=lambda c: c.delivery_id)
     if held and begin_first:
         begin(session, claim_key, held[0].delivery_id)
@@ -154,9 +161,13 @@ def finish(
     error: str | None = None,
     reply: str | None = None,
     message_id: str | None = None,
+    suppressed: bool = False,
 ) -> int:
-    """Record a final outcome for rows this claim still holds; returns how many changed."""
+    """Record a final outcome for rows this claim still holds; returns how many changed.
+    `suppressed`: failed unsent, because the reader is no longer active."""
     values: dict[str, object] = {"status": status, "claimed_by": None, "lease_expires_at": None}
+    if suppressed:
+        values["suppressed"] = True
     if error is not None:
         values["last_error"] = error
     if reply is not None:
