@@ -110,12 +110,12 @@ def celery_worker(stack) -> Iterator[CeleryWorker]:  # type: ignore[no-untyped-d
 
 @pytest.fixture
 def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
-    from web import create_app
+    from web.app import create_app, dispose
 
     app = create_app(settings)
     app.config.update(TESTING=True)
     yield app
-    app.extensions["broadsheet.engine"].dispose()
+    dispose(app)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from broadsheet.models import Campaign, Delivery, DeliveryStatus, Subscriber
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
+from tests.support.factories import add_readers
 from tests.support.services import CeleryBeat, TestRedis, make_tempdir
-from tests.test_sending import add_readers
 
 FAST_RECOVERY = {
     "CLAIM_LEASE": "4",

@@ -13,7 +13,7 @@ from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign
 from broadsheet.services.subscriptions import request_subscription
 from tests.support.api import bearer, wait_for_status
-from tests.test_sending import add_readers, start_campaign
+from tests.support.factories import add_readers, start_campaign
 from worker.app import QUEUE
 from worker.tasks import send_confirmation, tick
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from broadsheet.models import Delivery
 from broadsheet.relays import parse_domain_rates, parse_smtp_urls
 from tests.support.api import bearer, wait_for_status
+from tests.support.factories import add_readers, start_campaign
 from tests.support.smtp import SmtpServer
-from tests.test_sending import add_readers, start_campaign
-from web import create_app
+from web.app import create_app, dispose
 
 
 def arrival_rate(times: list[float]) -> float:
@@ -133,7 +133,7 @@ def test_throttling_replies_halve_a_domain_rate_and_greylisting_does_not(
     assert rates["relays"][0]["backoff"] == 1.0
     retried = committed.scalar(select(func.count()).where(Delivery.attempts > 1))
     assert retried == 5
-    app.extensions["broadsheet.engine"].dispose()
+    dispose(app)
 
 
 def test_a_threads_pool_keeps_many_connections_busy_on_a_slow_relay(

@@ -16,8 +16,8 @@ from broadsheet.models import Campaign, CampaignStatus, utcnow
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_due
 from tests.support.api import bearer, wait_for_status
+from tests.support.factories import add_readers
 from tests.support.services import CeleryBeat
-from tests.test_sending import add_readers
 from worker.tasks import tick
 
 

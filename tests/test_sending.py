@@ -10,36 +10,14 @@ import pytest
 from sqlalchemy import insert, select
 
 from broadsheet.models import Campaign, Delivery, Subscriber
-from broadsheet.outbox import render_campaign
 from broadsheet.services.articles import create_article
-from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.campaigns import create_campaign, prepare, start_send
 from broadsheet.services.ledger import plan_deliveries
 from broadsheet.services.subscriptions import unsubscribe
 from tests.support.api import bearer, wait_for_status
+from tests.support.factories import add_readers, start_campaign
 from worker.tasks import enqueue_batches
-from worker.tasks import start_campaign as start_campaign_task
 from worker.throttle import Throttle
-
-
-def add_readers(session, count: int, prefix: str = "reader", domain: str = "example.org") -> None:
-    session.execute(
-        insert(Subscriber),
-        [
-            {"email": f"{prefix}{n}@{domain}", "email_key": f"{prefix}{n}@{domain}",
-             "name": f"Reader {n}", "status": "active"}
-            for n in range(count)
-        ],
-    )  # fmt: skip
-    session.commit()
-
-
-def start_campaign(session) -> int:
-    article = create_article(session, title="Rate of Change", body_markdown="Steady on.")
-    campaign = create_campaign(session, article.id)
-    start_send(session, campaign.id)
-    session.commit()
-    start_campaign_task.delay(campaign.id)
-    return campaign.id
 
 
 def test_throttle_spaces_reservations_across_clients(stack, settings):
@@ -110,8 +88,7 @@ def test_reader_who_leaves_after_planning_is_not_mailed(committed, smtp, celery_
     add_readers(committed, 3)
     article = create_article(committed, title="Mid-send", body_markdown="x")
     campaign = start_send(committed, create_campaign(committed, article.id).id)
-    rendered = render_campaign(campaign, settings)
-    campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
+    prepare(committed, campaign, settings)
     assert plan_deliveries(committed, campaign) == 3
     leaver = committed.scalars(select(Subscriber).where(Subscriber.email_key.startswith("reader1")))
     unsubscribe(committed, leaver.one().id)

@@ -23,9 +23,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
     )
     db.init_app(app, settings)
-    extensions.init_app(app)
+    extensions.init_app(app, settings)
     public.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
     errors.init_app(app)
     return app
+
+
+def dispose(app: Flask) -> None:
+    """Close the app's database pool and Redis client (a test or a tool done with the app)."""
+    app.extensions["broadsheet.engine"].dispose()
+    app.extensions[extensions.REDIS].close()

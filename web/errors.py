@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from broadsheet.errors import BadToken, Conflict, NotFound, ValidationError
+
+log = logging.getLogger(__name__)
 
 STATUS = {ValidationError: 422, NotFound: 404, Conflict: 409, BadToken: 400}
 
@@ -27,6 +32,7 @@ def init_app(app: Flask) -> None:
     for exc_type, status in STATUS.items():
         app.register_error_handler(exc_type, _domain_handler(status))
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(redis.RedisError, _redis_down)
 
 
 def _domain_handler(status: int):  # type: ignore[no-untyped-def]
@@ -39,6 +45,11 @@ def _domain_handler(status: int):  # type: ignore[no-untyped-def]
         )
 
     return handle
+
+
+def _redis_down(exc: redis.RedisError):  # type: ignore[no-untyped-def]
+    log.warning("%s %s: Redis cannot be reached: %s", request.method, request.path, exc)
+    return error_response(503, "a service Broadsheet needs (Redis) cannot be reached; try again")
 
 
 def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

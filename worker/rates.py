@@ -8,10 +8,6 @@ from broadsheet.settings import Settings
 from worker.throttle import Throttle
 
 
-def current_rates(settings: Settings) -> dict[str, object]:
+def current_rates(client: redis.Redis, settings: Settings) -> dict[str, object]:
     """Configured and effective rates per relay and domain, and each relay's connections."""
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-    try:
-        return Throttle(client, settings).snapshot()
-    finally:
-        client.close()
+    return Throttle(client, settings).snapshot()

@@ -3,6 +3,7 @@ its progress."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session
 from broadsheet.addresses import clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import Article, Campaign, CampaignStatus, Delivery, DeliveryStatus, utcnow
-from broadsheet.services.claims import SUPPRESSED_ERROR
+from broadsheet.outbox import render_campaign
+from broadsheet.services.paging import page_marker
+from broadsheet.settings import Settings
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
@@ -34,6 +37,17 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
+    return campaign
+
+
+def prepare(session: Session, campaign: Campaign, settings: Settings) -> Campaign:
+    """Render the campaign's email and inline its CSS once, leaving placeholders for the
+    personal fields, and store it on the campaign: every message (and every preview) is made
+    from this stored rendering. Does nothing when it is stored already."""
+    if campaign.rendered_html is None or campaign.rendered_text is None:
+        rendered = render_campaign(campaign, settings)
+        campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
+        session.flush()
     return campaign
 
 
@@ -74,16 +88,45 @@ def start_due(session: Session, now: datetime | None = None) -> list[int]:
 
 def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
     """Deliveries by current status, each counted once, plus `total`."""
-    counts = {status.value: 0 for status in DeliveryStatus}
-    rows = session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.campaign_id == campaign_id)
-        .group_by(Delivery.status)
-    )
-    for status, n in rows:
-        counts[status.value] = n
-    counts["total"] = sum(counts.values())
+    return counts_by_campaign(session, [campaign_id])[campaign_id]
+
+
+def counts_by_campaign(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """`delivery_counts` for many campaigns in one query (a list page is one query, not N)."""
+    counts = {cid: {status.value: 0 for status in DeliveryStatus} for cid in campaign_ids}
+    if campaign_ids:
+        rows = session.execute(
+            select(Delivery.campaign_id, Delivery.status, func.count())
+            .where(Delivery.campaign_id.in_(campaign_ids))
+            .group_by(Delivery.campaign_id, Delivery.status)
+        )
+        for campaign_id, status, n in rows:
+            counts[campaign_id][status.value] = n
+    for by_status in counts.values():
+        by_status["total"] = sum(by_status.values())
     return counts
+
+
+def list_campaigns(
+    session: Session, *, status: object = None, before: object = None, limit: int = 50
+) -> list[Campaign]:
+    """Campaigns newest first, `limit` at a time, optionally in one `status`. Keyset paging:
+    `before` is the id of the last campaign of the previous page (ids grow with creation)."""
+    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
+    if status not in (None, ""):
+        query = query.where(Campaign.status == campaign_status(status))
+    if before not in (None, ""):
+        query = query.where(Campaign.id < page_marker(before))
+    return list(session.scalars(query))
+
+
+def campaign_status(value: object) -> CampaignStatus:
+    """A campaign status named by its value; ValidationError on `status` otherwise."""
+    try:
+        return CampaignStatus(value)
+    except ValueError:
+        names = ", ".join(s.value for s in CampaignStatus)
+        raise ValidationError({"status": f"must be one of {names}"}) from None
 
 
 def pause(session: Session, campaign_id: int, reason: str = "paused by an operator") -> Campaign:
@@ -129,7 +172,13 @@ def retry_failed(session: Session, campaign_id: int) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.FAILED)
-        .values(status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=None, queued_at=utcnow())
+        .values(
+            status=DeliveryStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=None,
+            queued_at=utcnow(),
+            suppressed=False,  # a reader who is still gone is suppressed again at claim time
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount and campaign.status == CampaignStatus.SENT:
@@ -147,7 +196,7 @@ def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: 
         select(func.count()).where(
             Delivery.campaign_id == campaign_id,
             Delivery.status == DeliveryStatus.FAILED,
-            Delivery.last_error == SUPPRESSED_ERROR,
+            Delivery.suppressed.is_(True),
         )
     )
     failed = counts["failed"] - suppressed + counts["bounced"]

@@ -16,7 +16,7 @@ from web import enqueue
 from web.db import commit, session
 from web.extensions import csrf
 
-bp = Blueprint("public", __name__)
+bp = Blueprint("public", __name__, template_folder="templates")
 HONEYPOT = "website"
 
 
@@ -36,7 +36,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/subscribe")
 def subscribe_form():  # type: ignore[no-untyped-def]
-    return render_template("subscribe.html", email="", name="", errors={})
+    return render_template("public/subscribe.html", email="", name="", errors={})
 
 
 @bp.post("/subscribe")
@@ -45,18 +45,20 @@ def subscribe():  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
     if request.form.get(HONEYPOT):
         # A bot filled the hidden field: answer as for anyone, do nothing.
-        return render_template("check_inbox.html")
+        return render_template("public/check_inbox.html")
     try:
         outcome = request_subscription(
             session(), email, name, source="form", ip=request.remote_addr
         )
     except ValidationError as exc:
         # Each message is shown next to, and linked with, the field it is about.
-        return render_template("subscribe.html", email=email, name=name, errors=exc.fields), 400
+        return render_template(
+            "public/subscribe.html", email=email, name=name, errors=exc.fields
+        ), 400
     if outcome.send_confirmation:
         enqueue.confirmation(outcome.subscriber_id)
     commit()  # release the write lock before rendering
-    return render_template("check_inbox.html")
+    return render_template("public/check_inbox.html")
 
 
 @bp.errorhandler(CSRFError)
@@ -64,13 +66,13 @@ def form_expired(_exc: CSRFError):  # type: ignore[no-untyped-def]
     """A stale or foreign form token: show the form again, filled in, with a fresh token."""
     errors = {"form": "This form has expired. Please check your details and send it again."}
     email, name = request.form.get("email", ""), request.form.get("name", "")
-    return render_template("subscribe.html", email=email, name=name, errors=errors), 400
+    return render_template("public/subscribe.html", email=email, name=name, errors=errors), 400
 
 
 @bp.get("/confirm/<token>")
 def confirm_page(token: str):  # type: ignore[no-untyped-def]
     read_confirm_token(_settings().secret_key, token)
-    return render_template("confirm.html", token=token)
+    return render_template("public/confirm.html", token=token)
 
 
 @bp.post("/confirm/<token>")
@@ -79,14 +81,14 @@ def confirm_submit(token: str):  # type: ignore[no-untyped-def]
     claim = read_confirm_token(_settings().secret_key, token)
     reader = confirm(session(), claim.subscriber_id, claim.email_key)
     if reader.status != SubscriberStatus.ACTIVE:  # left (or bounced) after the link was sent
-        return render_template("not_subscribed.html")
-    return render_template("confirmed.html")
+        return render_template("public/not_subscribed.html")
+    return render_template("public/confirmed.html")
 
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str):  # type: ignore[no-untyped-def]
     read_unsubscribe_token(_settings().secret_key, token)
-    return render_template("unsubscribe.html", token=token)
+    return render_template("public/unsubscribe.html", token=token)
 
 
 @bp.post("/unsubscribe/<token>")
@@ -94,10 +96,10 @@ def unsubscribe_page(token: str):  # type: ignore[no-untyped-def]
 def unsubscribe_submit(token: str):  # type: ignore[no-untyped-def]
     claim = read_unsubscribe_token(_settings().secret_key, token)
     unsubscribe(session(), claim.subscriber_id)
-    return render_template("unsubscribed.html")
+    return render_template("public/unsubscribed.html")
 
 
 @bp.get("/archive/<slug>")
 def archive(slug: str):  # type: ignore[no-untyped-def]
     article = get_sent_article(session(), slug)
-    return render_template("archive.html", article=article)
+    return render_template("public/archive.html", article=article)

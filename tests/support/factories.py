@@ -1,0 +1,48 @@
+"""Builders for test data, shared by every test module: readers in bulk, articles, campaigns."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from broadsheet.models import Article, Campaign, Subscriber
+from broadsheet.services.articles import create_article
+from broadsheet.services.campaigns import create_campaign, start_send
+
+
+def add_readers(
+    session: Session, count: int, prefix: str = "reader", domain: str = "example.org"
+) -> None:
+    """`count` active readers `<prefix><n>@<domain>` named "Reader <n>", committed."""
+    session.execute(
+        insert(Subscriber),
+        [
+            {"email": f"{prefix}{n}@{domain}", "email_key": f"{prefix}{n}@{domain}",
+             "name": f"Reader {n}", "status": "active"}
+            for n in range(count)
+        ],
+    )  # fmt: skip
+    session.commit()
+
+
+def make_article(session: Session, title: str = "Rate of Change", **fields: object) -> Article:
+    """An article through the real service (validated, rendered); not committed."""
+    fields.setdefault("body_markdown", "Steady on.")
+    return create_article(session, title=title, **fields)
+
+
+def make_campaign(session: Session, title: str = "Rate of Change", **fields: object) -> Campaign:
+    """A draft campaign for a new article; not committed."""
+    article = make_article(session, title, **fields)
+    return create_campaign(session, article.id)
+
+
+def start_campaign(session: Session) -> int:
+    """A campaign moved to `sending`, committed, and its start task enqueued for the worker."""
+    from worker.tasks import start_campaign as start_campaign_task
+
+    campaign = make_campaign(session)
+    start_send(session, campaign.id)
+    session.commit()
+    start_campaign_task.delay(campaign.id)
+    return campaign.id

@@ -1,0 +1,55 @@
+"""JSON shapes of the API's resources. They receive every value they show (counts included)
+and never query: a list of campaigns costs the same queries as one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from broadsheet.models import Article, Campaign, Subscriber
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def subscriber_json(s: Subscriber) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "email": s.email,
+        "name": s.name,
+        "status": s.status.value,
+        "source": s.source,
+        "created_at": _iso(s.created_at),
+        "confirmed_at": _iso(s.confirmed_at),
+        "unsubscribed_at": _iso(s.unsubscribed_at),
+    }
+
+
+def article_json(a: Article) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "slug": a.slug,
+        "title": a.title,
+        "dek": a.dek,
+        "author": a.author,
+        "url": a.canonical_url,
+        "reading_minutes": a.reading_minutes,
+        "published_at": _iso(a.published_at),
+    }
+
+
+def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
+    """A campaign with its deliveries counted by status (`campaigns.delivery_counts`)."""
+    return {
+        "id": c.id,
+        "article_id": c.article_id,
+        "subject": c.subject,
+        "status": c.status.value,
+        "pause_reason": c.pause_reason,
+        "counts": counts,
+        "created_at": _iso(c.created_at),
+        "scheduled_at": _iso(c.scheduled_at),
+        "started_at": _iso(c.started_at),
+        "finished_at": _iso(c.finished_at),
+    }
