@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
-from broadsheet.errors import ConfigError
+from broadsheet.errors import ConfigError, ValidationError
+from broadsheet.models import Role
 from broadsheet.settings import Settings, load_settings
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -83,14 +88,54 @@ def upgrade() -> None:
     click.echo("database is up to date")
 
 
+ROLES = click.Choice([role.value for role in Role])
+
+
 @main.command("create-token")
 @click.argument("name")
-def create_token(name: str) -> None:
+@click.option("--role", type=ROLES, default=Role.ADMIN.value, show_default=True,
+              help="What the token may do, as for a person with that role.")  # fmt: skip
+def create_token(name: str, role: str) -> None:
     """Create an API token called NAME; the token is printed once, as the last line."""
     from cli.accounts import issue_token
 
-    click.echo(f"API token {name!r} created; keep it, it is not shown again:")
-    click.echo(issue_token(_settings(), name))
+    token = _checked(lambda: issue_token(_settings(), name, role))
+    click.echo(f"API token {name!r} ({role}) created; keep it, it is not shown again:")
+    click.echo(token)
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.option(
+    "--password",
+    default=None,
+    help="The password (default: asked for, or read from standard input).",
+)
+@click.option("--role", type=ROLES, default=Role.ADMIN.value, show_default=True)  # fmt: skip
+def create_admin(email: str, password: str | None, role: str) -> None:
+    """Create an account for the admin at /admin/ that signs in as EMAIL."""
+    from cli.accounts import add_user
+
+    if password is None:
+        password = _read_password()
+    address = _checked(lambda: add_user(_settings(), email, password, role))
+    click.echo(f"{role} {address} created; sign in at {_settings().public_url}/admin/")
+
+
+def _read_password() -> str:
+    """A password typed twice at a terminal, or the first line of standard input."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _checked(make: Callable[[], T]) -> T:
+    """Domain validation errors as a clear command-line error, naming each field."""
+    try:
+        return make()
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
+        raise click.ClickException(problems) from exc
 
 
 @main.command()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from pathlib import Path
 
 from honcho.manager import Manager
 
 from broadsheet.migrate import upgrade
 from broadsheet.settings import Settings
-from cli.accounts import issue_token
+from cli.accounts import has_users, issue_token
 
 
 def processes(settings: Settings) -> dict[str, str]:
@@ -31,25 +32,34 @@ def run_all(settings: Settings) -> int:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     token = issue_token(settings, "broadsheet run")
+    admin = has_users(settings)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     manager = Manager()
     for name, command in processes(settings).items():
         manager.add_process(name, command, env=env)
-    print(_banner(settings, token), flush=True)
+    print(_banner(settings, token, admin), flush=True)
     manager.loop()
     return manager.returncode or 0
 
 
-def _banner(settings: Settings, token: str) -> str:
+def _banner(settings: Settings, token: str, has_admin: bool) -> str:
     mail = f"Maildir {settings.maildir}" if settings.embedded_smtp else settings.smtp_url
+    first_admin = [
+        "",
+        "  No one can sign in to the admin yet. Create the first account in another terminal:",
+        f"    {shlex.quote(str(Path(sys.executable).parent / 'broadsheet'))} create-admin "
+        "you@example.org",
+    ]
     return "\n".join(
         [
             "",
             f"  Broadsheet    {settings.public_url}/subscribe",
+            f"  Admin         {settings.public_url}/admin/",
             f"  API           {settings.public_url}/api/v1  (Authorization: Bearer <token>)",
             f"  Mail          {mail}",
             f"  Database      {settings.database_url}",
             f"  API token     {token}",
+            *([] if has_admin else first_admin),
             "",
         ]
     )

@@ -89,8 +89,10 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
         client = stack["redis"].client()
         client.delete(*QUEUES.split(","))
         # Rates a test slowed down, and connection places, must not carry into the next test.
-        for key in client.scan_iter(match="broadsheet:throttle:*"):
-            client.delete(key)
+        # So must failed sign-ins and test sends counted against the test client's address.
+        for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*"):
+            for key in client.scan_iter(match=pattern):
+                client.delete(key)
         stack["smtp"].handler.reset()
 
 

@@ -81,7 +81,10 @@ def test_run_serves_signup_and_mail_reaches_the_maildir(running):
     text = mails[0].as_string()
     assert "Delivered-To: ann@example.org" in text
     assert f"{base}/confirm/" in text
-    assert re.search(r"API token\s+bs_\S+", log.read_text())
+    banner = log.read_text()
+    assert re.search(r"API token\s+bs_\S+", banner)
+    assert "create-admin you@example.org" in banner, "says how to make the first admin"
+    assert fetch(opener, f"{base}/admin/login"), "the admin answers"
 
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     assert proc.wait(30) is not None

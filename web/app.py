@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from broadsheet.settings import Settings, load_settings
-from web import api, db, errors, extensions, public, webhooks
+from web import admin, api, db, errors, extensions, public, webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     public.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    admin.init_app(app)
     errors.init_app(app)
     return app
 

@@ -19,12 +19,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def in_admin() -> bool:
+    return request.path == "/admin" or request.path.startswith("/admin/")
+
+
 def error_response(  # type: ignore[no-untyped-def]
     status: int, message: str, fields: dict[str, str] | None = None, *, expired: bool = False
 ):
     if wants_json():
         return jsonify(error=message, fields=fields or {}), status
-    page = render_template("error.html", status=status, message=message, expired=expired)
+    template = "admin/error.html" if in_admin() else "error.html"
+    page = render_template(template, status=status, message=message, expired=expired)
     return page, status
 
 

@@ -7,6 +7,7 @@ from broadsheet.models.bounce_report import BounceReport, ReportKind
 from broadsheet.models.campaign import Campaign, CampaignStatus
 from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
+from broadsheet.models.user import Role, User
 
 __all__ = [
     "FINAL_STATUSES",
@@ -19,7 +20,9 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "ReportKind",
+    "Role",
     "Subscriber",
     "SubscriberStatus",
+    "User",
     "utcnow",
 ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from broadsheet.models import Article, Campaign, Subscriber
+from broadsheet.models import Article, Campaign, Subscriber, User
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.users import create_user
+
+PASSWORD = "correct horse battery"
 
 
 def add_readers(
@@ -46,3 +49,10 @@ def start_campaign(session: Session) -> int:
     session.commit()
     start_campaign_task.delay(campaign.id)
     return campaign.id
+
+
+def make_user(session: Session, role: str = "editor", email: str | None = None) -> User:
+    """An account with PASSWORD, committed (the web app signs in on its own connection)."""
+    user = create_user(session, email or f"{role}@example.org", PASSWORD, role)
+    session.commit()
+    return user

@@ -6,11 +6,13 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
+from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
-from broadsheet.models import Campaign
+from broadsheet.models import Campaign, Role
 from broadsheet.services import api_tokens, articles, campaigns, subscriptions
 from broadsheet.services.paging import page_size
 from web import enqueue
+from web.access import guard
 from web.api.serializers import article_json, campaign_json, subscriber_json
 from web.db import session
 from web.extensions import redis_client
@@ -19,14 +21,19 @@ from worker.rates import current_rates
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-@bp.before_request
-def _authenticate() -> None:
+def _token_role() -> Role:
+    """The caller's token's role; 401 without a valid bearer token."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     row = api_tokens.authenticate(session(), token.strip()) if scheme.lower() == "bearer" else None
     if row is None:
         abort(401, description="a valid 'Authorization: Bearer <token>' header is required")
     g.api_token = row
+    return row.role
+
+
+# Reading takes any token; changes take an editor's or admin's; an operator's may pause.
+guard(bp, _token_role, rights={"pause_campaign": Right.PAUSE})
 
 
 def _body() -> dict[str, Any]:

@@ -1,0 +1,243 @@
+"""Who may open what in the admin, checked on every route of the URL map: anonymous callers go
+to the sign-in page, a role without the right gets 403, and sessions end when they should."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from broadsheet.models import ApiToken, User
+from broadsheet.services import users
+from tests.support.admin import csrf_token, post_form, sign_in
+from tests.support.factories import PASSWORD, make_user
+
+# Views an operator may post to: pausing a send, and signing out.
+OPERATOR_POSTS = {"admin.campaigns.pause", "admin.auth.logout"}
+OPEN = {"admin.auth.login_form", "admin.auth.login", "admin.static"}
+
+
+def admin_routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every admin route, ids filled in with 1."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or rule.endpoint == "admin.static":
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, method, url))
+    return routes
+
+
+def call(client, method: str, url: str, token: str | None):  # type: ignore[no-untyped-def]
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={"csrf_token": token} if token else {})
+
+
+def test_the_admin_has_the_sections_the_issue_names(app):
+    endpoints = {endpoint for endpoint, _, _ in admin_routes(app)}
+    for needed in ("admin.home.index", "admin.users.index", "admin.tokens.index"):
+        assert needed in endpoints
+
+
+def test_every_admin_route_sends_anonymous_callers_to_sign_in(app, committed):
+    client = app.test_client()
+    token = csrf_token(client)  # even with a valid form token, nobody gets past sign-in
+    for endpoint, method, url in admin_routes(app):
+        if endpoint in OPEN:
+            continue
+        answer = call(client, method, url, token)
+        assert answer.status_code == 302, (endpoint, method, answer.status_code)
+        assert answer.headers["Location"].startswith("/admin/login"), (endpoint, method)
+
+
+@pytest.mark.parametrize("role", ["operator", "editor"])
+def test_a_role_without_the_right_gets_403_on_every_route_it_may_not_use(app, committed, role):
+    make_user(committed, role)
+    client = app.test_client()
+    sign_in(client, f"{role}@example.org")
+    token = csrf_token(client, "/admin/")
+    checked = 0
+    for endpoint, method, url in admin_routes(app):
+        section = endpoint.split(".")[1]
+        if role == "editor":
+            forbidden = section in ("users", "tokens")
+        else:
+            forbidden = section in ("users", "tokens") or (
+                method != "GET" and endpoint not in OPERATOR_POSTS
+            )
+        if not forbidden or endpoint in OPEN:
+            continue
+        answer = call(client, method, url, token)
+        assert answer.status_code == 403, (endpoint, method, answer.status_code)
+        checked += 1
+    assert checked >= 4
+
+
+def test_an_operator_can_read_the_admin_but_an_editor_cannot_manage_people(app, committed):
+    make_user(committed, "operator")
+    client = app.test_client()
+    sign_in(client, "operator@example.org")
+    home = client.get("/admin/")
+    assert home.status_code == 200
+    assert "People" not in home.get_data(as_text=True), "no link to a page it may not open"
+
+
+def test_wrong_address_and_wrong_password_get_the_same_answer(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    wrong_password = post_form(
+        client, "/admin/login", "/admin/login", email="editor@example.org", password="nope" * 3
+    )
+    nobody = post_form(
+        client, "/admin/login", "/admin/login", email="nobody@example.org", password="nope" * 3
+    )
+    assert wrong_password.status_code == nobody.status_code == 401
+    clean = [
+        re.sub(r'value="[^"]*"', "", a.get_data(as_text=True)) for a in (wrong_password, nobody)
+    ]
+    assert clean[0] == clean[1]
+    assert "Wrong email address or password." in clean[0]
+
+
+def test_failed_sign_ins_are_limited_per_address_then_per_client(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    for _ in range(5):
+        answer = post_form(
+            client, "/admin/login", "/admin/login", email="editor@example.org", password="x" * 12
+        )
+        assert answer.status_code == 401
+    right = post_form(
+        client, "/admin/login", "/admin/login", email="editor@example.org", password=PASSWORD
+    )
+    assert right.status_code == 429, "even the right password waits out the limit"
+    assert "Too many failed sign-ins" in right.get_data(as_text=True)
+    other = post_form(
+        client, "/admin/login", "/admin/login", email="other@example.org", password="x" * 12
+    )
+    assert other.status_code == 429, "the same client is limited for every address"
+
+
+def test_signing_in_starts_a_fresh_session_with_a_safe_cookie(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    client.get("/admin/login")
+    before = client.get_cookie("session").value
+    answer = sign_in(client, "editor@example.org")
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get_cookie("session").value != before
+    assert client.get("/admin/").status_code == 200
+
+
+def test_sign_in_only_returns_to_admin_pages(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    token = csrf_token(client)
+    for target, expected in [
+        ("/admin/tokens", "/admin/tokens"),
+        ("https://evil.example/admin/", "/admin/"),
+        ("//evil.example/admin/", "/admin/"),
+    ]:
+        answer = client.post(
+            "/admin/login",
+            data={"csrf_token": token, "email": "editor@example.org", "password": PASSWORD,
+                  "next": target},
+        )  # fmt: skip
+        assert answer.headers["Location"] == expected
+        client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+        token = csrf_token(client)
+
+
+def test_a_new_password_or_a_switched_off_account_ends_its_sessions(app, committed):
+    editor = make_user(committed, "editor")
+    make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    assert client.get("/admin/").status_code == 200
+    users.set_password(committed, editor.id, "another good password")
+    committed.commit()
+    assert client.get("/admin/").status_code == 302, "signed out by the new password"
+    sign_in(client, "editor@example.org", "another good password")
+    users.update_user(committed, editor.id, role="editor", active=False)
+    committed.commit()
+    assert client.get("/admin/").status_code == 302
+    answer = post_form(
+        client,
+        "/admin/login",
+        "/admin/login",
+        email="editor@example.org",
+        password="another good password",
+    )
+    assert answer.status_code == 401, "a switched-off account cannot sign in"
+
+
+def test_logout_is_a_post_with_a_token(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    assert client.get("/admin/logout").status_code == 405
+    assert client.post("/admin/logout").status_code == 400, "no CSRF token"
+    assert client.get("/admin/").status_code == 200, "still signed in"
+    client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert client.get("/admin/").status_code == 302
+
+
+def test_the_last_admin_cannot_be_demoted_or_switched_off(app, committed):
+    admin = make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    page = "/admin/users"
+    answer = post_form(client, f"/admin/users/{admin.id}", page, role="editor", active="yes")
+    assert answer.status_code == 409
+    assert "last active admin" in answer.get_data(as_text=True)
+    committed.expire_all()
+    assert committed.scalar(select(User.role)).value == "admin"
+
+
+def test_an_admin_adds_someone_with_errors_next_to_the_fields(app, committed):
+    make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    bad = post_form(
+        client, "/admin/users", "/admin/users", email="not-an-address", password="short",
+        role="editor",
+    )  # fmt: skip
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert 'id="email-error"' in html and 'id="password-error"' in html
+    assert 'value="not-an-address"' in html, "what was typed is kept"
+    good = post_form(
+        client, "/admin/users", "/admin/users", email="New.Editor@example.org",
+        password="a long enough password", role="editor",
+    )  # fmt: skip
+    assert good.status_code == 302
+    assert users.authenticate(committed, "new.editor@example.org", "a long enough password")
+    committed.rollback()
+
+
+def test_an_admin_makes_a_token_shown_once_and_revokes_it_after_confirming(app, committed):
+    make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    made = post_form(client, "/admin/tokens", "/admin/tokens", name="CMS", role="operator")
+    assert made.status_code == 201
+    secret = re.search(r"bs_[\w-]+", made.get_data(as_text=True)).group(0)
+    assert secret not in client.get("/admin/tokens").get_data(as_text=True), "shown once"
+    token_id, role = committed.execute(
+        select(ApiToken.id, ApiToken.role).where(ApiToken.name == "CMS")
+    ).one()
+    committed.rollback()  # on SQLite an open read holds the write lock the app needs
+    assert role.value == "operator"
+    api = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/campaigns", headers=api).status_code == 200
+    asked = post_form(client, f"/admin/tokens/{token_id}/revoke", "/admin/tokens")
+    assert asked.status_code == 200 and "Revoke the API token" in asked.get_data(as_text=True)
+    assert client.get("/api/v1/campaigns", headers=api).status_code == 200, "not yet revoked"
+    done = post_form(client, f"/admin/tokens/{token_id}/revoke", "/admin/tokens", confirm="yes")
+    assert done.status_code == 302
+    assert client.get("/api/v1/campaigns", headers=api).status_code == 401

@@ -1,0 +1,120 @@
+"""Signing in and out of the admin: Flask-Login sessions over the users service.
+
+A session names its account and the account's session key, so a new password or a switched
+off account ends every session at its next request. The session is started afresh at sign
+in. Wrong address and wrong password get the same answer; failed attempts are limited per
+address and per client (web/admin/limits.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from broadsheet.access import Right, can
+from broadsheet.models import Role, User
+from broadsheet.services import users
+from web.admin.limits import SIGN_IN_ACCOUNT, SIGN_IN_CLIENT
+from web.db import session as db_session
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+SESSION_HOURS = 12
+WRONG = "Wrong email address or password."
+
+
+class SignedIn(UserMixin):
+    """The signed-in account as Flask-Login sees it (the domain's User knows no Flask)."""
+
+    def __init__(self, user: User) -> None:
+        self.user_id, self.email, self.role = user.id, user.email, user.role
+        self._session_id = f"{user.id}:{user.session_key}"
+
+    def get_id(self) -> str:
+        return self._session_id
+
+    def can(self, right: Right | str) -> bool:
+        return can(self.role, Right(right))
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=SESSION_HOURS))
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    login_manager.login_view = "admin.auth.login_form"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def _load(session_id: str) -> SignedIn | None:
+    user = users.session_user(db_session(), session_id)
+    return SignedIn(user) if user is not None else None
+
+
+def current_role() -> Role:
+    """The signed-in person's role (the admin blueprint has made sure someone is)."""
+    return current_user.role
+
+
+@bp.get("/login")
+def login_form():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(_next_page())
+    return render_template("admin/login.html", email="", next=_next_page(), error=None)
+
+
+@bp.post("/login")
+def login():  # type: ignore[no-untyped-def]
+    email = request.form.get("email", "").strip()
+    account, client = email.lower()[:320], request.remote_addr or "unknown"
+    wait = max(SIGN_IN_ACCOUNT.wait(account), SIGN_IN_CLIENT.wait(client))
+    if wait:
+        error = (
+            f"Too many failed sign-ins for this address or from your network. "
+            f"Wait {wait} seconds, then try again."
+        )
+        return _form_again(email, error, 429)
+    user = users.authenticate(db_session(), email, request.form.get("password", ""))
+    if user is None:
+        SIGN_IN_ACCOUNT.spend(account)
+        SIGN_IN_CLIENT.spend(client)
+        return _form_again(email, WRONG, 401)
+    SIGN_IN_ACCOUNT.clear(account)
+    session.clear()  # a fresh session: nothing from before signing in is carried over
+    login_user(SignedIn(user))
+    session.permanent = True
+    return redirect(_next_page())
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("admin.auth.login_form"))
+
+
+def _form_again(email: str, error: str, status: int):  # type: ignore[no-untyped-def]
+    page = render_template("admin/login.html", email=email, next=_next_page(), error=error)
+    return page, status
+
+
+def _next_page() -> str:
+    """Where to go after signing in: a path inside the admin, never another site."""
+    wanted = request.values.get("next", "")
+    parts = urlsplit(wanted)
+    safe = not parts.scheme and not parts.netloc and wanted.startswith("/admin/")
+    return wanted if safe and "\\" not in wanted else url_for("admin.home.index")
