@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.models import Base
-from broadsheet.settings import Settings, load_settings
+from broadsheet.settings import PROJECT_ROOT, Settings, load_settings
+from tests.support.browser import CHROMIUM, launch
+from tests.support.live_server import LiveServer
 from tests.support.services import CeleryWorker
 from tests.support.stack import Stack
 from worker.app import QUEUES
@@ -123,6 +127,35 @@ def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, one per test module. `make test` installs it."""
+    assert CHROMIUM.exists(), "Debian's chromium is missing: run sh scripts/install-browser.sh"
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def live(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """The test app served over HTTP on a loopback port, for the browser."""
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Path:
+    """Where a test's screenshots go: tests/artifacts/screenshots/<module>/ (git-ignored, kept
+    after the run to look at), or BROADSHEET_SCREENSHOTS when set."""
+    base = os.environ.get("BROADSHEET_SCREENSHOTS") or PROJECT_ROOT / "tests/artifacts/screenshots"
+    folder = Path(base) / request.module.__name__.rpartition(".")[2]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ focus, and a layout that fits a phone and a desktop with readable contrast."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,12 +22,7 @@ from broadsheet.services.subscriptions import create_subscriber
 from broadsheet.settings import Settings
 from broadsheet.signing import make_confirm_token, make_unsubscribe_token
 from tests.support.api import links, text_part
-from tests.support.browser import (
-    CHROMIUM,
-    contrast_ratios,
-    horizontal_overflow,
-    launch,
-)
+from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
 from tests.support.live_server import LiveServer
 from tests.support.smtp import Received, RecordingHandler
 
@@ -59,42 +53,11 @@ ARTICLE = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed: run sh scripts/install-browser.sh")
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def live(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    with LiveServer(app) as server:
-        yield server
-
-
-def open_page(browser: Browser, live: LiveServer, viewport: dict, scheme: str = "light") -> Page:
-    context = browser.new_context(viewport=viewport, color_scheme=scheme, base_url=live.url)
-    return context.new_page()
-
-
 @pytest.fixture
 def page(browser: Browser, live: LiveServer) -> Iterator[Page]:
     page = open_page(browser, live, DESKTOP)
     yield page
     page.context.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: BROADSHEET_SCREENSHOTS when set (to look at them), else a temp dir."""
-    folder = Path(os.environ.get("BROADSHEET_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def status_of(committed: Session, email_key: str) -> str | None:

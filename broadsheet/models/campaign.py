@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from broadsheet.models.article import Article
@@ -27,6 +28,10 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
     subject: Mapped[str] = mapped_column(String(300))
+    # The preview line inboxes show after the subject; rendered hidden at the top of the HTML.
+    preheader: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Who gets it. Today only "everyone" (every active reader); lists and segments come later.
+    audience: Mapped[str] = mapped_column(String(64), default="everyone", server_default="everyone")
     status: Mapped[CampaignStatus] = mapped_column(
         str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT, index=True
     )
@@ -41,5 +46,8 @@ class Campaign(Base):
     # The article rendered and CSS-inlined once for this campaign, with personal placeholders.
     rendered_html: Mapped[str | None] = mapped_column(Text)
     rendered_text: Mapped[str | None] = mapped_column(Text)
+    # The last link check (worker) and test send, as shown on the campaign's page.
+    link_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    test_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     article: Mapped[Article] = relationship(lazy="joined")

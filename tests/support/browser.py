@@ -45,6 +45,13 @@ _CONTRAST_JS = """
 """
 
 
+def open_page(browser: Browser, base_url: object, viewport: dict, scheme: str = "light") -> Page:
+    """A page in a fresh context (no cookies) at `viewport` and colour scheme, on the server."""
+    url = getattr(base_url, "url", base_url)
+    context = browser.new_context(viewport=viewport, color_scheme=scheme, base_url=str(url))
+    return context.new_page()
+
+
 def launch(playwright: Playwright) -> Browser:
     """Headless Chromium from the system package, with the background chatter switched off."""
     return playwright.chromium.launch(

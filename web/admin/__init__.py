@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 
 from broadsheet.access import Right
 from web.access import SAFE_METHODS
-from web.admin import auth, home, tokens, users
+from web.admin import articles, auth, campaigns, home, subscribers, tokens, users
 from web.errors import error_response, in_admin
 from web.extensions import csrf
 
@@ -27,7 +27,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 OPEN = {"admin.auth.login_form", "admin.auth.login", "admin.static"}
-SECTIONS = (auth.bp, home.bp, users.bp, tokens.bp)
+SECTIONS = (auth.bp, home.bp, articles.bp, campaigns.bp, subscribers.bp, users.bp, tokens.bp)
 for _section in SECTIONS:
     bp.register_blueprint(_section)
 
@@ -69,6 +69,9 @@ def _navigation() -> dict[str, object]:
         return {"admin_nav": []}
     sections = [
         ("admin.home.index", "Home", Right.READ),
+        ("admin.articles.index", "Articles", Right.READ),
+        ("admin.campaigns.index", "Campaigns", Right.READ),
+        ("admin.subscribers.index", "Subscribers", Right.READ),
         ("admin.users.index", "People", Right.MANAGE),
         ("admin.tokens.index", "API tokens", Right.MANAGE),
     ]

@@ -3,6 +3,8 @@
 
 // Show times in the reader's own timezone too: the page says UTC, this adds local time.
 function localTimes(root) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone === "UTC" || zone === "Etc/UTC") return; // the page already says UTC
   const format = new Intl.DateTimeFormat(undefined, {
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
     timeZoneName: "short",
