@@ -50,6 +50,7 @@ def naive_send(env: dict[str, str], campaign_id: int, count: int) -> dict[str, f
     shared = {
         "article": article,
         "subject": campaign.subject,
+        "preheader": campaign.preheader,
         "archive_url": archive_url(settings, article.slug),
         "publication_name": publication_name(settings),
         "public_url": settings.public_url,

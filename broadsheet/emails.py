@@ -53,7 +53,8 @@ def inline_css(html: str) -> str:
         disable_link_rewrites=True,
         keep_style_tags=False,
         remove_classes=False,
-        strip_important=True,
+        # Kept: only the dark-mode rules use !important, to win over the inlined colours.
+        strip_important=False,
         disable_validation=True,
         # Sizes come from HTML attributes: CSS `height:auto` must not become height="auto".
         disable_basic_attributes=["width", "height"],

@@ -104,12 +104,17 @@ class MessageSkeleton:
         campaign_id: int | None,
         unsubscribe: bool,
         signer: DkimSigner | None = None,
+        boundary: str | None = None,
     ) -> None:
         self.unsubscribe = unsubscribe
         self._signer = signer
         from_name, from_address = parseaddr(mail_from)
         self._from = _address_header("From", clean_text(from_name), _checked_address(from_address))
-        boundary = f"=_bs_{secrets.token_hex(12)}"  # "=_" can never occur in quoted-printable
+        # "=_" can never occur in quoted-printable, so the boundary never clashes with a body.
+        # Fixed per campaign (`boundary`), a preview and the sent message match byte for byte.
+        boundary = f"=_bs_{boundary or secrets.token_hex(12)}"
+        if not re.fullmatch(r"=_bs_[0-9A-Za-z]{1,60}", boundary):
+            raise ValueError(f"malformed MIME boundary: {boundary!r}")
         self._subject = _fold("Subject", _words(clean_text(rendered.subject)))
         static = ["MIME-Version: 1.0\r\n"]
         if list_id is not None:

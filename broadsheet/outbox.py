@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 
@@ -46,6 +48,7 @@ def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
         {
             "article": article,
             "subject": campaign.subject,
+            "preheader": campaign.preheader,
             "archive_url": archive_url(settings, article.slug),
             "publication_name": publication_name(settings),
             "public_url": settings.public_url,
@@ -72,11 +75,16 @@ def _signer(pem: str, selector: str, domain: str) -> DkimSigner:
     return DkimSigner(pem, selector=selector, domain=domain)
 
 
-def campaign_skeleton(campaign: Campaign, settings: Settings) -> MessageSkeleton:
-    """The MIME skeleton for a campaign, from the rendering stored when it was planned."""
+def campaign_skeleton(
+    campaign: Campaign, settings: Settings, *, subject: str | None = None
+) -> MessageSkeleton:
+    """The MIME skeleton for a campaign, from its stored rendering (campaigns.prepare): what
+    the worker sends, the admin previews and a test send delivers (with another `subject`)."""
     if campaign.rendered_html is None or campaign.rendered_text is None:
         raise ValueError(f"campaign {campaign.id} has not been rendered yet")
-    rendered = RenderedEmail(campaign.subject, campaign.rendered_text, campaign.rendered_html)
+    rendered = RenderedEmail(
+        subject or campaign.subject, campaign.rendered_text, campaign.rendered_html
+    )
     return MessageSkeleton(
         rendered,
         mail_from=settings.mail_from,
@@ -84,7 +92,14 @@ def campaign_skeleton(campaign: Campaign, settings: Settings) -> MessageSkeleton
         campaign_id=campaign.id,
         unsubscribe=True,
         signer=dkim_signer(settings),
+        boundary=campaign_boundary(settings, campaign.id),
     )
+
+
+def campaign_boundary(settings: Settings, campaign_id: int) -> str:
+    """The campaign's MIME boundary: the same for every message of it, and unguessable."""
+    key = f"broadsheet-boundary:{campaign_id}".encode()
+    return hmac.new(settings.secret_key.encode(), key, hashlib.sha256).hexdigest()[:24]
 
 
 def campaign_recipient(

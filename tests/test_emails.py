@@ -1,5 +1,6 @@
 """Email templates: rendered once, CSS inlined, placeholders intact, text part readable."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -47,6 +48,7 @@ def article_context(**article_fields: object) -> dict[str, object]:
         **placeholder_context(),
         "article": FakeArticle(**article_fields),
         "subject": "Issue 12:\n  Café & <Cake>",
+        "preheader": "A short look at cake.",
         "archive_url": ARCHIVE_URL,
         "publication_name": "The Example Gazette",
         "public_url": "https://news.example.org",
@@ -86,9 +88,16 @@ def article_email():
     return render_email("article", article_context())
 
 
+def only_dark_mode_styles(html: str) -> bool:
+    """Every rule is inlined but the dark-mode ones, kept in one <style> (they cannot be)."""
+    blocks = re.findall(r"<style>(.*?)</style>", html, re.S)
+    return len(blocks) == 1 and blocks[0].strip().startswith("@media (prefers-color-scheme: dark)")
+
+
 def test_article_html_has_css_inlined(article_email):
     html = article_email.html
-    assert "<style" not in html
+    assert only_dark_mode_styles(html)
+    assert "background-color: #121212 !important" in html, "dark colours win over inline ones"
     elements = Elements(html)
     for tag in ("body", "h1", "p", "a", "li", "blockquote", "pre"):
         styled = [attrs for attrs in elements.all(tag) if attrs.get("style")]
@@ -204,7 +213,7 @@ def test_confirm_email():
     assert rendered.subject == "Confirm your subscription to The Example Gazette"
     links = Elements(rendered.html).links
     assert ("Confirm your subscription", "https://news.example.org/confirm/tok?en=1&x=2") in links
-    assert "<style" not in rendered.html
+    assert only_dark_mode_styles(rendered.html)
     assert "BSxGREETINGxBS" in rendered.html and "BSxGREETINGxBS" in rendered.text
     assert "https://news.example.org/confirm/tok?en=1&x=2\n" in rendered.text
     assert "If you did not sign up, you can ignore this email" in rendered.text

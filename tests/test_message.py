@@ -47,6 +47,7 @@ def rendered() -> RenderedEmail:
             **placeholder_context(),
             "article": FakeArticle(),
             "subject": "Café — 20 % off ✓",
+            "preheader": "Twenty per cent off.",
             "archive_url": "https://news.example.org/archive/12",
             "publication_name": "The Example Gazette",
             "public_url": "https://news.example.org",

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from web.db import after_commit
-from worker.tasks import resume_campaign, send_confirmation, start_campaign
+from worker.tasks import (
+    check_campaign_links,
+    resume_campaign,
+    send_confirmation,
+    send_test,
+    start_campaign,
+)
 
 
 def confirmation(subscriber_id: int) -> None:
@@ -16,3 +22,11 @@ def campaign_start(campaign_id: int) -> None:
 
 def campaign_batches(campaign_id: int) -> None:
     after_commit(lambda: resume_campaign.delay(campaign_id))
+
+
+def copies_for_test(campaign_id: int, addresses: list[str], requested_by: str) -> None:
+    after_commit(lambda: send_test.delay(campaign_id, addresses, requested_by))
+
+
+def link_check(campaign_id: int) -> None:
+    after_commit(lambda: check_campaign_links.delay(campaign_id))

@@ -15,6 +15,7 @@ from celery import Task
 
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.outbox import confirmation_message
+from broadsheet.preview import message_for_test
 from broadsheet.services import campaigns, ledger, suppression
 from broadsheet.services.subscriptions import mark_confirmation_sent
 from broadsheet.services.upkeep import run_upkeep
@@ -67,6 +68,45 @@ def send_confirmation(self: Task, subscriber_id: int) -> None:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is not None:
             mark_confirmation_sent(session, subscriber, utcnow())
+
+
+@celery_app.task(name="broadsheet.send_test")
+def send_test(campaign_id: int, addresses: list[str], requested_by: str) -> list[dict[str, str]]:
+    """Send the campaign's message, marked "[Test]", to each address (any address, not only
+    readers), one connection each through the single-message path, and keep what the relay
+    said on the campaign (`test_report`) for its page. Nothing goes in the ledger.
+
+    Not retried: the editor sees each outcome and may send again. A redelivered task (the
+    worker died mid-way) sends the test again, which is harmless for a test.
+    """
+    res = resources()
+    with res.sessions.begin() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return []
+        campaigns.prepare(session, campaign, res.settings)
+        messages = [(a, message_for_test(campaign, res.settings, a)) for a in addresses]
+    envelope_from = parseaddr(res.settings.mail_from)[1]
+    results = []
+    for address, message in messages:
+        res.throttle.wait(res.settings.smtp)
+        try:
+            reply = smtp.send_one(
+                res.settings.smtp, envelope_from, address, message,
+                timeout=res.settings.smtp_timeout,
+            )  # fmt: skip
+            results.append({"address": address, "ok": True, "reply": reply})
+        except smtp.Rejected as exc:
+            results.append({"address": address, "ok": False, "reply": exc.reply})
+        except smtp.Lost as exc:
+            results.append({"address": address, "ok": False, "reply": f"not sent: {exc}"})
+    log.info("campaign %s: test sent for %s: %s", campaign_id, requested_by, results)
+    with res.sessions.begin() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is not None:
+            report = {"at": utcnow().isoformat(), "by": requested_by, "results": results}
+            campaign.test_report = report
+    return results
 
 
 @celery_app.task(name="broadsheet.start_campaign")
@@ -169,3 +209,8 @@ def resume_campaign(campaign_id: int) -> int:
     """Enqueue batches for a campaign's queued rows (after resume or retry-failed).
     Idempotent: extra batches find nothing to claim."""
     return enqueue_batches(campaign_id)
+
+
+@celery_app.task(name="broadsheet.check_links")
+def check_campaign_links(campaign_id: int) -> None:
+    """Placeholder until the link check lands (presend-checks branch)."""

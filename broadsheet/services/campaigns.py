@@ -9,9 +9,18 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadsheet.addresses import clean_name
+from broadsheet.addresses import check_address, clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
-from broadsheet.models import Article, Campaign, CampaignStatus, Delivery, DeliveryStatus, utcnow
+from broadsheet.models import (
+    Article,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
 from broadsheet.outbox import render_campaign
 from broadsheet.services.paging import page_marker
 from broadsheet.settings import Settings
@@ -19,18 +28,119 @@ from broadsheet.settings import Settings
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
-def create_campaign(session: Session, article_id: object, subject: object = None) -> Campaign:
-    """A draft campaign for an article; the subject defaults to the article's title."""
+AUDIENCES = {"everyone": "Every active reader"}  # lists and segments come in a later issue
+MAX_TEST_ADDRESSES = 10
+
+
+def create_campaign(
+    session: Session,
+    article_id: object,
+    subject: object = None,
+    *,
+    preheader: object = None,
+    audience: object = "everyone",
+) -> Campaign:
+    """A draft campaign for an article; the subject defaults to the article's title and the
+    preheader (the preview line inboxes show) to its dek. Every problem is reported at once."""
+    errors: dict[str, str] = {}
+    article = None
     if not isinstance(article_id, int) or isinstance(article_id, bool):
-        raise ValidationError({"article_id": "must be the integer id of an article"})
-    article = session.get(Article, article_id)
-    if article is None:
-        raise ValidationError({"article_id": f"article {article_id} does not exist"})
-    subject = clean_name(subject, field="subject", max_length=300) or article.title
-    campaign = Campaign(article=article, article_id=article.id, subject=subject)
+        errors["article_id"] = "must be the integer id of an article"
+    elif (article := session.get(Article, article_id)) is None:
+        errors["article_id"] = f"article {article_id} does not exist"
+    subject, preheader = _texts(errors, subject, preheader)
+    if audience not in AUDIENCES:
+        errors["audience"] = f"must be one of {', '.join(AUDIENCES)}"
+    if errors:
+        raise ValidationError(errors)
+    assert article is not None
+    campaign = Campaign(
+        article=article,
+        article_id=article.id,
+        subject=subject or article.title,
+        preheader=article.dek if preheader is None else preheader,
+        audience=str(audience),
+    )
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def update_draft(
+    session: Session, campaign_id: int, *, subject: object, preheader: object
+) -> Campaign:
+    """Change the subject and preheader of a campaign not yet started; its stored rendering
+    is dropped, so the next preview (and the send) are made from the new text."""
+    errors: dict[str, str] = {}
+    subject, preheader = _texts(errors, subject, preheader)
+    if not subject:
+        errors["subject"] = "is required"
+    if errors:
+        raise ValidationError(errors)
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status not in STARTABLE:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.status.value}; it can no longer change"
+        )
+    campaign.subject, campaign.preheader = subject, preheader or ""
+    campaign.rendered_html = campaign.rendered_text = None
+    session.flush()
+    return campaign
+
+
+def article_choices(session: Session, limit: int = 30) -> list[Article]:
+    """The latest articles, newest first, to make a campaign from."""
+    return list(session.scalars(select(Article).order_by(Article.id.desc()).limit(limit)))
+
+
+def check_future(when: datetime, field: str = "at", now: datetime | None = None) -> datetime:
+    """`when` if it is still to come; ValidationError on `field` otherwise."""
+    if when <= (now or utcnow()):
+        raise ValidationError({field: "is in the past; choose a time still to come"})
+    return when
+
+
+def audience_size(session: Session, audience: str) -> int:
+    """How many readers a campaign for `audience` would go to if it started now."""
+    return (
+        session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
+        or 0
+    )
+
+
+def recipients_for_test(raw: object) -> list[str]:
+    """Addresses typed for a test send (commas, spaces or new lines between), checked: one to
+    MAX_TEST_ADDRESSES, each valid; ValidationError on `addresses` naming the bad ones."""
+    parts = raw.replace(",", " ").replace(";", " ").split() if isinstance(raw, str) else []
+    if not parts:
+        raise ValidationError({"addresses": "give at least one address to send the test to"})
+    addresses, bad = [], []
+    for part in dict.fromkeys(parts):
+        try:
+            addresses.append(check_address(part, "addresses").email)
+        except ValidationError:
+            bad.append(part)
+    if bad:
+        shown = ", ".join(bad[:3]) + ("…" if len(bad) > 3 else "")
+        raise ValidationError({"addresses": f"these are not email addresses: {shown}"})
+    if len(addresses) > MAX_TEST_ADDRESSES:
+        many = f"at most {MAX_TEST_ADDRESSES} addresses at a time ({len(addresses)} given)"
+        raise ValidationError({"addresses": many})
+    return addresses
+
+
+def _texts(errors: dict[str, str], subject: object, preheader: object) -> tuple[str, str | None]:
+    """The subject and preheader, cleaned to one line; problems added to `errors`."""
+    cleaned = []
+    for field, value in (("subject", subject), ("preheader", preheader)):
+        try:
+            cleaned.append(
+                clean_name(value, field=field, max_length=300) if value is not None else None
+            )
+        except ValidationError as exc:
+            errors.update(exc.fields)
+            cleaned.append("")
+    return cleaned[0] or "", cleaned[1]
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:

@@ -113,7 +113,13 @@ def list_campaigns():  # type: ignore[no-untyped-def]
 @bp.post("/campaigns")
 def create_campaign():  # type: ignore[no-untyped-def]
     data = _body()
-    campaign = campaigns.create_campaign(session(), data.get("article_id"), data.get("subject"))
+    campaign = campaigns.create_campaign(
+        session(),
+        data.get("article_id"),
+        data.get("subject"),
+        preheader=data.get("preheader"),
+        audience=data.get("audience", "everyone"),
+    )
     return jsonify(_campaign(campaign)), 201
 
 

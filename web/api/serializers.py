@@ -45,6 +45,8 @@ def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
         "id": c.id,
         "article_id": c.article_id,
         "subject": c.subject,
+        "preheader": c.preheader,
+        "audience": c.audience,
         "status": c.status.value,
         "pause_reason": c.pause_reason,
         "counts": counts,

@@ -22,3 +22,86 @@ function localTimes(root) {
 }
 
 document.addEventListener("DOMContentLoaded", () => localTimes(document));
+
+// A hidden `timezone` field says which zone a typed date and time is in.
+function fillTimezones(root) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  for (const input of root.querySelectorAll("input[data-timezone]")) input.value = zone;
+  for (const hint of root.querySelectorAll("[data-timezone-name]")) hint.textContent = zone;
+}
+
+// The preview frames in light or dark mode, as a mail client in that mode shows them.
+function schemeSwitch(root) {
+  for (const button of root.querySelectorAll("button[data-scheme]")) {
+    button.addEventListener("click", () => {
+      const scheme = button.dataset.scheme;
+      for (const other of root.querySelectorAll("button[data-scheme]")) {
+        other.setAttribute("aria-pressed", String(other === button));
+      }
+      for (const frame of root.querySelectorAll("iframe[data-preview-frame]")) {
+        const url = new URL(frame.src, location.href);
+        url.searchParams.set("scheme", scheme);
+        frame.src = url.toString();
+      }
+    });
+  }
+}
+
+// A campaign's delivery, kept up to date without reloading while it is scheduled, sending
+// or paused: the counts, the bar, the status label and which controls are offered.
+function liveDelivery(card) {
+  const url = card.dataset.progressUrl;
+  const number = new Intl.NumberFormat();
+  const live = new Set(["scheduled", "sending", "paused"]);
+  let status = card.dataset.status;
+  if (!live.has(status)) return;
+  const show = (data) => {
+    for (const [key, value] of Object.entries(data.counts)) {
+      for (const el of card.querySelectorAll(`[data-count="${key}"]`)) {
+        el.textContent = number.format(value);
+      }
+    }
+    const bar = card.querySelector("[data-live-bar]");
+    if (bar) {
+      bar.max = Math.max(data.counts.total, 1);
+      bar.value = data.done;
+    }
+    const meter = card.querySelector("[data-live-meter]");
+    if (meter) meter.hidden = data.counts.total === 0;
+    const done = card.querySelector("[data-live-done]");
+    if (done) done.textContent = number.format(data.done);
+    for (const label of document.querySelectorAll("[data-live-status]")) {
+      label.textContent = data.status;
+      label.dataset.status = data.status;
+    }
+    const pause = document.querySelector("[data-live-pause]");
+    if (pause) {
+      pause.textContent = data.pause_reason || "";
+      pause.hidden = !data.pause_reason;
+    }
+    for (const form of card.querySelectorAll("form[data-when]")) {
+      form.hidden = !form.dataset.when.split(" ").includes(data.status);
+    }
+    if (status === "scheduled" && data.status !== "scheduled") {
+      location.reload(); // the send started: the page's steps give way to its progress
+    }
+    status = data.status;
+    card.dataset.status = status;
+  };
+  const poll = async () => {
+    try {
+      const answer = await fetch(url, { headers: { Accept: "application/json" } });
+      if (answer.ok) show(await answer.json());
+    } catch (error) {
+      // A network hiccup: try again at the next tick.
+    }
+    if (live.has(status)) setTimeout(poll, status === "sending" ? 1500 : 5000);
+  };
+  setTimeout(poll, 1000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  fillTimezones(document);
+  schemeSwitch(document);
+  for (const card of document.querySelectorAll("[data-progress-url]")) liveDelivery(card);
+});

@@ -1,0 +1,269 @@
+"""The campaign workflow in the admin, through the test client with real commits: create from
+an article, preview the exact message, send a test through the real worker, confirm before
+every state change, and no double start from a second click or tab."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from broadsheet.models import Campaign, Delivery
+from broadsheet.preview import SAMPLE_EMAIL
+from broadsheet.services.campaigns import start_send
+from tests.support.admin import csrf_token, post_form, sign_in
+from tests.support.factories import add_readers, make_article, make_campaign, make_user
+
+
+@pytest.fixture
+def editor(app, committed):  # type: ignore[no-untyped-def]
+    make_user(committed, "editor")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    return client
+
+
+def campaign_row(committed, campaign_id: int) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+    """(status, subject, scheduled_at, rendered?) as committed; the read ends at once."""
+    query = select(
+        Campaign.status,
+        Campaign.subject,
+        Campaign.scheduled_at,
+        Campaign.rendered_html.is_not(None),
+    ).where(Campaign.id == campaign_id)
+    try:
+        status, subject, at, rendered = committed.execute(query).one()
+        return status.value, subject, at, rendered
+    finally:
+        committed.rollback()
+
+
+def draft(committed, **fields) -> int:  # type: ignore[no-untyped-def]
+    campaign = make_campaign(committed, "Trains and Time", **fields)
+    committed.commit()
+    return campaign.id
+
+
+def test_a_campaign_made_from_an_article_starts_with_its_title_and_dek(editor, committed):
+    article = make_article(committed, "On Clocks", dek="Why every station has two.")
+    committed.commit()
+    form = editor.get(f"/admin/campaigns/new?article={article.id}").get_data(as_text=True)
+    assert 'value="On Clocks"' in form and 'value="Why every station has two."' in form
+    answer = post_form(
+        editor, "/admin/campaigns", "/admin/campaigns/new", article_id=str(article.id),
+        subject="", preheader="Two clocks, one time", audience="everyone",
+    )  # fmt: skip
+    assert answer.status_code == 303
+    campaign_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    assert campaign_row(committed, campaign_id)[:2] == ("draft", "On Clocks")
+
+
+def test_a_bad_campaign_form_keeps_what_was_typed_and_says_why_by_each_field(editor, committed):
+    make_article(committed)
+    committed.commit()
+    answer = post_form(
+        editor, "/admin/campaigns", "/admin/campaigns/new", article_id="", subject="x" * 301,
+        preheader="Kept as typed", audience="everyone",
+    )  # fmt: skip
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="article_id-error"' in html and 'id="subject-error"' in html
+    assert 'value="Kept as typed"' in html
+
+
+def test_the_page_previews_the_exact_message_for_a_sample_reader(editor, committed):
+    campaign_id = draft(committed, dek="The dek.")
+    page = editor.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+    assert SAMPLE_EMAIL in page and "Trains and Time" in page
+    raw = editor.get(f"/admin/campaigns/{campaign_id}/preview.eml")
+    assert raw.headers["Content-Type"] == "message/rfc822"
+    message = email.message_from_bytes(raw.data, policy=email.policy.default)
+    for header in ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "Date"):
+        assert message[header], header
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert editor.get(f"/admin/campaigns/{campaign_id}/preview.html").get_data(
+        as_text=True
+    ) == html.replace("<head>", '<head><base target="_blank">', 1).replace(
+        "@media (prefers-color-scheme: dark)", "@media not all"
+    )
+    hidden = re.search(r'<div class="preheader"[^>]*>(.*?)</div>', html, re.S)
+    assert hidden and hidden.group(1).startswith("The dek."), "the preheader heads the HTML"
+    assert "display:none" in hidden.group(0).replace(" ", "")
+    dark = editor.get(f"/admin/campaigns/{campaign_id}/preview.html?scheme=dark")
+    assert "@media all" in dark.get_data(as_text=True)
+    assert "sandbox" in dark.headers["Content-Security-Policy"], "the message's HTML is fenced"
+
+
+def test_editing_the_subject_re_renders_the_preview(editor, committed):
+    campaign_id = draft(committed)
+    editor.get(f"/admin/campaigns/{campaign_id}")  # renders and stores it
+    assert campaign_row(committed, campaign_id)[3] is True
+    answer = post_form(
+        editor, f"/admin/campaigns/{campaign_id}/edit", f"/admin/campaigns/{campaign_id}",
+        subject="A Better Subject", preheader="",
+    )  # fmt: skip
+    assert answer.status_code == 303
+    raw = editor.get(f"/admin/campaigns/{campaign_id}/preview.eml").data
+    assert b"Subject: A Better Subject" in raw
+
+
+def test_sending_asks_first_naming_the_audience_then_starts_once(editor, committed):
+    add_readers(committed, 3)
+    campaign_id = draft(committed)
+    page = f"/admin/campaigns/{campaign_id}"
+    asked = post_form(editor, f"{page}/send", page)
+    assert asked.status_code == 200 and "Send to 3 readers" in asked.get_data(as_text=True)
+    assert campaign_row(committed, campaign_id)[0] == "draft", "nothing happens before yes"
+    token = csrf_token(editor, page)
+    first = editor.post(f"{page}/send", data={"csrf_token": token, "confirm": "yes"})
+    again = editor.post(f"{page}/send", data={"csrf_token": token, "confirm": "yes"})
+    assert first.status_code == again.status_code == 303
+    assert campaign_row(committed, campaign_id)[0] == "sending"
+    shown = editor.get(page).get_data(as_text=True)
+    assert "Nothing changed: this campaign is sending now" in shown, "the 409, said plainly"
+
+
+def test_scheduling_reads_the_editors_timezone_and_shows_utc(editor, committed):
+    campaign_id = draft(committed)
+    page = f"/admin/campaigns/{campaign_id}"
+    paris = ZoneInfo("Europe/Paris")
+    local = (datetime.now(paris) + timedelta(days=2)).replace(hour=7, minute=0, second=0)
+    fields = {"local_time": local.strftime("%Y-%m-%dT%H:%M"), "timezone": "Europe/Paris"}
+    asked = post_form(editor, f"{page}/schedule", page, **fields).get_data(as_text=True)
+    utc = local.astimezone(UTC)
+    assert "at 07:00 (Europe/Paris)" in asked and f"{utc:%H:%M} UTC" in asked
+    done = post_form(editor, f"{page}/schedule", page, confirm="yes", **fields)
+    assert done.status_code == 303
+    status, _, scheduled_at, _ = campaign_row(committed, campaign_id)
+    assert status == "scheduled" and scheduled_at == utc.replace(second=0, microsecond=0)
+
+
+@pytest.mark.parametrize("typed", ["2001-01-01T07:00", "tomorrow", ""])
+def test_a_past_or_unreadable_time_is_an_error_next_to_the_field(editor, committed, typed):
+    campaign_id = draft(committed)
+    page = f"/admin/campaigns/{campaign_id}"
+    answer = post_form(editor, f"{page}/schedule", page, local_time=typed, timezone="UTC")
+    assert answer.status_code == 422
+    assert 'id="local_time-error"' in answer.get_data(as_text=True)
+    assert campaign_row(committed, campaign_id)[0] == "draft"
+
+
+def test_an_operator_may_pause_but_not_send_resume_or_cancel(app, committed):
+    make_user(committed, "operator")
+    client = app.test_client()
+    sign_in(client, "operator@example.org")
+    campaign = make_campaign(committed)
+    start_send(committed, campaign.id)
+    committed.commit()
+    page = f"/admin/campaigns/{campaign.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert ">Pause</button>" in html and "Send the test" not in html
+    for action in ("send", "resume", "cancel", "retry-failed", "test", "edit"):
+        assert post_form(client, f"{page}/{action}", page, confirm="yes").status_code == 403
+    assert post_form(client, f"{page}/pause", page, confirm="yes").status_code == 303
+    assert campaign_row(committed, campaign.id)[0] == "paused"
+
+
+def test_cancel_asks_first_and_says_what_is_lost(editor, committed):
+    add_readers(committed, 2)
+    campaign_id = draft(committed)
+    page = f"/admin/campaigns/{campaign_id}"
+    asked = post_form(editor, f"{page}/cancel", page).get_data(as_text=True)
+    assert "Cancel “Trains and Time”?" in asked and "cannot be undone" in asked
+    assert post_form(editor, f"{page}/cancel", page, confirm="yes").status_code == 303
+    assert campaign_row(committed, campaign_id)[0] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("", "at least one address"),
+        ("ann@example.org, not-an-address", "not-an-address"),
+        (", ".join(f"t{n}@example.org" for n in range(11)), "at most 10"),
+    ],
+)
+def test_a_bad_test_send_says_why_next_to_the_field(editor, committed, typed, says):
+    campaign_id = draft(committed)
+    page = f"/admin/campaigns/{campaign_id}"
+    answer = post_form(editor, f"{page}/test", page, addresses=typed)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    error = re.search(r'id="addresses-error">(.*?)</p>', html, re.S)
+    assert error and says.lower() in error.group(1).lower()
+
+
+def test_test_sends_are_limited_per_editor(editor, committed):
+    campaign_id = draft(committed)
+    page = f"/admin/campaigns/{campaign_id}"
+    ten = ", ".join(f"t{n}@example.org" for n in range(10))
+    for _ in range(3):
+        assert post_form(editor, f"{page}/test", page, addresses=ten).status_code == 303
+    refused = post_form(editor, f"{page}/test", page, addresses="one@example.org")
+    assert refused.status_code == 429
+    assert "most test messages allowed" in refused.get_data(as_text=True)
+
+
+def personal_parts(raw: bytes, reader: str, greeting: str) -> dict[str, str]:
+    """The parts of a message that must be the same in a preview and a test send, with the
+    personal fields (the reader's address and greeting) replaced by markers."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    fixed = {
+        name: str(value)
+        for name, value in message.items()
+        if name not in ("To", "Date", "Message-ID", "Subject", "X-Broadsheet-Subscriber")
+    }
+    bodies = {
+        kind: message.get_body(preferencelist=(kind,))
+        .get_content()
+        .replace(reader, "READER")
+        .replace(greeting, "GREETING")
+        for kind in ("plain", "html")
+    }
+    return {**fixed, **bodies, "subject": str(message["Subject"])}
+
+
+def test_a_test_send_arrives_as_the_preview_but_for_its_personal_fields(
+    editor, committed, smtp, celery_worker
+):
+    campaign_id = draft(committed, dek="Preview line.")
+    page = f"/admin/campaigns/{campaign_id}"
+    preview = editor.get(f"{page}/preview.eml").data
+    answer = post_form(editor, f"{page}/test", page, addresses="Tess@Example.org, b@example.net")
+    assert answer.status_code == 303
+    received = smtp.wait_for(2)
+    assert sorted(r for m in received for r in m.rcpt_tos) == ["Tess@example.org", "b@example.net"]
+    tess = next(m for m in received if m.rcpt_tos == ("Tess@example.org",))
+    expected = personal_parts(preview, SAMPLE_EMAIL, "Hi Ann Reader,")
+    got = personal_parts(tess.data, "Tess@example.org", "Hello,")
+    assert got.pop("subject") == "[Test] Trains and Time"
+    assert expected.pop("subject") == "Trains and Time"
+    assert got == expected
+    deadline = time.monotonic() + 20
+    while not (report := stored_test_report(committed, campaign_id)):
+        assert time.monotonic() < deadline, "the worker kept no report of the test"
+        time.sleep(0.2)
+    assert [(r["address"], r["ok"]) for r in report["results"]] == [
+        ("Tess@example.org", True), ("b@example.net", True),
+    ]  # fmt: skip
+    assert report["by"] == "editor@example.org"
+    assert count_deliveries(committed) == 0, "a test is never written to the ledger"
+
+
+def stored_test_report(committed, campaign_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return committed.scalar(select(Campaign.test_report).where(Campaign.id == campaign_id))
+    finally:
+        committed.rollback()
+
+
+def count_deliveries(committed) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return committed.scalar(select(func.count()).select_from(Delivery))
+    finally:
+        committed.rollback()
