@@ -102,7 +102,9 @@ def test_reader_signs_up_confirms_and_receives_each_issue_once(client, committed
     assert message["Precedence"] == "bulk" and message["Auto-Submitted"] == "auto-generated"
     assert message["X-Broadsheet-Campaign"] == str(campaign_id)
     html, text = html_part(message), text_part(message)
-    assert "<style" not in html and re.search(r"<p[^>]* style=\"", html), "CSS is inlined"
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert [s.split("{")[0].strip() for s in styles] == ["@media (prefers-color-scheme: dark)"]
+    assert re.search(r"<p[^>]* style=\"", html), "CSS is inlined, bar the dark-mode rules"
     assert ARTICLE["dek"] in text and "Second paragraph" in text
     unsubscribe = message["List-Unsubscribe"].strip("<>")
     assert unsubscribe.startswith("http://news.example.test/unsubscribe/")
