@@ -80,7 +80,8 @@ function liveDelivery(card) {
       pause.hidden = !data.pause_reason;
     }
     for (const form of card.querySelectorAll("form[data-when]")) {
-      form.hidden = !form.dataset.when.split(" ").includes(data.status);
+      const needed = form.dataset.needs ? data.counts[form.dataset.needs] > 0 : true;
+      form.hidden = !needed || !form.dataset.when.split(" ").includes(data.status);
     }
     if (status === "scheduled" && data.status !== "scheduled") {
       location.reload(); // the send started: the page's steps give way to its progress

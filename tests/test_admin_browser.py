@@ -1,0 +1,160 @@
+"""The admin in a real browser (Debian's Chromium through Playwright) against the real app:
+a send watched live to the end, the role rules as people meet them, and every main page at a
+phone's and a desktop's width, in light and dark, without sideways scrolling and with readable
+contrast. Screenshots are kept under tests/artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy.orm import Session
+
+from broadsheet.services.campaigns import start_send
+from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
+from tests.support.factories import PASSWORD, add_readers, make_campaign, make_user
+from tests.support.live_server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PHONE, DESKTOP = {"width": 375, "height": 800}, {"width": 1440, "height": 900}
+VIEWPORTS = {
+    "phone": (PHONE, "light"),
+    "desktop": (DESKTOP, "light"),
+    "phone-dark": (PHONE, "dark"),
+}
+TEXT = [
+    "body", "h1", "h2", "h3", "label", ".hint", ".error", ".muted", ".small", ".kicker",
+    ".status", "main button", "main .button", ".listing td", ".listing th", ".check-level",
+    ".counts dt", ".counts dd", ".inbox-preheader", ".flash", "main a", ".sections a",
+]  # fmt: skip
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.goto("/admin/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+@pytest.fixture
+def editor_page(browser: Browser, live: LiveServer, committed: Session) -> Iterator[Page]:
+    make_user(committed, "editor")
+    page = open_page(browser, live, DESKTOP)
+    sign_in(page, "editor@example.org")
+    yield page
+    page.context.close()
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_a_send_is_confirmed_then_watched_to_the_end_without_a_reload(
+    editor_page: Page, committed: Session, smtp, shots: Path
+):
+    page = editor_page
+    add_readers(committed, 40)
+    campaign = make_campaign(committed, "The Late Train")
+    committed.commit()
+    page.goto(f"/admin/campaigns/{campaign.id}")
+    page.get_by_role("button", name="Send now…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Send “The Late Train” now?")
+    page.screenshot(path=shots / "send-confirm.png", full_page=True)
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_role("button", name="Send to 40 readers").click()
+    expect(page.locator("[data-live-status]")).to_have_text("sending")
+    page.evaluate("window.stillTheSamePage = true")  # the page after the redirect
+    expect(page.locator("[data-live-status]")).to_have_text("sent", timeout=60_000)
+    assert page.evaluate("window.stillTheSamePage") is True, "it updated in place"
+    expect(page.locator('dd[data-count="sent"]')).to_have_text("40")
+    expect(page.get_by_role("button", name="Pause")).to_be_hidden()
+    page.screenshot(path=shots / "send-finished.png", full_page=True)
+    copies = Counter(r for m in smtp.messages for r in m.rcpt_tos)
+    assert copies == Counter({f"reader{n}@example.org": 1 for n in range(40)})
+
+
+def test_the_role_rules_as_people_meet_them(
+    browser: Browser, live: LiveServer, committed: Session, shots: Path
+):
+    make_user(committed, "operator")
+    make_user(committed, "editor")
+    campaign = make_campaign(committed, "Sending Now")
+    start_send(committed, campaign.id)
+    committed.commit()
+    page = open_page(browser, live, DESKTOP)
+    try:
+        page.goto("/admin/users")
+        expect(page).to_have_url(f"{live.url}/admin/login?next=/admin/users")
+        sign_in(page, "operator@example.org")
+        page.goto(f"/admin/campaigns/{campaign.id}")
+        expect(page.get_by_role("button", name="Pause")).to_be_visible()
+        expect(page.get_by_role("button", name="Cancel the campaign")).to_have_count(0)
+        expect(page.get_by_role("button", name="Send the test")).to_have_count(0)
+        page.goto("/admin/tokens")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+        page.screenshot(path=shots / "operator-403.png")
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, "editor@example.org")
+        expect(page.get_by_role("link", name="People")).to_have_count(0)
+        page.goto("/admin/users")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+    finally:
+        page.context.close()
+
+
+def visit_main_pages(page: Page, campaign_id: int) -> Iterator[str]:
+    for path, name in [
+        ("/admin/", "home"),
+        ("/admin/campaigns", "campaigns"),
+        (f"/admin/campaigns/{campaign_id}", "campaign"),
+        ("/admin/campaigns/new", "campaign-new"),
+        ("/admin/users", "people"),
+        ("/admin/tokens", "tokens"),
+    ]:
+        page.goto(path)
+        yield name
+    page.goto(f"/admin/campaigns/{campaign_id}")
+    page.get_by_role("button", name="Cancel this draft").click()
+    yield "confirm-cancel"
+    page.goto(f"/admin/campaigns/{campaign_id}")
+    page.get_by_label("Send a test to").fill("not an address")
+    page.get_by_role("button", name="Send the test").click()
+    expect(page.get_by_label("Send a test to")).to_be_focused()
+    yield "campaign-error"
+
+
+@pytest.mark.parametrize("device", VIEWPORTS)
+def test_every_admin_page_fits_the_screen_with_readable_contrast(
+    browser: Browser, live: LiveServer, committed: Session, shots: Path, device: str
+):
+    viewport, scheme = VIEWPORTS[device]
+    make_user(committed, "admin")
+    add_readers(committed, 3)
+    campaign = make_campaign(committed, "A Headline That Is Long Enough To Wrap On A Phone")
+    committed.commit()
+    page = open_page(browser, live, viewport, scheme)
+    try:
+        page.goto("/admin/login")
+        page.screenshot(path=shots / f"{device}-login.png", full_page=True)
+        sign_in(page, "admin@example.org")
+        for name in visit_main_pages(page, campaign.id):
+            page.screenshot(path=shots / f"{device}-{name}.png", full_page=True)
+            assert horizontal_overflow(page) <= 0, f"{name} scrolls sideways on {device}"
+            low = [(s, r) for s, r in contrast_ratios(page, TEXT) if r < 4.5]
+            assert not low, f"{name} on {device}: text below 4.5:1 contrast {low}"
+            if viewport["width"] < 500:
+                controls = page.locator(
+                    "main input:not([type=hidden]):not([type=checkbox]), main button, main select"
+                )
+                for control in controls.all():
+                    if control.is_visible():
+                        box = control.bounding_box()
+                        assert box and box["height"] >= 40, f"{name}: small touch target"
+                        size = control.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+                        assert size >= 16 or control.evaluate("el => el.tagName") == "BUTTON", (
+                            f"{name}: phones zoom into fields under 16px"
+                        )
+    finally:
+        page.context.close()
