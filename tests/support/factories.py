@@ -6,9 +6,11 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Article, Campaign, Subscriber, User
+from broadsheet.outbox import campaign_recipient, campaign_skeleton
 from broadsheet.services.articles import create_article
-from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.campaigns import create_campaign, prepare, start_send
 from broadsheet.services.users import create_user
+from broadsheet.settings import Settings
 
 PASSWORD = "correct horse battery"
 
@@ -38,6 +40,14 @@ def make_campaign(session: Session, title: str = "Rate of Change", **fields: obj
     """A draft campaign for a new article; not committed."""
     article = make_article(session, title, **fields)
     return create_campaign(session, article.id)
+
+
+def sample_message(session: Session, campaign: Campaign, settings: Settings) -> bytes:
+    """The message a sample reader (subscriber 1, Ann Reader) would get for `campaign`, made
+    as the worker makes it: rendered once (campaigns.prepare), then personalised."""
+    prepare(session, campaign, settings)
+    reader = campaign_recipient(settings, campaign.id, 1, "ann@example.org", "Ann Reader")
+    return campaign_skeleton(campaign, settings).render(reader)
 
 
 def start_campaign(session: Session) -> int:
