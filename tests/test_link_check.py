@@ -1,4 +1,4 @@
-"""The link check against real HTTP servers on loopback."""
+"""The link check against real HTTP servers on loopback, and through the real worker."""
 
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy import select
 
+from broadsheet.checks import run_checks
+from broadsheet.models import Campaign
+from tests.support.factories import make_campaign, sample_message
 from tests.support.smtp import free_port
 from worker.links import USER_AGENT, check_links
+from worker.tasks import check_campaign_links
 
 TIMEOUT = 0.5
 
@@ -213,3 +218,41 @@ def test_a_server_with_bad_tls_is_not_taken_for_an_offline_host(site):
 def test_only_web_addresses_are_fetched():
     report = check_links(["file:///etc/hostname"], timeout=TIMEOUT)
     assert results(report)["file:///etc/hostname"]["error"] == "not an http(s) address"
+
+
+def test_worker_stores_the_report_on_the_campaign(committed, celery_worker, site, settings):
+    body = f"Read [this]({site.url}/ok) and [that]({site.url}/missing)."
+    campaign = make_campaign(committed, body_markdown=body)
+    committed.commit()
+    campaign_id = campaign.id
+    check_campaign_links.delay(campaign_id)
+
+    deadline = time.monotonic() + 30
+    while True:
+        # Plain values, and the read ended at once: SQLite's write lock is taken at BEGIN.
+        report, html = committed.execute(
+            select(Campaign.link_report, Campaign.rendered_html).where(Campaign.id == campaign_id)
+        ).one()
+        committed.rollback()
+        if report is not None:
+            break
+        assert time.monotonic() < deadline, celery_worker.log()
+        time.sleep(0.2)
+
+    assert html is not None  # rendered by the task
+    assert {url: r["ok"] for url, r in results(report).items()} == {
+        f"{site.url}/ok": True,
+        f"{site.url}/missing": False,
+    }
+    campaign = committed.get(Campaign, campaign_id)
+    checks = run_checks(
+        sample_message(committed, campaign, settings),
+        subject=campaign.subject,
+        preheader="",
+        settings=settings,
+        link_report=report,
+    )
+    committed.rollback()
+    links = next(check for check in checks if check.key == "links")
+    assert links.level == "fail"
+    assert f"{site.url}/missing (404)" in links.detail
