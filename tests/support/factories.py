@@ -6,7 +6,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Article, Campaign, Subscriber, User
-from broadsheet.outbox import campaign_recipient, campaign_skeleton
+from broadsheet.preview import preview_message
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, prepare, start_send
 from broadsheet.services.users import create_user
@@ -43,11 +43,10 @@ def make_campaign(session: Session, title: str = "Rate of Change", **fields: obj
 
 
 def sample_message(session: Session, campaign: Campaign, settings: Settings) -> bytes:
-    """The message a sample reader (subscriber 1, Ann Reader) would get for `campaign`, made
-    as the worker makes it: rendered once (campaigns.prepare), then personalised."""
+    """The message the preview's sample reader gets for `campaign`, rendered first
+    (campaigns.prepare): the bytes the admin previews and the worker sends."""
     prepare(session, campaign, settings)
-    reader = campaign_recipient(settings, campaign.id, 1, "ann@example.org", "Ann Reader")
-    return campaign_skeleton(campaign, settings).render(reader)
+    return preview_message(campaign, settings)
 
 
 def start_campaign(session: Session) -> int:
