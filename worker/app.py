@@ -44,11 +44,12 @@ def celery_config(settings: Settings) -> dict[str, object]:
             "queue_order_strategy": "priority",
         },
         "task_default_queue": QUEUE,
-        # Confirmations and the scheduler's work wait for no campaign: workers read these
-        # queues first (see QUEUES).
+        # Confirmations, link checks and the scheduler's work wait for no campaign: workers
+        # read these queues first (see QUEUES).
         "task_routes": {
             "broadsheet.send_confirmation": {"queue": TRANSACTIONAL_QUEUE},
             "broadsheet.send_test": {"queue": TRANSACTIONAL_QUEUE},
+            "broadsheet.check_links": {"queue": TRANSACTIONAL_QUEUE},
             "broadsheet.tick": {"queue": SCHEDULER_QUEUE},
             "broadsheet.poll_bounces": {"queue": SCHEDULER_QUEUE},
         },

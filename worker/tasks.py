@@ -13,6 +13,7 @@ from email.utils import parseaddr
 
 from celery import Task
 
+from broadsheet.checks import links_in
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.outbox import confirmation_message
 from broadsheet.preview import message_for_test
@@ -21,6 +22,7 @@ from broadsheet.services.subscriptions import mark_confirmation_sent
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
+from worker.links import check_links
 from worker.resources import resources
 from worker.sending import send_batch as send_one_batch
 
@@ -212,5 +214,24 @@ def resume_campaign(campaign_id: int) -> int:
 
 
 @celery_app.task(name="broadsheet.check_links")
-def check_campaign_links(campaign_id: int) -> None:
-    """Placeholder until the link check lands (presend-checks branch)."""
+def check_campaign_links(campaign_id: int) -> int:
+    """Ask every link of a campaign's email whether it answers (HEAD requests from this worker
+    host, outside any transaction) and store the report on the campaign for the pre-send
+    checks; renders the campaign first if it was not yet. Returns how many links were asked.
+    Idempotent: a re-run replaces the report. Not retried: an editor runs it again."""
+    res = resources()
+    with res.sessions.begin() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return 0
+        campaigns.prepare(session, campaign, res.settings)
+        urls = links_in(campaign.rendered_html or "", public_url=res.settings.public_url)
+    report = check_links(urls)
+    with res.sessions.begin() as session:
+        campaigns.record_link_report(session, campaign_id, report)
+    broken = sum(not result["ok"] for result in report["results"])
+    log.info(
+        "campaign %s: link check of %s links: %s",
+        campaign_id, len(urls), report["skipped"] or f"{broken} not working",
+    )  # fmt: skip
+    return len(urls)

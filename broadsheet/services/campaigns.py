@@ -3,8 +3,9 @@ its progress."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -159,6 +160,18 @@ def prepare(session: Session, campaign: Campaign, settings: Settings) -> Campaig
         campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
         session.flush()
     return campaign
+
+
+def record_link_report(session: Session, campaign_id: int, report: Mapping[str, Any]) -> bool:
+    """Keep the worker's latest link check on the campaign for the pre-send checks, replacing
+    the one before; False when the campaign no longer exists."""
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(link_report=dict(report))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def start_send(session: Session, campaign_id: int) -> Campaign:

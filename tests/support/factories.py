@@ -6,9 +6,11 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Article, Campaign, Subscriber, User
+from broadsheet.preview import preview_message
 from broadsheet.services.articles import create_article
-from broadsheet.services.campaigns import create_campaign, start_send
+from broadsheet.services.campaigns import create_campaign, prepare, start_send
 from broadsheet.services.users import create_user
+from broadsheet.settings import Settings
 
 PASSWORD = "correct horse battery"
 
@@ -38,6 +40,13 @@ def make_campaign(session: Session, title: str = "Rate of Change", **fields: obj
     """A draft campaign for a new article; not committed."""
     article = make_article(session, title, **fields)
     return create_campaign(session, article.id)
+
+
+def sample_message(session: Session, campaign: Campaign, settings: Settings) -> bytes:
+    """The message the preview's sample reader gets for `campaign`, rendered first
+    (campaigns.prepare): the bytes the admin previews and the worker sends."""
+    prepare(session, campaign, settings)
+    return preview_message(campaign, settings)
 
 
 def start_campaign(session: Session) -> int:
