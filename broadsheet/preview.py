@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from broadsheet.checks import Check, run_checks
 from broadsheet.message import Recipient, domain_of
 from broadsheet.models import Campaign
 from broadsheet.outbox import campaign_recipient, campaign_skeleton, unsubscribe_url
@@ -28,6 +29,18 @@ def preview_message(campaign: Campaign, settings: Settings, *, date: str | None 
     """The whole message a sample reader would get (the campaign must be prepared)."""
     recipient = campaign_recipient(settings, campaign.id, SAMPLE_ID, SAMPLE_EMAIL, SAMPLE_NAME)
     return campaign_skeleton(campaign, settings).render(recipient, date)
+
+
+def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
+    """The pre-send checks over the message exactly as a reader would get it (the campaign
+    must be prepared), with the worker's last link check: for the admin and the API alike."""
+    return run_checks(
+        preview_message(campaign, settings),
+        subject=campaign.subject,
+        preheader=campaign.preheader,
+        settings=settings,
+        link_report=campaign.link_report,
+    )
 
 
 def message_for_test(campaign: Campaign, settings: Settings, address: str) -> bytes:

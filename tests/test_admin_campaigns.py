@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from broadsheet.checks import KEYS
 from broadsheet.models import Campaign, Delivery
 from broadsheet.preview import SAMPLE_EMAIL
 from broadsheet.services.campaigns import start_send
 from tests.support.admin import csrf_token, post_form, sign_in
+from tests.support.api import bearer
 from tests.support.factories import add_readers, make_article, make_campaign, make_user
 
 
@@ -267,3 +269,34 @@ def count_deliveries(committed) -> int:  # type: ignore[no-untyped-def]
         return committed.scalar(select(func.count()).select_from(Delivery))
     finally:
         committed.rollback()
+
+
+def test_the_checks_show_before_the_send_and_a_failure_must_be_acknowledged(editor, committed):
+    add_readers(committed, 2)
+    campaign_id = draft(committed, body_markdown="See [our about page](/about).")
+    page = f"/admin/campaigns/{campaign_id}"
+    html = editor.get(page).get_data(as_text=True)
+    checks = html.index('id="checks"')
+    assert 'data-level="fail"' in html[checks:], "the lost relative link fails"
+    assert html.index('id="checks"') < html.index('id="send"'), "checks come before sending"
+    token = csrf_token(editor, page)
+    unticked = editor.post(f"{page}/send", data={"csrf_token": token, "confirm": "yes"})
+    assert unticked.status_code == 200 and "Tick this box" in unticked.get_data(as_text=True)
+    assert campaign_row(committed, campaign_id)[0] == "draft"
+    sent = editor.post(
+        f"{page}/send", data={"csrf_token": token, "confirm": "yes", "acknowledge": "yes"}
+    )
+    assert sent.status_code == 303 and campaign_row(committed, campaign_id)[0] == "sending"
+
+
+def test_the_api_gives_the_same_checks(client, editor, committed):
+    campaign_id = draft(committed, body_markdown="See [our about page](/about).")
+    headers = bearer(committed)
+    body = client.get(f"/api/v1/campaigns/{campaign_id}/checks", headers=headers).get_json()
+    assert body["worst"] == "fail"
+    keys = [c["key"] for c in body["checks"]]
+    assert keys == list(KEYS)
+    html = editor.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+    for check in body["checks"]:
+        assert f'data-level="{check["level"]}"' in html
+    assert client.get("/api/v1/campaigns/999/checks", headers=headers).status_code == 404

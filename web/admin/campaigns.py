@@ -25,7 +25,12 @@ from flask_login import current_user
 from broadsheet.access import Right
 from broadsheet.errors import Conflict, ValidationError
 from broadsheet.models import Campaign, CampaignStatus
-from broadsheet.preview import in_colour_scheme, message_parts, preview_message
+from broadsheet.preview import (
+    campaign_checks,
+    in_colour_scheme,
+    message_parts,
+    preview_message,
+)
 from broadsheet.services import campaigns
 from broadsheet.services.paging import page_size
 from broadsheet.settings import Settings
@@ -142,7 +147,7 @@ def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  #
         audience_size=campaigns.audience_size(db, campaign.audience) if startable else None,
         audiences=campaigns.AUDIENCES,
         parts=parts,
-        checks=_checks(campaign, settings),
+        checks=campaign_checks(campaign, settings),
         controls={name: campaign.status in states for name, states in CONTROLS.items()},
         control_states={
             name: " ".join(s.value for s in states) for name, states in CONTROLS.items()
@@ -152,10 +157,6 @@ def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  #
         can_edit=current_user.can(Right.EDIT),
         can_pause=current_user.can(Right.PAUSE),
     )
-
-
-def _checks(campaign: Campaign, settings: Settings) -> list:  # type: ignore[type-arg]
-    return []
 
 
 @bp.post("/<int:campaign_id>/edit")
@@ -251,6 +252,7 @@ def send(campaign_id: int):  # type: ignore[no-untyped-def]
         "starting at once. You can pause or cancel it while it sends, but not unsend it.",
         f"Send to {_readers(size)}",
         back=url_for("admin.campaigns.show", campaign_id=campaign_id),
+        acknowledge=_failed_checks(campaign),
     )
     if answer is not None:
         return answer
@@ -283,6 +285,7 @@ def schedule(campaign_id: int):  # type: ignore[no-untyped-def]
         "Schedule it",
         back=url_for("admin.campaigns.show", campaign_id=campaign_id),
         danger=False,
+        acknowledge=_failed_checks(campaign),
     )
     if answer is not None:
         return answer
@@ -402,6 +405,17 @@ _control(
     "Retry them",
     danger=False,
 )
+
+
+def _failed_checks(campaign: Campaign) -> str | None:
+    """What must be acknowledged before sending despite failed checks (None: none failed)."""
+    campaigns.prepare(session(), campaign, _settings())
+    failed = [c.title for c in campaign_checks(campaign, _settings()) if c.level == "fail"]
+    if not failed:
+        return None
+    return f"Send it although {len(failed)} check{'s' if len(failed) > 1 else ''} failed: " + (
+        ", ".join(failed) + "."
+    )
 
 
 def _refused(campaign_id: int):  # type: ignore[no-untyped-def]

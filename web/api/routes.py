@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
+from broadsheet import preview
 from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.models import Campaign, Role
@@ -13,7 +14,7 @@ from broadsheet.services import api_tokens, articles, campaigns, subscriptions
 from broadsheet.services.paging import page_size
 from web import enqueue
 from web.access import guard
-from web.api.serializers import article_json, campaign_json, subscriber_json
+from web.api.serializers import article_json, campaign_json, checks_json, subscriber_json
 from web.db import session
 from web.extensions import redis_client
 from worker.rates import current_rates
@@ -126,6 +127,16 @@ def create_campaign():  # type: ignore[no-untyped-def]
 @bp.get("/campaigns/<int:campaign_id>")
 def get_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
     return jsonify(_campaign(campaigns.get_campaign(session(), campaign_id)))
+
+
+@bp.get("/campaigns/<int:campaign_id>/checks")
+def campaign_checks(campaign_id: int):  # type: ignore[no-untyped-def]
+    """The pre-send checks, as the admin shows them before the send button."""
+    settings = current_app.config["BROADSHEET"]
+    campaign = campaigns.get_campaign(session(), campaign_id)
+    campaigns.prepare(session(), campaign, settings)
+    checks = preview.campaign_checks(campaign, settings)
+    return jsonify(checks_json(checks, campaign.link_report))
 
 
 @bp.post("/campaigns/<int:campaign_id>/send")

@@ -3,9 +3,11 @@ and never query: a list of campaigns costs the same queries as one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from broadsheet.checks import Check, worst
 from broadsheet.models import Article, Campaign, Subscriber
 
 
@@ -54,4 +56,15 @@ def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
         "scheduled_at": _iso(c.scheduled_at),
         "started_at": _iso(c.started_at),
         "finished_at": _iso(c.finished_at),
+    }
+
+
+def checks_json(checks: Sequence[Check], link_report: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The pre-send checks with the worst level, and when the links were last checked."""
+    return {
+        "worst": worst(checks),
+        "checks": [
+            {"key": c.key, "title": c.title, "level": c.level, "detail": c.detail} for c in checks
+        ],
+        "links_checked_at": (link_report or {}).get("checked_at"),
     }
