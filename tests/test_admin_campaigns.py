@@ -200,7 +200,13 @@ def test_a_bad_test_send_says_why_next_to_the_field(editor, committed, typed, sa
     assert error and says.lower() in error.group(1).lower()
 
 
-def test_test_sends_are_limited_per_editor(editor, committed):
+def test_test_sends_are_limited_per_editor(editor, committed, monkeypatch):
+    # Record the copies asked for instead of publishing them: a worker started by an earlier
+    # test would still be mailing thirty copies while the next test listens at the SMTP server.
+    asked: list[list[str]] = []
+    monkeypatch.setattr(
+        "web.enqueue.copies_for_test", lambda _id, addresses, _by: asked.append(addresses)
+    )
     campaign_id = draft(committed)
     page = f"/admin/campaigns/{campaign_id}"
     ten = ", ".join(f"t{n}@example.org" for n in range(10))
@@ -209,6 +215,7 @@ def test_test_sends_are_limited_per_editor(editor, committed):
     refused = post_form(editor, f"{page}/test", page, addresses="one@example.org")
     assert refused.status_code == 429
     assert "most test messages allowed" in refused.get_data(as_text=True)
+    assert [len(addresses) for addresses in asked] == [10, 10, 10]
 
 
 def personal_parts(raw: bytes, reader: str, greeting: str) -> dict[str, str]:
