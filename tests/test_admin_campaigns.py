@@ -21,6 +21,7 @@ from broadsheet.services.campaigns import start_send
 from tests.support.admin import csrf_token, post_form, sign_in
 from tests.support.api import bearer
 from tests.support.factories import add_readers, make_article, make_campaign, make_user
+from tests.support.messages import personal_parts
 
 
 @pytest.fixture
@@ -216,25 +217,6 @@ def test_test_sends_are_limited_per_editor(editor, committed, monkeypatch):
     assert refused.status_code == 429
     assert "most test messages allowed" in refused.get_data(as_text=True)
     assert [len(addresses) for addresses in asked] == [10, 10, 10]
-
-
-def personal_parts(raw: bytes, reader: str, greeting: str) -> dict[str, str]:
-    """The parts of a message that must be the same in a preview and a test send, with the
-    personal fields (the reader's address and greeting) replaced by markers."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    fixed = {
-        name: str(value)
-        for name, value in message.items()
-        if name not in ("To", "Date", "Message-ID", "Subject", "X-Broadsheet-Subscriber")
-    }
-    bodies = {
-        kind: message.get_body(preferencelist=(kind,))
-        .get_content()
-        .replace(reader, "READER")
-        .replace(greeting, "GREETING")
-        for kind in ("plain", "html")
-    }
-    return {**fixed, **bodies, "subject": str(message["Subject"])}
 
 
 def test_a_test_send_arrives_as_the_preview_but_for_its_personal_fields(
