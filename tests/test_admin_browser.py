@@ -14,13 +14,13 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from broadsheet.services.campaigns import start_send
+from tests.support.admin_browser import DESKTOP, PHONE, sign_in
 from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
-from tests.support.factories import PASSWORD, add_readers, make_campaign, make_user
+from tests.support.factories import add_readers, make_campaign, make_user
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
-PHONE, DESKTOP = {"width": 375, "height": 800}, {"width": 1440, "height": 900}
 VIEWPORTS = {
     "phone": (PHONE, "light"),
     "desktop": (DESKTOP, "light"),
@@ -31,14 +31,6 @@ TEXT = [
     ".status", "main button", "main .button", ".listing td", ".listing th", ".check-level",
     ".counts dt", ".counts dd", ".inbox-preheader", ".flash", "main a", ".sections a",
 ]  # fmt: skip
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/admin/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 @pytest.fixture
