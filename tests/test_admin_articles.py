@@ -8,9 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from broadsheet.models import Article, Campaign
+from broadsheet.services.articles import list_articles
 from broadsheet.services.campaigns import prepare, start_send
 from tests.support.admin import csrf_token, sign_in
 from tests.support.factories import make_article, make_campaign, make_user
@@ -225,3 +226,25 @@ def test_an_operator_reads_articles_but_cannot_write_or_preview(app, committed):
 
 def test_a_missing_article_is_a_404_page(editor, committed):
     assert editor.get("/admin/articles/999999").status_code == 404
+
+
+def test_a_page_of_articles_is_one_keyset_query_without_offset_or_count(db, engine):
+    ids = [make_article(db, f"Issue {n}", published_at=f"2026-11-0{n + 1}T09:00:00+00:00").id
+           for n in range(5)]  # fmt: skip
+    statements: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append((statement.upper(), parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = list_articles(db, "issue", before=ids[3], limit=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [a.title for a in page] == ["Issue 2", "Issue 1"]
+    listing = [(s, p) for s, p in statements if "FROM ARTICLES" in s and "LIMIT" in s]
+    assert len(listing) == 1 and len(statements) <= 2  # the marker's time, then the page
+    assert not any("COUNT(" in s for s, _ in statements)
+    # SQLite's dialect always writes OFFSET after LIMIT; it must skip nothing.
+    statement, parameters = listing[0]
+    assert "OFFSET" not in statement or list(parameters)[-1] == 0

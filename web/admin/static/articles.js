@@ -43,7 +43,9 @@ function livePreview(form) {
       }
       const data = await answer.json();
       target.innerHTML = data.html; // sanitized on the server by the same cleaner as a save
-      status.textContent = `${number.format(data.words)} words · ${data.minutes} min read`;
+      status.textContent = data.words
+        ? `${number.format(data.words)} words · ${data.minutes} min read`
+        : "Nothing to preview yet.";
     } catch (error) {
       if (mine === asked) status.textContent = "Preview not updated: the server cannot be reached.";
     }
