@@ -216,6 +216,7 @@ def test_an_operator_reads_articles_but_cannot_write_or_preview(app, committed):
     html = page.get_data(as_text=True)
     assert "<fieldset disabled>" in html and "Save changes" not in html
     assert "New article" not in client.get("/admin/articles").get_data(as_text=True)
+    assert client.get("/admin/articles/new").status_code == 403
     token = csrf_token(client, url)
     for target, data in [(url, fields()), ("/admin/articles", fields())]:
         assert client.post(target, data={"csrf_token": token, **data}).status_code == 403
