@@ -1,4 +1,5 @@
-"""Articles: validated, rendered from Markdown once, and given a unique slug."""
+"""Articles: validated, rendered from Markdown once per save, and given a unique slug that
+never changes (the archive's links stay good when a title is edited)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,45 @@ import unicodedata
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.markdown import count_words, reading_minutes, render_markdown
 from broadsheet.models import Article, Campaign, CampaignStatus, utcnow
+from broadsheet.services.paging import page_marker
+
+MAX_BODY = 500_000
+# Campaigns that have not started yet take an edited article's new text; the others keep the
+# email they rendered (a sent message cannot change).
+NOT_STARTED = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+
+
+def validate_article(
+    *,
+    title: object,
+    body_markdown: object,
+    dek: object = "",
+    author: object = "",
+    url: object = None,
+    published_at: object = None,
+) -> dict[str, object]:
+    """The fields cleaned up, every problem reported at once in one ValidationError (keyed
+    by these argument names). `published_at` is an aware datetime or ISO 8601 text."""
+    errors: dict[str, str] = {}
+    fields = {
+        "title": _text(errors, "title", title, 300, required=True),
+        "body_markdown": _text(
+            errors, "body_markdown", body_markdown, MAX_BODY, required=True, one_line=False
+        ),
+        "dek": _text(errors, "dek", dek, 600),
+        "author": _text(errors, "author", author, 200),
+        "url": _url(errors, url),
+        "published_at": _datetime(errors, published_at),
+    }
+    if errors:
+        raise ValidationError(errors)
+    return fields
 
 
 def create_article(
@@ -25,32 +59,111 @@ def create_article(
     url: object = None,
     published_at: object = None,
 ) -> Article:
-    """Validate every field at once (all problems reported together) and store the article."""
-    errors: dict[str, str] = {}
-    title = _text(errors, "title", title, 300, required=True)
-    body = _text(errors, "body_markdown", body_markdown, 500_000, required=True, one_line=False)
-    dek = _text(errors, "dek", dek, 600)
-    author = _text(errors, "author", author, 200)
-    canonical = _url(errors, url)
-    published = _datetime(errors, published_at)
-    if errors:
-        raise ValidationError(errors)
-    words = count_words(body)
-    article = Article(
-        slug=_unique_slug(session, title),
-        title=title,
-        dek=dek,
-        author=author,
-        body_markdown=body,
-        body_html=render_markdown(body),
-        canonical_url=canonical,
-        word_count=words,
-        reading_minutes=reading_minutes(words),
-        published_at=published or utcnow(),
-    )
+    """Validate every field at once (validate_article) and store the article; without a
+    published time it is published now."""
+    fields = validate_article(
+        title=title, body_markdown=body_markdown, dek=dek, author=author, url=url,
+        published_at=published_at,
+    )  # fmt: skip
+    article = Article(slug=_unique_slug(session, str(fields["title"])))
+    _fill(article, fields)
+    article.published_at = fields["published_at"] or utcnow()
     session.add(article)
     session.flush()
     return article
+
+
+def update_article(
+    session: Session,
+    article_id: int,
+    *,
+    title: object,
+    body_markdown: object,
+    dek: object = "",
+    author: object = "",
+    url: object = None,
+    published_at: object = None,
+) -> Article:
+    """Change an article, validated as create_article validates; without a published time it
+    keeps its own, and its slug never changes. Campaigns not started yet forget their
+    rendering, so their preview and send show the new text; started ones keep theirs."""
+    article = get_article(session, article_id)
+    fields = validate_article(
+        title=title, body_markdown=body_markdown, dek=dek, author=author, url=url,
+        published_at=published_at,
+    )  # fmt: skip
+    _fill(article, fields)
+    if fields["published_at"] is not None:
+        article.published_at = fields["published_at"]  # type: ignore[assignment]
+    session.execute(
+        update(Campaign)
+        .where(Campaign.article_id == article_id, Campaign.status.in_(NOT_STARTED))
+        .values(rendered_html=None, rendered_text=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return article
+
+
+def get_article(session: Session, article_id: int) -> Article:
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFound(f"article {article_id} does not exist")
+    return article
+
+
+def list_articles(
+    session: Session, search: str | None = None, before: object = None, limit: int = 50
+) -> list[Article]:
+    """Articles newest published first (ties by id), `limit` at a time, those whose title
+    holds `search` (any case) if given. Keyset paging: `before` is the id of the last article
+    of the page before; the page goes on below its (published_at, id). No OFFSET, no count."""
+    query = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    if search and search.strip():
+        query = query.where(Article.title.icontains(" ".join(search.split()), autoescape=True))
+    if before not in (None, ""):
+        marker = page_marker(before)
+        last = session.execute(
+            select(Article.published_at).where(Article.id == marker)
+        ).scalar_one_or_none()
+        if last is None:
+            raise ValidationError({"before": "must be the id of an article"})
+        query = query.where(
+            or_(
+                Article.published_at < last,
+                and_(Article.published_at == last, Article.id < marker),
+            )
+        )
+    return list(session.scalars(query))
+
+
+def article_campaigns(session: Session, article_id: int) -> list[Campaign]:
+    """The campaigns made from an article, newest first."""
+    query = select(Campaign).where(Campaign.article_id == article_id)
+    return list(session.scalars(query.order_by(Campaign.id.desc())))
+
+
+def preview_html(markdown: object) -> dict[str, object]:
+    """What the article body looks like to readers: the same Markdown and sanitizer every
+    save (and the API) uses, with the word count and reading time shown beside it."""
+    errors: dict[str, str] = {}
+    body = _text(errors, "body_markdown", markdown, MAX_BODY, one_line=False)
+    if errors:
+        raise ValidationError(errors)
+    words = count_words(body)
+    return {"html": render_markdown(body), "words": words, "minutes": reading_minutes(words)}
+
+
+def _fill(article: Article, fields: dict[str, object]) -> None:
+    body = str(fields["body_markdown"])
+    article.title = str(fields["title"])
+    article.dek = str(fields["dek"])
+    article.author = str(fields["author"])
+    article.canonical_url = fields["url"]  # type: ignore[assignment]
+    article.body_markdown = body
+    article.body_html = render_markdown(body)
+    article.word_count = count_words(body)
+    article.reading_minutes = reading_minutes(article.word_count)
 
 
 def get_sent_article(session: Session, slug: str) -> Article:
@@ -120,6 +233,8 @@ def _url(errors: dict[str, str], value: object) -> str | None:
 def _datetime(errors: dict[str, str], value: object) -> datetime | None:
     if value in (None, ""):
         return None
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
