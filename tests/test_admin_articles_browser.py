@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
+from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
 from tests.support.browser import contrast_ratios, horizontal_overflow
 from tests.support.factories import make_article, make_campaign, make_user
 from tests.support.live_server import LiveServer
-from tests.test_admin_browser import DESKTOP, PHONE, TEXT, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from broadsheet.services.campaigns import start_send
-from tests.support.admin_browser import DESKTOP, PHONE, sign_in
+from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
 from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import add_readers, make_campaign, make_user
 from tests.support.live_server import LiveServer
@@ -26,11 +26,6 @@ VIEWPORTS = {
     "desktop": (DESKTOP, "light"),
     "phone-dark": (PHONE, "dark"),
 }
-TEXT = [
-    "body", "h1", "h2", "h3", "label", ".hint", ".error", ".muted", ".small", ".kicker",
-    ".status", "main button", "main .button", ".listing td", ".listing th", ".check-level",
-    ".counts dt", ".counts dd", ".inbox-preheader", ".flash", "main a", ".sections a",
-]  # fmt: skip
 
 
 @pytest.fixture

@@ -8,6 +8,12 @@ from playwright.sync_api import Page, expect
 from tests.support.factories import PASSWORD
 
 PHONE, DESKTOP = {"width": 375, "height": 800}, {"width": 1440, "height": 900}
+# Text whose contrast the page checks measure.
+TEXT = [
+    "body", "h1", "h2", "h3", "label", ".hint", ".error", ".muted", ".small", ".kicker",
+    ".status", "main button", "main .button", ".listing td", ".listing th", ".check-level",
+    ".counts dt", ".counts dd", ".inbox-preheader", ".flash", "main a", ".sections a",
+]  # fmt: skip
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
