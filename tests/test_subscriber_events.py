@@ -17,6 +17,7 @@ from broadsheet.services.suppression import (
     mark_bounced,
     mark_complained,
 )
+from broadsheet.signing import make_unsubscribe_token
 
 
 def history(db, subscriber_id: int) -> list[tuple]:
@@ -71,3 +72,23 @@ def test_bounces_and_complaints_are_recorded_with_the_diagnostic(db):
         ("bounced", "complained", "complaint", "abuse report", None),
     ]
     assert len(history(db, bob.id)) == 1
+
+
+def test_the_unsubscribe_page_and_a_mail_clients_one_click_are_told_apart(
+    client, committed, settings
+):
+    ids = []
+    for address in ("page@example.org", "click@example.org"):
+        ids.append(create_subscriber(committed, address, status="active").id)
+    committed.commit()
+    page, click = (f"/unsubscribe/{make_unsubscribe_token(settings.secret_key, i)}" for i in ids)
+    assert client.post(page, data={}).status_code == 200
+    one_click = "List-Unsubscribe=One-Click"
+    content = "application/x-www-form-urlencoded"
+    assert client.post(click, data=one_click, content_type=content).status_code == 200
+    try:
+        assert [h[-1][2] for h in (history(committed, i) for i in ids)] == [
+            "unsubscribe link", "one-click",
+        ]  # fmt: skip
+    finally:
+        committed.rollback()
