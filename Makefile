@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint browser bench clean
+.PHONY: install run test lint browser bench bench-subscribers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ bench: install
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup.py
 	$(BIN)/python bench/plan.py && $(BIN)/python bench/scale.py
+	$(BIN)/python bench/subscribers.py
+
+# The admin's subscriber list at 1,000,000 readers (this machine's PostgreSQL).
+bench-subscribers: install
+	$(BIN)/python bench/subscribers.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ from broadsheet.models.bounce_report import BounceReport, ReportKind
 from broadsheet.models.campaign import Campaign, CampaignStatus
 from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
+from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
 from broadsheet.models.user import Role, User
 
 __all__ = [
@@ -19,9 +20,11 @@ __all__ = [
     "CampaignStatus",
     "Delivery",
     "DeliveryStatus",
+    "EventSource",
     "ReportKind",
     "Role",
     "Subscriber",
+    "SubscriberEvent",
     "SubscriberStatus",
     "User",
     "utcnow",

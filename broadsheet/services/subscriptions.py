@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
-from broadsheet.models import Subscriber, SubscriberStatus, utcnow
+from broadsheet.models import (
+    EventSource,
+    Subscriber,
+    SubscriberEvent,
+    SubscriberStatus,
+    utcnow,
+)
 
 # A pending reader who signs up again gets a new confirmation mail, but not more often than this.
 RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
@@ -50,10 +56,11 @@ def request_subscription(
     display = clean_name(name)
     created = _insert(session, address.email, address.key, display, source, ip)
     if created is not None:
+        _record(session, created, None, SubscriberStatus.PENDING, EventSource.SIGNUP)
         return SignupOutcome(created, send_confirmation=True)
     existing = find_subscriber(session, address.key)
     assert existing is not None  # the insert found it there
-    return SignupOutcome(existing.id, _signup_again(existing, display))
+    return SignupOutcome(existing.id, _signup_again(session, existing, display))
 
 
 def create_subscriber(
@@ -62,21 +69,26 @@ def create_subscriber(
     name: object = "",
     *,
     status: object = "pending",
-    source: str = "api",
+    source: EventSource = EventSource.API,
     ip: str | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
 ) -> Subscriber:
-    """An API import: `active` records consent already given; an existing address is a Conflict."""
+    """An import (the API, an editor): `active` records consent already given; an existing
+    address is a Conflict. The reader's history starts with one event, `source` and `reason`."""
     if status not in (SubscriberStatus.PENDING.value, SubscriberStatus.ACTIVE.value):
         raise ValidationError({"status": "must be 'active' or 'pending'"})
     address = check_address(email)
     display = clean_name(name)
-    created_id = _insert(session, address.email, address.key, display, source, ip)
+    source = EventSource(source)
+    created_id = _insert(session, address.email, address.key, display, source.value, ip)
     if created_id is None:
         raise Conflict(f"{address.email} is already a subscriber")
     created = session.get(Subscriber, created_id)
     assert created is not None
     if status == SubscriberStatus.ACTIVE:
-        set_status(created, SubscriberStatus.ACTIVE)
+        _stamp(created, SubscriberStatus.ACTIVE)
+    _record(session, created_id, None, created.status, source, reason, actor)
     session.flush()
     return created
 
@@ -87,18 +99,32 @@ def confirm(session: Session, subscriber_id: int, email_key: str) -> Subscriber:
     if subscriber is None or subscriber.email_key != email_key:
         raise NotFound("this confirmation link does not match a subscriber")
     if subscriber.status == SubscriberStatus.PENDING:
-        set_status(subscriber, SubscriberStatus.ACTIVE)
+        set_status(session, subscriber, SubscriberStatus.ACTIVE, source=EventSource.CONFIRM)
         session.flush()
     return subscriber
 
 
-def unsubscribe(session: Session, subscriber_id: int) -> Subscriber:
+def unsubscribe(
+    session: Session,
+    subscriber_id: int,
+    *,
+    source: EventSource = EventSource.UNSUBSCRIBE_LINK,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> Subscriber:
     """Stop all mail to a reader. Idempotent; bounced and complained readers stay as they are."""
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         raise NotFound("this unsubscribe link does not match a subscriber")
     if subscriber.status in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE):
-        set_status(subscriber, SubscriberStatus.UNSUBSCRIBED)
+        set_status(
+            session,
+            subscriber,
+            SubscriberStatus.UNSUBSCRIBED,
+            source=source,
+            reason=reason,
+            actor=actor,
+        )
         session.flush()
     return subscriber
 
@@ -127,10 +153,10 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _signup_again(subscriber: Subscriber, name: str) -> bool:
+def _signup_again(session: Session, subscriber: Subscriber, name: str) -> bool:
     """A known address signed up again; decide whether a confirmation mail is owed."""
     if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
-        set_status(subscriber, SubscriberStatus.PENDING)
+        set_status(session, subscriber, SubscriberStatus.PENDING, source=EventSource.SIGNUP)
         subscriber.name = name or subscriber.name
         return True
     if subscriber.status == SubscriberStatus.PENDING:
@@ -139,8 +165,42 @@ def _signup_again(subscriber: Subscriber, name: str) -> bool:
     return False  # active: nothing to do; bounced or complained: suppressed
 
 
-def set_status(subscriber: Subscriber, status: SubscriberStatus) -> None:
-    """Move a reader to `status`, stamping `status_changed_at` and that status's `*_at`."""
+def set_status(
+    session: Session,
+    subscriber: Subscriber,
+    status: SubscriberStatus,
+    *,
+    source: EventSource,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Move a reader to `status`, stamping `status_changed_at` and that status's `*_at`, and
+    record the change in their history: every change of status goes through here."""
+    _record(session, subscriber.id, subscriber.status, status, source, reason, actor)
+    _stamp(subscriber, status)
+
+
+def _record(
+    session: Session,
+    subscriber_id: int,
+    before: SubscriberStatus | None,
+    after: SubscriberStatus,
+    source: EventSource,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    event = SubscriberEvent(
+        subscriber_id=subscriber_id,
+        from_status=before,
+        to_status=after,
+        source=source,
+        reason=reason or None,
+        actor=actor,
+    )
+    session.add(event)
+
+
+def _stamp(subscriber: Subscriber, status: SubscriberStatus) -> None:
     now = utcnow()
     subscriber.status = status
     subscriber.status_changed_at = now

@@ -18,6 +18,7 @@ from broadsheet.models import (
     BounceReport,
     Delivery,
     DeliveryStatus,
+    EventSource,
     ReportKind,
     Subscriber,
     SubscriberStatus,
@@ -44,7 +45,12 @@ _BOUNCEABLE_DELIVERIES = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
 
 
 def mark_bounced(
-    session: Session, subscriber_id: int, reason: str, *, campaign_id: int | None = None
+    session: Session,
+    subscriber_id: int,
+    reason: str,
+    *,
+    campaign_id: int | None = None,
+    source: EventSource = EventSource.BOUNCE,
 ) -> Subscriber | None:
     """A hard bounce: the reader becomes `bounced`, and the delivery of `campaign_id` to them
     becomes `bounced` with `reason` (the diagnostic) kept as its relay reply."""
@@ -52,7 +58,7 @@ def mark_bounced(
     if subscriber is None:
         return None
     if subscriber.status in BOUNCEABLE:
-        set_status(subscriber, SubscriberStatus.BOUNCED)
+        set_status(session, subscriber, SubscriberStatus.BOUNCED, source=source, reason=reason)
         log.info("subscriber %s bounced (campaign %s): %s", subscriber_id, campaign_id, reason)
     if campaign_id is not None:
         mark_delivery_bounced(session, campaign_id, subscriber_id, reason)
@@ -95,7 +101,7 @@ def bounce_if_soft_bounces_pile_up(
     if campaigns < limit.campaigns:
         return False
     summary = f"soft bounces for {campaigns} campaigns within {limit.days} days; last: {reason}"
-    mark_bounced(session, subscriber_id, summary)
+    mark_bounced(session, subscriber_id, summary, source=EventSource.SOFT_BOUNCES)
     return True
 
 
@@ -105,7 +111,13 @@ def mark_complained(session: Session, subscriber_id: int, reason: str) -> Subscr
     if subscriber is None:
         return None
     if subscriber.status in COMPLAINABLE:
-        set_status(subscriber, SubscriberStatus.COMPLAINED)
+        set_status(
+            session,
+            subscriber,
+            SubscriberStatus.COMPLAINED,
+            source=EventSource.COMPLAINT,
+            reason=reason,
+        )
         log.info("subscriber %s complained: %s", subscriber_id, reason)
         session.flush()
     return subscriber

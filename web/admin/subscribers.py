@@ -1,16 +1,134 @@
-"""The admin's subscribers section (being built)."""
+"""The admin's readers: the list (search by address or name, filter by status, keyset pages),
+a reader's page (their history and deliveries), adding a reader and unsubscribing one.
+
+Views are thin over broadsheet/services/readers.py. Reading takes READ, changes EDIT; an
+unsubscribe asks for confirmation first (web/admin/confirm.py).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from broadsheet.access import Right
+from broadsheet.errors import Conflict, ValidationError
+from broadsheet.models import SubscriberStatus
+from broadsheet.services import readers
+from broadsheet.services.paging import page_size
+from broadsheet.services.subscriptions import find_subscriber, get_subscriber
+from web import enqueue
 from web.access import guard
 from web.admin.auth import current_role
+from web.admin.confirm import confirmed
+from web.admin.forms import posted
+from web.db import session
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
-guard(bp, current_role)
+# Reading takes READ, changes EDIT; so does the add form, which only an editor can send.
+guard(bp, current_role, rights={"new": Right.EDIT})
+PAGE = 50
+ADD_FIELDS = ("email", "name", "status", "reason")
+STATUS_CHOICES = [
+    (
+        SubscriberStatus.PENDING.value,
+        "Ask them to confirm: they get a confirmation email and stay pending until they click it",
+    ),
+    (
+        SubscriberStatus.ACTIVE.value,
+        "They already agreed elsewhere: add them as active (say how below)",
+    ),
+]
 
 
 @bp.get("")
 def index():  # type: ignore[no-untyped-def]
-    return render_template("admin/home.html")
+    search = request.args.get("q", "")
+    status = request.args.get("status") or None
+    errors: dict[str, str] = {}
+    try:
+        limit = page_size(request.args.get("limit"), default=PAGE)
+        page = readers.list_subscribers(
+            session(), search, status, request.args.get("before"), limit
+        )
+    except ValidationError as exc:
+        errors, page = exc.fields, readers.Page([], None)
+    answer = render_template(
+        "admin/subscribers.html",
+        page=page,
+        search=search,
+        status=status,
+        statuses=list(SubscriberStatus),
+        errors=errors,
+    )
+    return answer, 422 if errors else 200
+
+
+@bp.get("/new")
+def new():  # type: ignore[no-untyped-def]
+    return _add_form({"email": "", "name": "", "status": "pending", "reason": ""}, {})
+
+
+@bp.post("")
+def create():  # type: ignore[no-untyped-def]
+    form = posted(ADD_FIELDS)
+    try:
+        reader = readers.add_subscriber_by_editor(
+            session(), form["email"], form["name"], form["status"], form["reason"],
+            actor=current_user.email,
+        )  # fmt: skip
+    except ValidationError as exc:
+        return _add_form(form, exc.fields), 422
+    except Conflict:
+        known = find_subscriber(session(), form["email"])
+        return _add_form(form, {"email": "this address is already a reader"}, known=known), 409
+    if reader.status == SubscriberStatus.PENDING:
+        enqueue.confirmation(reader.id)
+        flash(f"{reader.email} is pending; a confirmation email is on its way.", "success")
+    else:
+        flash(f"{reader.email} is active and gets the next campaign.", "success")
+    return redirect(url_for("admin.subscribers.show", subscriber_id=reader.id), 303)
+
+
+@bp.get("/<int:subscriber_id>")
+def show(subscriber_id: int):  # type: ignore[no-untyped-def]
+    page = readers.subscriber_page(
+        session(), subscriber_id, deliveries_before=request.args.get("before")
+    )
+    return render_template("admin/subscriber.html", page=page, reader=page.subscriber)
+
+
+@bp.post("/<int:subscriber_id>/unsubscribe")
+def unsubscribe(subscriber_id: int):  # type: ignore[no-untyped-def]
+    back = url_for("admin.subscribers.show", subscriber_id=subscriber_id)
+    reader = get_subscriber(session(), subscriber_id)
+    answer = confirmed(
+        f"Unsubscribe {reader.email}?",
+        "They get no more campaigns, and their history records that you did it. They can "
+        "only come back by signing up again themselves.",
+        "Unsubscribe",
+        back=back,
+    )
+    if answer is not None:
+        return answer
+    try:
+        readers.unsubscribe_by_editor(
+            session(), subscriber_id, current_user.email, request.form.get("reason")
+        )
+    except Conflict as exc:
+        flash(f"Nothing changed: {exc}.", "info")
+        return redirect(back, 303)
+    except ValidationError as exc:
+        flash(f"Nothing changed: the reason {exc.fields['reason']}.", "error")
+        return redirect(back, 303)
+    flash(f"{reader.email} is unsubscribed.", "success")
+    return redirect(back, 303)
+
+
+def _add_form(form: dict[str, str], errors: dict[str, str], known=None):  # type: ignore[no-untyped-def]
+    return render_template(
+        "admin/subscriber_new.html",
+        form=form,
+        errors=errors,
+        known=known,
+        status_choices=STATUS_CHOICES,
+    )

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from broadsheet import preview
 from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
-from broadsheet.models import Campaign, Role
+from broadsheet.models import Campaign, EventSource, Role
 from broadsheet.services import api_tokens, articles, campaigns, subscriptions
 from broadsheet.services.paging import page_size
 from web import enqueue
@@ -52,7 +52,7 @@ def create_subscriber():  # type: ignore[no-untyped-def]
         data.get("email"),
         data.get("name"),
         status=data.get("status", "pending"),
-        source="api",
+        source=EventSource.API,
     )
     if subscriber.status == "pending":
         enqueue.confirmation(subscriber.id)

@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
-from broadsheet.models import SubscriberStatus
+from broadsheet.models import EventSource, SubscriberStatus
 from broadsheet.outbox import publication_name
 from broadsheet.services.articles import get_sent_article
 from broadsheet.services.subscriptions import confirm, request_subscription, unsubscribe
@@ -95,7 +95,9 @@ def unsubscribe_page(token: str):  # type: ignore[no-untyped-def]
 @csrf.exempt  # RFC 8058 one-click: the mail client POSTs without cookies or a form token
 def unsubscribe_submit(token: str):  # type: ignore[no-untyped-def]
     claim = read_unsubscribe_token(_settings().secret_key, token)
-    unsubscribe(session(), claim.subscriber_id)
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    source = EventSource.ONE_CLICK if one_click else EventSource.UNSUBSCRIBE_LINK
+    unsubscribe(session(), claim.subscriber_id, source=source)
     return render_template("public/unsubscribed.html")
 
 
