@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, utcnow
@@ -12,6 +12,8 @@ from broadsheet.models.base import Base, utcnow
 
 class Article(Base):
     __tablename__ = "articles"
+    # The admin's list: newest published first, a page from an article's (time, id) down.
+    __table_args__ = (Index("ix_articles_published_at_id", "published_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-03 10:00:00
+Create Date: 2026-12-02 15:00:00
 """
 
 from collections.abc import Sequence
