@@ -67,6 +67,18 @@ def test_a_campaign_made_from_an_article_starts_with_its_title_and_dek(editor, c
     assert campaign_row(committed, campaign_id)[:2] == ("draft", "On Clocks")
 
 
+def test_an_article_older_than_the_choices_is_still_the_one_chosen(editor, committed):
+    old = make_article(committed, "An Old Piece", dek="From the archive.")
+    for n in range(30):
+        make_article(committed, f"Newer {n}")
+    committed.commit()
+    form = editor.get("/admin/campaigns/new").get_data(as_text=True)
+    assert "An Old Piece" not in form, "only the latest articles are offered"
+    form = editor.get(f"/admin/campaigns/new?article={old.id}").get_data(as_text=True)
+    assert re.search(rf'<option value="{old.id}" selected>An Old Piece</option>', form)
+    assert 'value="An Old Piece"' in form and 'value="From the archive."' in form
+
+
 def test_a_bad_campaign_form_keeps_what_was_typed_and_says_why_by_each_field(editor, committed):
     make_article(committed)
     committed.commit()

@@ -89,9 +89,15 @@ def update_draft(
     return campaign
 
 
-def article_choices(session: Session, limit: int = 30) -> list[Article]:
-    """The latest articles, newest first, to make a campaign from."""
-    return list(session.scalars(select(Article).order_by(Article.id.desc()).limit(limit)))
+def article_choices(session: Session, chosen: object = None, limit: int = 30) -> list[Article]:
+    """The latest articles, newest first, to make a campaign from; the article `chosen` (an
+    id, as a page link gives it) comes first when it is older than those."""
+    latest = list(session.scalars(select(Article).order_by(Article.id.desc()).limit(limit)))
+    wanted = int(chosen) if isinstance(chosen, int | str) and str(chosen).isdigit() else None
+    if wanted is None or any(article.id == wanted for article in latest):
+        return latest
+    older = session.get(Article, wanted)
+    return [older, *latest] if older is not None else latest
 
 
 def check_future(when: datetime, field: str = "at", now: datetime | None = None) -> datetime:

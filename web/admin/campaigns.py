@@ -115,7 +115,7 @@ def create():  # type: ignore[no-untyped-def]
 
 
 def _new_form(form: dict, errors: dict[str, str]):  # type: ignore[no-untyped-def]
-    choices = campaigns.article_choices(session())
+    choices = campaigns.article_choices(session(), form["article_id"])
     chosen = next((a for a in choices if str(a.id) == str(form["article_id"])), None)
     if chosen is not None and not form["subject"] and form["preheader"] is None:
         form = {**form, "subject": chosen.title, "preheader": chosen.dek}
