@@ -68,6 +68,9 @@ class Server(ThreadingHTTPServer):
     whose first byte opens a TLS handshake is wrapped), as http:// and https:// at one host."""
 
     daemon_threads = True
+    # socketserver listens with a backlog of 5; the check opens up to 16 connections at once,
+    # and on a busy machine a dropped SYN waits a second for its retry, past the test timeout.
+    request_queue_size = 64
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
