@@ -5,6 +5,7 @@ contrast. Screenshots are kept under tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,35 @@ def test_every_admin_page_fits_the_screen_with_readable_contrast(
                         )
     finally:
         page.context.close()
+
+
+LUMINANCE = """() => {
+  const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}"""
+
+
+def test_the_preview_switches_between_light_and_dark_in_place(
+    editor_page: Page, committed: Session
+):
+    page = editor_page
+    campaign = make_campaign(committed, "Night Trains")
+    committed.commit()
+    page.goto(f"/admin/campaigns/{campaign.id}")
+    frames = page.locator("iframe[data-preview-frame]")
+    expect(frames).to_have_count(2)
+
+    def backgrounds() -> list[float]:
+        """The luminance (0 black to 1 white) of each preview's message background."""
+        shown = [f for f in page.frames if "/preview.html" in f.url]
+        return [f.evaluate(LUMINANCE) for f in shown]
+
+    assert all(level > 0.8 for level in backgrounds()), "light first"
+    page.get_by_role("button", name="Dark").click()
+    expect(page.get_by_role("button", name="Dark")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Light")).to_have_attribute("aria-pressed", "false")
+    for frame in frames.all():
+        expect(frame).to_have_attribute("src", re.compile(r"scheme=dark"))
+    page.wait_for_load_state("load")
+    levels = backgrounds()
+    assert len(levels) == 2 and all(level < 0.3 for level in levels), levels
