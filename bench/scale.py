@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
+from _profile import Profile, WorkerProfile
 from sqlalchemy import Engine, func, select
 
 from broadsheet.db import make_engine, make_session_factory
@@ -55,6 +57,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--stop-after", type=int, help="stop once this many messages are sent")
     parser.add_argument("--dump-dir", default="/dev/shm", help="where smtp-sink dumps mail")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after this long")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the worker with py-spy and split its CPU by part (slows the send: "
+        "use the figures of a run without it for throughput)",
+    )
     return parser.parse_args()
 
 
@@ -111,13 +119,16 @@ def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engin
     with sessions.begin() as session:
         campaigns.start_send(session, campaign_id)
     cpu = CpuMeter(stack, sink, worker)
-    with _proc.TreeSampler(worker.pid, interval=0.5) as sampler:
+    profile = WorkerProfile(worker.pid, stack.workdir / "worker.pyspy") if args.profile else None
+    with _proc.TreeSampler(worker.pid, interval=0.5) as sampler, profile or nullcontext():
         send = send_campaign(worker, engine, campaign_id, args.stop_after, args.timeout)
         split = cpu.split()
     worker.stop()
     if send is None:
         return 1
     report(args, ceiling, send, split, sampler.memory, worker.pid)
+    if profile is not None:
+        report_profile(profile.result(), split["worker"], send["messages"])
     checks = verify(sink, sessions, campaign_id, args.readers, args.stop_after is not None)
     for ok, line in checks:
         print(f"{'OK  ' if ok else 'FAIL'} {line}")
@@ -218,6 +229,16 @@ def report(args, ceiling, send, split, memory, main_pid: int) -> None:  # type: 
         f"({', '.join(f'{kb / 1024:.0f}' for kb in sorted(children.values()))} MB), "
         f"sum {memory.peak_sum_kb / 1024:.0f} MB"
     )
+
+
+def report_profile(profile: Profile, worker_seconds: float, messages: int) -> None:
+    """The worker's CPU per message, split by part of the send from py-spy's samples."""
+    lines = profile.lines()
+    print(lines[0])
+    per_message = 1000 * worker_seconds / messages
+    for line, (_, count) in zip(lines[1:], profile.parts.most_common(), strict=True):
+        print(f"{line}  {per_message * count / profile.samples:6.3f} ms/msg")
+    print("(py-spy stops the worker to sample it: this run's msg/s is lower than without it)")
 
 
 def verify(  # type: ignore[no-untyped-def]
