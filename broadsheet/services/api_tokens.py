@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.models import ApiToken, Role, utcnow
-from broadsheet.services.users import role_named
+from broadsheet.services.choices import choice
 
 TOKEN_PREFIX = "bs_"  # noqa: S105 - a marker that makes leaked tokens greppable
 
@@ -25,7 +25,7 @@ def create_token(session: Session, name: object, role: object = Role.ADMIN) -> t
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 100:
         raise ValidationError({"name": "must be 1 to 100 characters"})
-    token_role = role_named(role)
+    token_role = choice(Role, role, "role")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, token_hash=_digest(secret), role=token_role)
     session.add(row)

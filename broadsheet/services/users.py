@@ -11,14 +11,7 @@ from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import Role, User, utcnow
 from broadsheet.models.user import new_session_key
 from broadsheet.passwords import check_password, hash_password, needs_rehash, verify_password
-
-
-def role_named(value: object, field: str = "role") -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        names = ", ".join(r.value for r in Role)
-        raise ValidationError({field: f"must be one of {names}"}) from None
+from broadsheet.services.choices import choice
 
 
 def create_user(session: Session, email: object, password: object, role: object) -> User:
@@ -36,7 +29,7 @@ def create_user(session: Session, email: object, password: object, role: object)
     except ValidationError as exc:
         errors.update(exc.fields)
     try:
-        account_role = role_named(role)
+        account_role = choice(Role, role, "role")
     except ValidationError as exc:
         errors.update(exc.fields)
     if errors:
@@ -109,7 +102,7 @@ def update_user(session: Session, user_id: int, *, role: object, active: bool) -
     """Change someone's role or switch their account off (their sessions end). The last
     active admin can be neither demoted nor switched off: someone must be able to manage."""
     user = get_user(session, user_id)
-    new_role = role_named(role)
+    new_role = choice(Role, role, "role")
     losing_admin = (
         user.role == Role.ADMIN and user.active and (new_role != Role.ADMIN or not active)
     )
