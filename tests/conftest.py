@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.models import Base
 from broadsheet.settings import PROJECT_ROOT, Settings, load_settings
+from tests.support.admin import sign_in
 from tests.support.browser import CHROMIUM, launch
+from tests.support.factories import make_user
 from tests.support.live_server import LiveServer
 from tests.support.services import CeleryWorker
 from tests.support.stack import Stack
@@ -122,6 +124,15 @@ def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
     app.config.update(TESTING=True)
     yield app
     dispose(app)
+
+
+@pytest.fixture
+def editor(app, committed):  # type: ignore[no-untyped-def]
+    """A test client signed in to the admin as an editor (editor@example.org)."""
+    make_user(committed, "editor")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    return client
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import event, select
 
 from broadsheet.models import Article, Campaign
@@ -18,14 +17,6 @@ from tests.support.factories import make_article, make_campaign, make_user
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 BODY = "Steady *on*.\n\n## The line\n\nIt runs [north](https://example.org/north)."
-
-
-@pytest.fixture
-def editor(app, committed):  # type: ignore[no-untyped-def]
-    make_user(committed, "editor")
-    client = app.test_client()
-    sign_in(client, "editor@example.org")
-    return client
 
 
 def article_row(committed, article_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]

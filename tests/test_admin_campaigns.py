@@ -24,14 +24,6 @@ from tests.support.factories import add_readers, make_article, make_campaign, ma
 from tests.support.messages import personal_parts
 
 
-@pytest.fixture
-def editor(app, committed):  # type: ignore[no-untyped-def]
-    make_user(committed, "editor")
-    client = app.test_client()
-    sign_in(client, "editor@example.org")
-    return client
-
-
 def campaign_row(committed, campaign_id: int) -> tuple:  # type: ignore[no-untyped-def, type-arg]
     """(status, subject, scheduled_at, rendered?) as committed; the read ends at once."""
     query = select(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import insert, select, update
 
 from broadsheet.models import Delivery, Subscriber, SubscriberEvent
@@ -16,14 +15,6 @@ from tests.support.factories import add_readers, make_campaign, make_user
 
 ADDRESS = re.compile(r'class="title address" href="/admin/subscribers/(\d+)">([^<]+)</a>')
 OLDER = re.compile(r'href="([^"]*before=(\d+)[^"]*)">Older')
-
-
-@pytest.fixture
-def editor(app, committed):  # type: ignore[no-untyped-def]
-    make_user(committed, "editor")
-    client = app.test_client()
-    sign_in(client, "editor@example.org")
-    return client
 
 
 def listed(html: str) -> list[str]:
