@@ -78,6 +78,34 @@ def test_a_domain_without_a_rate_is_limited_only_once_it_asks_to_slow_down(clien
     ]
 
 
+def test_a_run_books_the_slots_one_call_per_message_would(client, settings):
+    relay = replace(parse_smtp_url("smtp://mx.example.org:25"), rate=50.0)
+    limits = throttle(client, settings, send_rate=100)
+    run = limits.reserve_run(relay, ["a.example"] * 10, horizon=0.1)
+    # The relay's 50/s is the tighter limit: a slot every 20 ms, up to 100 ms ahead.
+    assert [round(w, 3) for w in run.waits] == [0.0, 0.02, 0.04, 0.06, 0.08, 0.1]
+    # Another worker's next booking comes after the run, on both limits.
+    assert limits.reserve(relay, "b.example").wait == pytest.approx(0.12, abs=0.005)
+    assert limits.reserve(None, "b.example").wait == pytest.approx(0.13, abs=0.005)
+
+
+def test_a_limited_domain_goes_alone_at_the_head_of_a_run(client, settings):
+    rates = parse_domain_rates("slow.example.org=2")
+    limits = throttle(client, settings, send_rate=1000, domain_rates=rates)
+    limits.slow_down("domain", "backed.example.org")
+    domains = ["a.example", "b.example", "slow.example.org", "a.example"]
+    assert len(limits.reserve_run(None, domains, horizon=0.1).waits) == 2  # stops before it
+    run = limits.reserve_run(None, [*domains[2:], "backed.example.org"], horizon=0.1)
+    assert len(run.waits) == 2  # the limited domain first, then up to the backed-off one
+    # Its next slot is 0.5 s away: beyond the wait allowed, nothing is booked.
+    busy = limits.reserve_run(None, domains[2:], horizon=0.1, max_wait=0.1)
+    assert busy.waits == [] and busy.first is not None and not busy.first.booked
+    assert busy.first.wait == pytest.approx(0.5, abs=0.02)
+    soon = limits.reserve_run(None, domains[2:], horizon=0.1, max_wait=1.0)
+    assert soon.waits == [] and soon.first is not None
+    assert soon.first.booked and soon.first.domain_only  # its slot only: the rest when it comes
+
+
 def test_a_relay_allows_only_its_connections_and_a_lapsed_place_frees(client, settings):
     relay = parse_smtp_url("smtp://mx.example.org:25?connections=2")
     limits = throttle(client, settings, relays=(relay,))

@@ -28,8 +28,9 @@ MAX_WAIT = 2.0  # seconds a message may wait for its domain's slot before it is 
 COOLDOWN = 2.0  # seconds after a halving during which further throttling replies are ignored
 MIN_FACTOR = 1 / 64
 
-# Shared by the scripts below: Redis's clock in µs, and a backoff key's share of full rate
-# now (halved by a throttling reply, it climbs back by `climb` per µs; no key: full rate).
+# Shared by the scripts below: Redis's clock in µs, a backoff key's share of full rate now
+# (halved by a throttling reply, it climbs back by `climb` per µs; no key: full rate), and
+# booking a limit up to `tat` (the key lapses a second after it).
 _BACKOFF = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -37,6 +38,9 @@ local function factor_of(key, climb)
   local state = redis.call('HMGET', key, 'f', 't')
   if not state[1] then return 1 end
   return math.min(1, tonumber(state[1]) + (now - tonumber(state[2])) * climb)
+end
+local function book(key, tat)
+  redis.call('SET', key, string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
 end
 """
 
@@ -64,8 +68,7 @@ for i = 1, #KEYS / 2 do
     if conditional then
       if tat - now > max_wait then return {0, tostring(tat - now)} end
       local next_tat = tat + base / factor * count
-      redis.call('SET', KEYS[2 * i - 1], string.format('%d', next_tat), 'PX',
-        math.ceil((next_tat - now) / 1000) + 1000)
+      book(KEYS[2 * i - 1], next_tat)
       if tat > now then return {2, tostring(tat - now)} end
     else
       intervals[i] = base / factor
@@ -76,11 +79,71 @@ end
 for i = 1, #KEYS / 2 do
   if intervals[i] then
     local tat = start + intervals[i] * count
-    redis.call('SET', KEYS[2 * i - 1], string.format('%d', tat), 'PX',
-      math.ceil((tat - now) / 1000) + 1000)
+    book(KEYS[2 * i - 1], tat)
   end
 end
 return {1, tostring(start - now)}
+"""
+)
+
+# Several messages booked in one call, exactly as that many calls of _RESERVE in a row would
+# book them: each gets the next slot the global and relay limits allow, until one would wait
+# longer than the horizon. A message to a limited domain (a configured rate, or backed off)
+# only goes first, under _RESERVE's rules, and ends the run: its slot decides when the rest go.
+# KEYS: global reservation and backoff keys, the relay's two (if any), then two per domain.
+# ARGV: max_wait_us, climb, horizon_us, shared limits n, per shared limit: base interval (µs),
+# optional; per domain: base interval, configured (1/0); then per message its domain's number.
+# Returns {state, wait_us...}: 1 with a wait per message booked (the first ones, in order);
+# 0 and 2 as _RESERVE's, for the first message only.
+_RESERVE_RUN = (
+    _BACKOFF
+    + """
+local max_wait = tonumber(ARGV[1])
+local climb = tonumber(ARGV[2])
+local horizon = tonumber(ARGV[3])
+local shared = tonumber(ARGV[4])
+local domains = (#KEYS - 2 * shared) / 2
+local first_message = 5 + 2 * shared + 2 * domains
+local start, spacing, intervals = now, 0, {}
+for j = 1, shared do
+  local base = tonumber(ARGV[3 + 2 * j])
+  local factor = factor_of(KEYS[2 * j], climb)
+  if ARGV[4 + 2 * j] ~= '1' or factor < 1 then
+    intervals[j] = base / factor
+    if intervals[j] > spacing then spacing = intervals[j] end
+    local tat = tonumber(redis.call('GET', KEYS[2 * j - 1]) or '0')
+    if tat > start then start = tat end
+  end
+end
+local out = {1}
+local last = nil
+for m = first_message, #ARGV do
+  local d = tonumber(ARGV[m])
+  local key = KEYS[2 * shared + 2 * d - 1]
+  local factor = factor_of(KEYS[2 * shared + 2 * d], climb)
+  local base = tonumber(ARGV[3 + 2 * shared + 2 * d])
+  if ARGV[4 + 2 * shared + 2 * d] == '1' or factor < 1 then
+    if last then break end
+    local tat = math.max(now, tonumber(redis.call('GET', key) or '0'))
+    if tat - now > max_wait then return {0, tostring(tat - now)} end
+    local next_tat = tat + base / factor
+    book(key, next_tat)
+    if tat > now then return {2, tostring(tat - now)} end
+  end
+  if last and start - now > horizon then break end
+  out[#out + 1] = tostring(start - now)
+  last = start
+  start = start + spacing
+end
+if last then
+  for j = 1, shared do
+    if intervals[j] then
+      local tat = last + intervals[j]
+      book(KEYS[2 * j - 1], tat)
+    end
+  end
+end
+return out
 """
 )
 
@@ -135,6 +198,15 @@ class Booking:
     domain_only: bool = False  # only the domain's slot is booked: reserve the rest at `wait`
 
 
+@dataclass(frozen=True)
+class Run:
+    """Messages booked in one call: the wait for each of the first `len(waits)`; or, when
+    none was (`waits` empty), what became of the first: its domain busy, or only its slot."""
+
+    waits: list[float]
+    first: Booking | None = None
+
+
 class Throttle:
     """The shared limits, as one process sees them."""
 
@@ -144,6 +216,7 @@ class Throttle:
         self.global_interval = _interval(settings.send_rate)
         self.climb = 0.5 / (settings.rate_recovery * 1_000_000)
         self._reserve = client.register_script(_RESERVE)
+        self._reserve_run = client.register_script(_RESERVE_RUN)
         self._halve = client.register_script(_HALVE)
         self._factors = client.register_script(_FACTORS)
         self._acquire = client.register_script(_ACQUIRE)
@@ -172,6 +245,39 @@ class Throttle:
         state, wait_us = self._reserve(keys=keys, args=args)
         wait = max(0.0, float(wait_us) / 1_000_000)
         return Booking(state != 0, wait, domain_only=state == 2)
+
+    def reserve_run(
+        self,
+        relay: SmtpTarget | None,
+        domains: list[str],
+        *,
+        horizon: float,
+        max_wait: float = MAX_WAIT,
+    ) -> Run:
+        """Book the next messages, to these recipient domains in this order, in one round
+        trip: as many of the first as get a slot within `horizon` seconds, stopping before a
+        message to a limited domain that is not the first (see _RESERVE_RUN)."""
+        keys = [f"{PREFIX}:global", f"{PREFIX}:backoff:global"]
+        args: list[object] = [int(max_wait * 1_000_000), repr(self.climb), int(horizon * 1_000_000)]
+        shared: list[object] = [self.global_interval, 0]
+        if relay is not None:
+            keys += [f"{PREFIX}:relay:{relay.name}", f"{PREFIX}:backoff:relay:{relay.name}"]
+            shared += [_interval(relay.rate or self.settings.send_rate), 0 if relay.rate else 1]
+        args += [len(shared) // 2, *shared]
+        number: dict[str, int] = {}
+        for domain in domains:
+            if domain not in number:
+                number[domain] = len(number) + 1
+                keys += [f"{PREFIX}:domain:{domain}", f"{PREFIX}:backoff:domain:{domain}"]
+                rate = self.settings.domain_rates.get(domain)
+                args += [_interval(rate or self.settings.send_rate), 1 if rate else 0]
+        args += [number[domain] for domain in domains]
+        state, *waits_us = self._reserve_run(keys=keys, args=args)
+        waits = [max(0.0, float(w) / 1_000_000) for w in waits_us]
+        if int(state) == 1:
+            return Run(waits)
+        first = Booking(False, waits[0]) if int(state) == 0 else Booking(True, waits[0], True)
+        return Run([], first)
 
     def wait(
         self, relay: SmtpTarget | None = None, domain: str | None = None, count: int = 1
