@@ -19,6 +19,7 @@ with the ledger's `sent` count instead.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -63,6 +64,7 @@ def parse_args() -> argparse.Namespace:
         help="sample the worker with py-spy and split its CPU by part (slows the send: "
         "use the figures of a run without it for throughput)",
     )
+    parser.add_argument("--profile-raw", type=Path, help="keep py-spy's raw samples here")
     return parser.parse_args()
 
 
@@ -129,6 +131,8 @@ def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engin
     report(args, ceiling, send, split, sampler.memory, worker.pid)
     if profile is not None:
         report_profile(profile.result(), split["worker"], send["messages"])
+        if args.profile_raw and profile.path.exists():
+            shutil.copyfile(profile.path, args.profile_raw)
     checks = verify(sink, sessions, campaign_id, args.readers, args.stop_after is not None)
     for ok, line in checks:
         print(f"{'OK  ' if ok else 'FAIL'} {line}")
