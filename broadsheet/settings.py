@@ -48,9 +48,9 @@ class Settings:
     pause_failure_rate: float = 0.05
     pause_after_attempts: int = 200
     smtp_timeout: float = 30.0
-    claim_lease: int = 300
+    claim_lease: int = 30
     stall_after: int = 120
-    tick_seconds: float = 15.0
+    tick_seconds: float = 5.0
     dkim_private_key: str | None = field(default=None, repr=False)  # PEM text; None: no DKIM
     dkim_selector: str | None = None
     dkim_domain: str | None = None
@@ -113,9 +113,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pause_failure_rate=_float(env, "PAUSE_FAILURE_RATE", 0.05, maximum=1),
         pause_after_attempts=_int(env, "PAUSE_AFTER_ATTEMPTS", 200, minimum=1, maximum=10**9),
         smtp_timeout=_float(env, "SMTP_TIMEOUT", 30.0),
-        claim_lease=_int(env, "CLAIM_LEASE", 300, minimum=2, maximum=86_400),
+        claim_lease=_int(env, "CLAIM_LEASE", 30, minimum=2, maximum=86_400),
         stall_after=_int(env, "STALL_AFTER", 120, minimum=2, maximum=86_400),
-        tick_seconds=_float(env, "TICK_SECONDS", 15.0),
+        tick_seconds=_float(env, "TICK_SECONDS", 5.0),
         dkim_private_key=dkim_key,
         dkim_selector=dkim_selector,
         dkim_domain=dkim_domain,

@@ -75,7 +75,7 @@ def test_a_stale_claim_cannot_overwrite_rows_now_held_by_another(db):
     ]
     assert claims.finish(db, "old", ids, DeliveryStatus.SENT, reply="250 late") == 0
     assert not claims.begin(db, "old", ids[1]), "the slow worker learns it must stop"
-    assert claims.renew(db, "old", LATER) == 0
+    assert claims.renew(db, "old", LATER) is False
     assert statuses(db) == {ids[0]: "unknown", ids[1]: "sending"}
 
 

@@ -121,27 +121,70 @@ def test_whole_worker_killed_and_replaced(committed, smtp, faulty):
     assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=2)
 
 
-def test_redis_restart_mid_send(committed, smtp, celery_worker, stack):
-    own = TestRedis(make_tempdir())  # a private server we may kill, whatever TEST_REDIS_URL is
+def restart_redis_mid_send(  # type: ignore[no-untyped-def]
+    committed, smtp, celery_worker, stack, *, readers: int, after: int, within: float, **env
+) -> int:
+    """Send to `readers` through the worker and beat on a private Redis (one we may kill,
+    whatever TEST_REDIS_URL is), kill it once `after` messages arrived and start it again
+    empty, and wait for the campaign to be sent within `within` seconds."""
+    own = TestRedis(make_tempdir())
     own.embedded, own.url = True, f"unix://{own.socket}"
     own.start()
-    env = {"SEND_RATE": "300", "REDIS_URL": own.url, **FAST_RECOVERY}
-    celery_worker.restart(**env)
+    celery_worker.restart(**{**FAST_RECOVERY, "REDIS_URL": own.url, **env})
     beat = CeleryBeat({**celery_worker.env}, stack["workdir"])
     beat.start()
     try:
-        add_readers(committed, 1000)
+        add_readers(committed, readers)
         campaign_id = launch(committed)
-        smtp.wait_for(300, timeout=60)
+        smtp.wait_for(after, timeout=60)
         own.proc.kill()  # queued tasks, unacked tasks and the rate limiter's state are gone
         own.proc.wait(10)
         own.start()
-        wait_until_sent(committed, campaign_id, 180, celery_worker)
+        wait_until_sent(committed, campaign_id, within, celery_worker)
     finally:
         beat.stop()
         celery_worker.restart()
         own.stop()
+    return campaign_id
+
+
+def test_redis_restart_mid_send(committed, smtp, celery_worker, stack):
+    campaign_id = restart_redis_mid_send(
+        committed, smtp, celery_worker, stack, readers=1000, after=300, within=180, SEND_RATE="300"
+    )
     assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=0)
+
+
+def test_a_redis_restart_is_noticed_at_the_next_tick(committed, smtp, celery_worker, stack):
+    """Not after STALL_AFTER (an hour here): the tick finds its marker gone with the data."""
+    campaign_id = restart_redis_mid_send(
+        committed, smtp, celery_worker, stack, readers=600, after=150, within=60,
+        SEND_RATE="200", STALL_AFTER="3600",
+    )  # fmt: skip
+    assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=0)
+
+
+def test_a_slow_live_worker_is_never_overtaken(committed, smtp, celery_worker, stack):
+    """A relay that takes longer than CLAIM_LEASE to answer one message: the batch's lease
+    is renewed by its own timer meanwhile, so the tick never settles the claim, and the
+    slow message ends `sent`, not `unknown`."""
+    env = {**FAST_RECOVERY, "SEND_RATE": "400", "CLAIM_LEASE": "2", "SMTP_TIMEOUT": "20"}
+    celery_worker.restart(**env)
+    beat = CeleryBeat({**celery_worker.env}, stack["workdir"])
+    beat.start()
+    slow = "reader10@example.org"
+    smtp.stall_data = lambda rcpt: 6.0 if rcpt == slow else 0.0  # three leases long
+    try:
+        add_readers(committed, 60)
+        campaign_id = launch(committed)
+        wait_until_sent(committed, campaign_id, 60, celery_worker)
+    finally:
+        beat.stop()
+        celery_worker.restart()
+    report = audit(committed, smtp, campaign_id)
+    assert_exactly_once(report, unknown_at_most=0)
+    assert len(smtp.to(slow)) == 1
+    assert report["statuses"] == {"sent": 60}
 
 
 def test_relay_tempfails_one_reader_in_ten(committed, smtp, faulty):

@@ -28,7 +28,6 @@ def test_lines_that_start_with_a_dot_arrive_as_written(stack, relay, pipelining)
     assert received.rcpt_tos == ("reader@example.net",)
 
 
-
 @pytest.fixture
 def relay(smtp):  # type: ignore[no-untyped-def]
     """The loopback server's recorder, empty before and as configured after the test."""

@@ -74,3 +74,16 @@ def test_a_campaign_whose_last_rows_were_settled_is_finished(db):
     upkeep = run_upkeep(db, utcnow() + timedelta(minutes=1), stall_after=STALL, batch_size=10)
     assert (upkeep.unknown, upkeep.finished, upkeep.batches) == (1, 1, ())
     assert db.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) == "sent"
+
+
+def test_when_the_broker_lost_its_tasks_every_send_gets_batches_at_once(db):
+    campaign, ids = sending(db, 5)
+    claims.claim(db, campaign.id, ids[0], ids[1], "live-task", timedelta(seconds=30))
+    unplanned = start_send(db, make_campaign(db, "Not yet planned").id)
+    # Just planned, and a live claim is sending: no stall as far as the ledger can tell.
+    calm = run_upkeep(db, utcnow(), stall_after=STALL, batch_size=2)
+    assert (calm.batches, calm.plan) == ((), ())
+    lost = run_upkeep(db, utcnow(), stall_after=STALL, batch_size=2, tasks_lost=True)
+    assert lost.batches == ((campaign.id, ids[2], ids[3]), (campaign.id, ids[4], ids[4]))
+    assert lost.plan == (unplanned.id,)
+    assert (lost.unknown, lost.requeued) == (0, 0), "the live claim is left alone"

@@ -21,6 +21,7 @@ from broadsheet.services import claims
 from broadsheet.settings import SmtpTarget
 from worker import smtp
 from worker.batch import Batch, BatchOutcome, Result
+from worker.lease import LeaseKeeper
 from worker.pacing import Pacer
 from worker.resources import Resources
 from worker.smtp import Lost, Rejected, transmit
@@ -66,7 +67,8 @@ def _send_due(
         if not held or campaign is None:
             return BatchOutcome()
         engine = res.sessions.kw["bind"]
-        with engine.connect() as db, engine.connect() as hot:
+        keeper = LeaseKeeper(res, claim_key, PLACE_LEASE)
+        with keeper, engine.connect() as db, engine.connect() as hot:
             autocommit = engine.dialect.name == "postgresql"
             if autocommit:
                 hot.execution_options(isolation_level="AUTOCOMMIT")
@@ -75,8 +77,10 @@ def _send_due(
             connection = _connect(batch, relays[place:] + relays[:place])
             if connection is not None:
                 relay, conn = connection
+                keeper.relay = relay
                 try:
-                    _work_through(batch, relay, conn, campaign_skeleton(campaign, res.settings))
+                    skeleton = campaign_skeleton(campaign, res.settings)
+                    _work_through(batch, relay, conn, skeleton, keeper)
                 finally:
                     smtp.close(conn)
         return batch.outcome
@@ -134,25 +138,21 @@ def _connect(batch: Batch, relays: list[SmtpTarget]) -> tuple[SmtpTarget, smtpli
 
 
 def _work_through(
-    batch: Batch, relay: SmtpTarget, conn: smtplib.SMTP, skeleton: MessageSkeleton
+    batch: Batch,
+    relay: SmtpTarget,
+    conn: smtplib.SMTP,
+    skeleton: MessageSkeleton,
+    keeper: LeaseKeeper,
 ) -> None:
     res = batch.res
     envelope_from = parseaddr(res.settings.mail_from)[1]
-    lease = timedelta(seconds=res.settings.claim_lease)
-    renew_every = min(lease.total_seconds(), PLACE_LEASE) / 3
-    renewed = time.monotonic()
     domains = [item.email.rpartition("@")[2].lower() for item in batch.held]
     pacer = Pacer(res.throttle, relay, domains)
     done: tuple[int, Result] | None = None  # the last message sent, its outcome not yet recorded
     status_checked = time.monotonic()
     while True:
-        if time.monotonic() - renewed > renew_every:
-            with res.sessions.begin() as session:
-                if not claims.renew(session, batch.claim_key, utcnow() + lease):
-                    return  # the tick settled this claim: none of these rows are ours
-            with contextlib.suppress(redis.RedisError):
-                res.throttle.acquire_connection(relay, batch.claim_key, PLACE_LEASE)
-            renewed = time.monotonic()
+        if keeper.lost.is_set():
+            return  # the tick settled this claim: none of these rows are ours
         if time.monotonic() > status_checked + STATUS_CHECK_SECONDS:
             if not batch.still_sending():
                 batch.record(done, begin=None)

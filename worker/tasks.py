@@ -23,10 +23,13 @@ from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
 from worker.links import check_links
-from worker.resources import resources
+from worker.resources import Resources, resources
 from worker.sending import send_batch as send_one_batch
 
 log = logging.getLogger(__name__)
+
+# Set in Redis by the tick; its absence means Redis lost its data, and the queued tasks too.
+BROKER_MARKER = "broadsheet:broker-marker"
 
 
 def _retry_delay(retries: int) -> int:
@@ -191,19 +194,31 @@ def tick() -> dict[str, int]:
     Idempotent: the decisions are made in one transaction and only enqueued after it
     commits; a duplicate task finds nothing to claim."""
     res = resources()
+    tasks_lost = _broker_lost_its_state(res)
     with res.sessions.begin() as session:
         upkeep = run_upkeep(
             session,
             utcnow(),
             stall_after=timedelta(seconds=res.settings.stall_after),
             batch_size=res.settings.batch_size,
+            tasks_lost=tasks_lost,
         )
+    if tasks_lost:
+        log.warning("the broker's marker was gone (Redis lost its data): enqueueing sends again")
     for campaign_id, first_id, last_id in upkeep.batches:
         send_batch.delay(campaign_id, first_id, last_id)
     for campaign_id in upkeep.plan:
         log.info("campaign %s: starting (scheduled time reached, or planning stalled)", campaign_id)
         start_campaign.delay(campaign_id)
     return upkeep.counts()
+
+
+def _broker_lost_its_state(res: Resources) -> bool:
+    """True once after Redis came back without its data (a restart without persistence, a
+    flush), and on the very first tick: the marker this sets is gone then. Queued tasks went
+    with it, so the tick enqueues the sends again at once instead of after STALL_AFTER; when
+    nothing was lost (a first tick), the extra batches find nothing to claim."""
+    return bool(res.redis.set(BROKER_MARKER, utcnow().isoformat(), nx=True))
 
 
 @celery_app.task(name="broadsheet.resume_campaign")

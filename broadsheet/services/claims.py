@@ -283,16 +283,23 @@ def postpone(session: Session, claim_key: str, delivery_ids: Sequence[int], unti
     return _update_held(session, claim_key, delivery_ids, values)
 
 
-def renew(session: Session, claim_key: str, until: datetime) -> int:
-    """Extend a live worker's hold on the rows it still has to send; 0 means the claim was
-    settled by the tick (its lease had run out) and the worker must stop."""
+def renew(session: Session, claim_key: str, until: datetime) -> bool:
+    """Extend a live worker's hold on the rows it still has to send; False means the claim
+    holds nothing any more (the tick settled it after its lease ran out): the worker stops.
+
+    Rows the sending path is writing at this moment are skipped rather than waited for (on
+    PostgreSQL), so the renewal never deadlocks with it; they get the next renewal."""
+    held = (Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING)
+    free = select(Delivery.id).where(*held).with_for_update(skip_locked=True)
     result = session.execute(
         update(Delivery)
-        .where(Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING)
+        .where(Delivery.id.in_(free.scalar_subquery()), *held)
         .values(lease_expires_at=until)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    if result.rowcount:
+        return True
+    return session.scalar(select(exists().where(*held))) is True
 
 
 def recover(session: Session, claim_key: str, now: datetime | None = None) -> Recovered:

@@ -95,16 +95,19 @@ def complete_if_done(session: Session, campaign_id: int | None = None) -> int:
     return result.rowcount
 
 
-def campaigns_needing_work(session: Session, stalled_before: datetime) -> dict[str, list[int]]:
+def campaigns_needing_work(
+    session: Session, stalled_before: datetime, *, tasks_lost: bool = False
+) -> dict[str, list[int]]:
     """Sending campaigns that lost their tasks (a Redis restart, a failed enqueue): planning
-    never finished, or rows are due but nothing was sent or held since `stalled_before`."""
+    never finished, or rows are due but nothing was sent or held since `stalled_before`.
+    `tasks_lost`: the broker is known to have lost every task, so every sending campaign
+    with due rows (or not yet planned) needs them again, progressing or not."""
     now = utcnow()
     sending = Campaign.status == CampaignStatus.SENDING
-    unplanned = session.scalars(
-        select(Campaign.id).where(
-            sending, Campaign.planned_at.is_(None), Campaign.started_at < stalled_before
-        )
-    ).all()
+    unplanned_when = [sending, Campaign.planned_at.is_(None)]
+    if not tasks_lost:
+        unplanned_when.append(Campaign.started_at < stalled_before)
+    unplanned = session.scalars(select(Campaign.id).where(*unplanned_when)).all()
     mine = Delivery.campaign_id == Campaign.id
     progressing = exists().where(
         mine,
@@ -115,7 +118,8 @@ def campaigns_needing_work(session: Session, stalled_before: datetime) -> dict[s
         Delivery.status == DeliveryStatus.QUEUED,
         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
-    queued = session.scalars(
-        select(Campaign.id).where(sending, Campaign.planned_at < stalled_before, due, ~progressing)
-    ).all()
+    queued_when = [sending, due, Campaign.planned_at.is_not(None)]
+    if not tasks_lost:
+        queued_when += [Campaign.planned_at < stalled_before, ~progressing]
+    queued = session.scalars(select(Campaign.id).where(*queued_when)).all()
     return {"unplanned": list(unplanned), "queued": list(queued)}

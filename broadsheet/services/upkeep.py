@@ -42,9 +42,16 @@ class Upkeep:
 
 
 def run_upkeep(
-    session: Session, now: datetime, *, stall_after: timedelta, batch_size: int
+    session: Session,
+    now: datetime,
+    *,
+    stall_after: timedelta,
+    batch_size: int,
+    tasks_lost: bool = False,
 ) -> Upkeep:
     """Start due campaigns, settle expired claims and find stalled sends, as of `now`.
+    `tasks_lost`: the broker lost its state (Redis restarted empty), so every sending
+    campaign's due rows get batches now, without waiting `stall_after` for it to stall.
 
     Idempotent: a due campaign is started by one tick only, even when two run at once
     (a conditional UPDATE); a dead worker's in-flight row becomes `unknown` once and its
@@ -60,7 +67,7 @@ def run_upkeep(
         batches.extend(recovered.ranges)
     # The rows settled last may have been a campaign's last open ones.
     finished = ledger.complete_if_done(session)
-    stalled = ledger.campaigns_needing_work(session, now - stall_after)
+    stalled = ledger.campaigns_needing_work(session, now - stall_after, tasks_lost=tasks_lost)
     for campaign_id in stalled["queued"]:
         batches.extend(
             (campaign_id, first, last)
