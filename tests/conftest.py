@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from broadsheet.db import make_engine, make_session_factory
-from broadsheet.models import Base
+from broadsheet.models import Base, OutboxMessage
 from broadsheet.settings import PROJECT_ROOT, Settings, load_settings
 from tests.support.admin import sign_in
 from tests.support.browser import CHROMIUM, launch
@@ -95,8 +94,9 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
         client = stack["redis"].client()
         client.delete(*QUEUES.split(","))
         # Rates a test slowed down, and connection places, must not carry into the next test.
-        # So must failed sign-ins and test sends counted against the test client's address.
-        for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*"):
+        # So must failed sign-ins and test sends counted against the test client's address,
+        # and a sweep asked for (a later test's signup would wait for its key to expire).
+        for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*"):
             for key in client.scan_iter(match=pattern):
                 client.delete(key)
         stack["smtp"].handler.reset()
@@ -170,9 +170,16 @@ def shots(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-def queued(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
-    """Subscriber ids the app asks to mail once its commit succeeds. Nothing reaches Redis, so
-    no task outlives this test's rows to mail a later test's reader who reuses the id."""
-    asked: list[int] = []
-    monkeypatch.setattr("web.enqueue.send_confirmation", SimpleNamespace(delay=asked.append))
-    return asked
+def owed(monkeypatch, committed):  # type: ignore[no-untyped-def]
+    """`owed()`: the readers whose confirmation the outbox holds, as committed, in order. No
+    sweep is asked for, so no task outlives this test's rows to mail a later test's reader."""
+    monkeypatch.setattr("web.enqueue.wake_sweep", lambda client: False)
+
+    def read() -> list[int]:
+        try:
+            query = select(OutboxMessage.subscriber_id).order_by(OutboxMessage.id)
+            return list(committed.scalars(query))
+        finally:
+            committed.rollback()
+
+    return read

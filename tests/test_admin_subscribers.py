@@ -147,7 +147,7 @@ def test_a_readers_page_shows_their_history_and_deliveries(editor, committed):
     assert editor.get("/admin/subscribers/999999").status_code == 404
 
 
-def test_an_editor_adds_a_pending_reader_and_a_confirmation_is_mailed(editor, committed, queued):
+def test_an_editor_adds_a_pending_reader_and_a_confirmation_is_mailed(editor, committed, owed):
     answer = post_form(
         editor, "/admin/subscribers", "/admin/subscribers/new",
         email="New.Reader@Example.org", name="New Reader", status="pending", reason="",
@@ -155,7 +155,7 @@ def test_an_editor_adds_a_pending_reader_and_a_confirmation_is_mailed(editor, co
     assert answer.status_code == 303
     reader_id, status, name = reader_state(committed, "new.reader@example.org")
     assert (status, name) == ("pending", "New Reader")
-    assert queued == [reader_id]
+    assert owed() == [reader_id]
     assert events_of(committed, reader_id) == [
         (None, "pending", "admin", None, "editor@example.org")
     ]
@@ -163,7 +163,7 @@ def test_an_editor_adds_a_pending_reader_and_a_confirmation_is_mailed(editor, co
     assert "a confirmation email is on its way" in page
 
 
-def test_adding_an_active_reader_needs_a_reason_and_keeps_what_was_typed(editor, committed, queued):
+def test_adding_an_active_reader_needs_a_reason_and_keeps_what_was_typed(editor, committed, owed):
     fields = {"email": "kim@example.org", "name": "Kim Lee", "status": "active", "reason": " "}
     answer = post_form(editor, "/admin/subscribers", "/admin/subscribers/new", **fields)
     assert answer.status_code == 422
@@ -172,13 +172,13 @@ def test_adding_an_active_reader_needs_a_reason_and_keeps_what_was_typed(editor,
     assert error and "say how this reader agreed" in error.group(1).lower()
     assert 'value="kim@example.org"' in html and 'value="Kim Lee"' in html
     assert re.search(r'value="active" checked', html)
-    assert reader_state(committed, "kim@example.org") is None and queued == []
+    assert reader_state(committed, "kim@example.org") is None and owed() == []
 
     fields["reason"] = "signed the paper form at the fair"
     answer = post_form(editor, "/admin/subscribers", "/admin/subscribers/new", **fields)
     assert answer.status_code == 303
     reader_id, status, _ = reader_state(committed, "kim@example.org")
-    assert status == "active" and queued == []
+    assert status == "active" and owed() == []
     assert events_of(committed, reader_id) == [
         (None, "active", "admin", "signed the paper form at the fair", "editor@example.org")
     ]

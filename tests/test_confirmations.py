@@ -1,5 +1,6 @@
-"""Confirmation mail through the real worker and the single-message SMTP path: what each kind of
-refusal means for the reader, and that temporary trouble is retried."""
+"""Confirmation mail through the outbox and the real worker's sweep: what each kind of refusal
+means for the reader, that temporary trouble is retried, and that a burst of signups goes out
+over few connections, each reader mailed once."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from broadsheet.models import Subscriber
-from broadsheet.services.subscriptions import request_subscription
+from broadsheet.models import OutboxMessage, Subscriber
+from tests.support.factories import sign_up
 from worker.tasks import send_confirmation
 
 
-def signup(committed, email: str) -> int:  # type: ignore[no-untyped-def]
-    reader_id = request_subscription(committed, email).subscriber_id
-    committed.commit()
-    send_confirmation.delay(reader_id)
-    return reader_id
+@pytest.fixture
+def signup(committed, stack):  # type: ignore[no-untyped-def]
+    """`signup(email)`: the reader and their confirmation committed, a sweep asked for."""
+    return lambda email: sign_up(committed, stack["redis"].client(), email)
 
 
 def reader(committed, reader_id: int) -> tuple[str, datetime | None]:  # type: ignore[no-untyped-def]
@@ -45,34 +45,38 @@ def wait_until(check, timeout: float = 20):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def quick_retries(celery_worker):  # type: ignore[no-untyped-def]
-    celery_worker.restart(RETRY_DELAYS="1")
+    celery_worker.restart(RETRY_DELAYS="1,1,1")
     yield celery_worker
     celery_worker.restart()
 
 
 def test_an_address_the_relay_says_does_not_exist_bounces_the_reader(
-    committed, smtp, celery_worker
+    signup, committed, smtp, celery_worker
 ):
     smtp.rcpt_rule = lambda rcpt: "550 5.1.1 no such user" if rcpt.startswith("ghost") else None
-    ghost = signup(committed, "ghost@example.org")
+    ghost = signup("ghost@example.org")
     wait_until(lambda: reader(committed, ghost)[0] == "bounced")
     assert reader(committed, ghost) == ("bounced", None), "not marked as sent"
     assert smtp.to("ghost@example.org") == []
 
 
-def test_a_policy_refusal_is_final_but_keeps_the_reader_pending(committed, smtp, quick_retries):
+def test_a_policy_refusal_is_final_but_keeps_the_reader_pending(
+    signup, committed, smtp, quick_retries
+):
     smtp.rcpt_rule = lambda rcpt: "554 5.7.1 rejected for policy reasons"
-    refused = signup(committed, "policy@example.org")
+    refused = signup("policy@example.org")
     time.sleep(3)  # three retry delays: a temporary failure would have been tried again
     smtp.rcpt_rule = None
-    later = signup(committed, "later@example.org")
+    later = signup("later@example.org")
     wait_until(lambda: smtp.to("later@example.org"))
     assert reader(committed, refused) == ("pending", None)
     assert smtp.to("policy@example.org") == [], "not retried after a permanent refusal"
     assert reader(committed, later)[1] is not None
 
 
-def test_a_temporary_refusal_is_retried_until_it_goes_through(committed, smtp, quick_retries):
+def test_a_temporary_refusal_is_retried_until_it_goes_through(
+    signup, committed, smtp, quick_retries
+):
     tries: list[str] = []
 
     def busy_twice(rcpt: str) -> str | None:
@@ -80,8 +84,36 @@ def test_a_temporary_refusal_is_retried_until_it_goes_through(committed, smtp, q
         return "451 4.3.0 try again later" if len(tries) <= 2 else None
 
     smtp.rcpt_rule = busy_twice
-    reader_id = signup(committed, "patient@example.org")
+    reader_id = signup("patient@example.org")
     (received,) = wait_until(lambda: smtp.to("patient@example.org"))
     assert len(tries) == 3, "refused twice, accepted the third time"
     wait_until(lambda: reader(committed, reader_id)[1] is not None)
     assert b"/confirm/" in received.data
+
+
+def test_a_burst_of_signups_is_mailed_once_each_over_few_connections(signup, committed, smtp):
+    readers = [signup(f"burst{n}@example.org") for n in range(60)]
+    smtp.wait_for(60, timeout=30)
+    time.sleep(1)  # a second copy of anyone would arrive about now
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == sorted(
+        f"burst{n}@example.org" for n in range(60)
+    )
+    sessions = {m.peer for m in smtp.messages}
+    assert len(sessions) < 20, f"{len(sessions)} connections for 60 confirmations"
+    wait_until(lambda: all(reader(committed, r)[1] is not None for r in readers))
+    statuses = committed.scalars(select(OutboxMessage.status)).all()
+    committed.rollback()
+    assert statuses == ["sent"] * 60
+
+
+def test_a_confirmation_task_queued_before_the_outbox_still_mails_once(committed, smtp):
+    from broadsheet.services.subscriptions import request_subscription
+
+    reader_id = request_subscription(committed, "queued-long-ago@example.org").subscriber_id
+    committed.commit()
+    send_confirmation.delay(reader_id)
+    send_confirmation.delay(reader_id)  # redelivered: still one mail
+    wait_until(lambda: smtp.to("queued-long-ago@example.org"))
+    wait_until(lambda: reader(committed, reader_id)[1] is not None)
+    time.sleep(1)
+    assert len(smtp.to("queued-long-ago@example.org")) == 1

@@ -107,17 +107,17 @@ def test_pages_are_accessible_self_contained_documents(client, path):
         assert css.status_code == 200 and "@import" not in text(css) and "url(" not in text(css)
 
 
-def test_new_signup_is_pending_and_owed_one_confirmation(client, committed, queued):
+def test_new_signup_is_pending_and_owed_one_confirmation(client, committed, owed):
     answer = sign_up(client, "New.Reader@Example.org", "New Reader")
     assert answer.status_code == 200
     assert "Check your inbox" in text(answer)
     ((key, (sid, status, name, _)),) = readers(committed).items()
     assert (key, status, name) == ("new.reader@example.org", "pending", "New Reader")
-    assert queued == [sid]
+    assert owed() == [sid]
 
 
 def test_invalid_address_shows_the_form_again_with_the_error_and_the_escaped_values(
-    client, committed, queued
+    client, committed, owed
 ):
     answer = sign_up(client, "<b>reader</b>.example.org", '"><script>alert(1)</script>')
     page = text(answer)
@@ -129,10 +129,10 @@ def test_invalid_address_shows_the_form_again_with_the_error_and_the_escaped_val
     assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
     assert "<script>" not in page and "<b>reader" not in page
     assert page.startswith("<!doctype html>") and "<title>Error: Subscribe" in page
-    assert readers(committed) == {} and queued == []
+    assert readers(committed) == {} and owed() == []
 
 
-def test_a_name_error_is_shown_and_linked_by_the_name_field(client, committed, queued):
+def test_a_name_error_is_shown_and_linked_by_the_name_field(client, committed, owed):
     answer = sign_up(client, "ann@example.org", "N" * 201)
     page = text(answer)
     assert answer.status_code == 400
@@ -141,11 +141,11 @@ def test_a_name_error_is_shown_and_linked_by_the_name_field(client, committed, q
                      page)  # fmt: skip
     assert not re.search(r'<input id="email"[^>]* aria-invalid', page)
     assert 'value="ann@example.org"' in page
-    assert readers(committed) == {} and queued == []
+    assert readers(committed) == {} and owed() == []
 
 
 @pytest.mark.parametrize("token", ["missing", "garbage", "another visitor's"])
-def test_a_missing_or_wrong_csrf_token_is_a_clear_400_page(client, app, committed, queued, token):
+def test_a_missing_or_wrong_csrf_token_is_a_clear_400_page(client, app, committed, owed, token):
     client.get("/subscribe")  # this visitor has a session
     data = {"email": "ann@example.org", "name": "Ann"}
     if token == "garbage":
@@ -157,25 +157,25 @@ def test_a_missing_or_wrong_csrf_token_is_a_clear_400_page(client, app, committe
     assert answer.status_code == 400
     assert "This form has expired. Please check your details and send it again." in page
     assert 'role="alert"' in page and 'value="ann@example.org"' in page
-    assert readers(committed) == {} and queued == []
+    assert readers(committed) == {} and owed() == []
 
     again = client.post("/subscribe", data={**data, "csrf_token": csrf_token(answer.data)})
     assert again.status_code == 200, "the page's fresh token lets the reader send it again"
     assert list(readers(committed)) == ["ann@example.org"]
 
 
-def test_a_filled_honeypot_gets_the_neutral_answer_and_creates_nobody(client, committed, queued):
+def test_a_filled_honeypot_gets_the_neutral_answer_and_creates_nobody(client, committed, owed):
     person = sign_up(client, "person@example.org")
     bot = sign_up(client, "bot@example.org", "Bot", website="https://spam.example.com")
     assert bot.status_code == person.status_code == 200
     assert bot.data == person.data, "a bot cannot tell it was caught"
     known = readers(committed)
     assert list(known) == ["person@example.org"]
-    assert queued == [known["person@example.org"][0]]
+    assert owed() == [known["person@example.org"][0]]
 
 
 @pytest.mark.parametrize("status", ["active", "pending", "bounced"])
-def test_a_known_address_gets_the_same_answer_as_a_new_one(client, committed, queued, status):
+def test_a_known_address_gets_the_same_answer_as_a_new_one(client, committed, owed, status):
     known = add_reader(committed, "known@example.org", status)
     new = sign_up(client, "new@example.org")
     again = sign_up(client, "Known@EXAMPLE.org", "Someone Else")
@@ -184,15 +184,15 @@ def test_a_known_address_gets_the_same_answer_as_a_new_one(client, committed, qu
     rows = readers(committed)
     assert sorted(rows) == ["known@example.org", "new@example.org"], "no second row"
     assert rows["known@example.org"][:3] == (known.id, status, "")
-    assert queued == [rows["new@example.org"][0]], "nobody known is mailed again"
+    assert owed() == [rows["new@example.org"][0]], "nobody known is mailed again"
 
 
-def test_an_unsubscribed_reader_who_signs_up_again_is_pending_and_mailed(client, committed, queued):
+def test_an_unsubscribed_reader_who_signs_up_again_is_pending_and_mailed(client, committed, owed):
     gone = add_reader(committed, "back@example.org", "unsubscribed")
     answer = sign_up(client, "back@example.org", "Back Again")
     assert answer.status_code == 200 and "Check your inbox" in text(answer)
     assert readers(committed)["back@example.org"][:3] == (gone.id, "pending", "Back Again")
-    assert queued == [gone.id]
+    assert owed() == [gone.id]
 
 
 def test_confirm_get_changes_nothing_and_post_confirms_once(client, committed, settings):
@@ -359,7 +359,7 @@ def test_an_unknown_url_is_a_404_page(client):
     ],
 )
 def test_odd_signup_input_gets_an_answer_never_a_crash(
-    client, committed, queued, email, name, status, shown
+    client, committed, owed, email, name, status, shown
 ):
     answer = sign_up(client, email, name)
     assert answer.status_code == status

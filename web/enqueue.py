@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from web.db import after_commit
+from broadsheet.services import outbox_queue
+from web.db import after_commit, session
+from web.extensions import redis_client
 from worker.tasks import (
     check_campaign_links,
     resume_campaign,
-    send_confirmation,
     send_test,
     start_campaign,
+    wake_sweep,
 )
 
 
 def confirmation(subscriber_id: int) -> None:
-    after_commit(lambda: send_confirmation.delay(subscriber_id))
+    """Owe the reader a confirmation in this request's transaction (the outbox), and once it
+    commits ask for a sweep; a lost ask only delays the mail until the next tick."""
+    if outbox_queue.queue_confirmation(session(), subscriber_id):
+        after_commit(lambda: wake_sweep(redis_client()))
 
 
 def campaign_start(campaign_id: int) -> None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from broadsheet.models import utcnow
 from broadsheet.services import claims
@@ -25,13 +27,20 @@ from worker.resources import Resources
 
 log = logging.getLogger(__name__)
 
+# (session, claim key, new expiry) -> whether the claim still holds anything.
+Renewal = Callable[[Session, str, datetime], bool]
+
 
 class LeaseKeeper:
     """`with LeaseKeeper(res, key, place_lease) as keeper:` renews until the block ends;
-    `keeper.lost` is set once the tick has settled the claim (the worker must stop)."""
+    `keeper.lost` is set once the tick has settled the claim (the worker must stop).
+    `renew` is the claim's own renewal: delivery rows (the default) or outbox rows."""
 
-    def __init__(self, res: Resources, claim_key: str, place_lease: float) -> None:
+    def __init__(
+        self, res: Resources, claim_key: str, place_lease: float, renew: Renewal = claims.renew
+    ) -> None:
         self.res, self.claim_key, self.place_lease = res, claim_key, place_lease
+        self._renew_claim = renew
         self.lease = timedelta(seconds=res.settings.claim_lease)
         self.every = min(self.lease.total_seconds(), place_lease) / 3
         self.relay: SmtpTarget | None = None  # whose connection place the batch holds
@@ -58,7 +67,7 @@ class LeaseKeeper:
 
     def renew(self) -> None:
         with self.res.sessions.begin() as session:
-            if not claims.renew(session, self.claim_key, utcnow() + self.lease):
+            if not self._renew_claim(session, self.claim_key, utcnow() + self.lease):
                 self.lost.set()
                 return
         if self.relay is not None:

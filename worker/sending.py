@@ -3,9 +3,7 @@ connection, a booked slot per message, and each outcome in the ledger (worker/ba
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import random
 import smtplib
 import time
 from datetime import timedelta
@@ -21,6 +19,15 @@ from broadsheet.services import claims
 from broadsheet.settings import SmtpTarget
 from worker import smtp
 from worker.batch import Batch, BatchOutcome, Result
+from worker.connections import (
+    PLACE_LEASE,
+    PLACE_RETRY,
+    connect_first,
+    in_turn,
+    release_places,
+    slow_down_after,
+    wait_for_place,
+)
 from worker.lease import LeaseKeeper
 from worker.pacing import Pacer
 from worker.resources import Resources
@@ -28,9 +35,6 @@ from worker.smtp import Lost, Rejected, transmit
 
 log = logging.getLogger(__name__)
 
-# How long a batch waits for a free connection place before it is retried later, the retry
-# delay, and how long a place is held without renewal (a vanished worker's place frees then).
-PLACE_WAIT, PLACE_RETRY, PLACE_LEASE = 3.0, 2.0, 60.0
 # How often (seconds) a batch checks that its campaign was not paused or cancelled.
 STATUS_CHECK_SECONDS = 0.5
 
@@ -52,8 +56,8 @@ def send_batch(
 def _send_due(
     res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
 ) -> BatchOutcome:
-    relays = _in_turn(res.settings.relays)
-    place = _wait_for_place(res, relays, claim_key)
+    relays = in_turn(res.settings.relays)
+    place = wait_for_place(res, relays, claim_key)
     if place is None:  # every relay has all the connections it allows: try again shortly
         retry_at = utcnow() + timedelta(seconds=PLACE_RETRY)
         return BatchOutcome(retry_at=retry_at, error="every relay connection is in use")
@@ -85,56 +89,16 @@ def _send_due(
                     smtp.close(conn)
         return batch.outcome
     finally:
-        for relay in relays:
-            with contextlib.suppress(redis.RedisError):
-                res.throttle.release_connection(relay, claim_key)
-
-
-def _in_turn(relays: tuple[SmtpTarget, ...]) -> list[SmtpTarget]:
-    """The relays in the order this batch tries them: a random first, so load spreads."""
-    first = random.randrange(len(relays))
-    return list(relays[first:] + relays[:first])
-
-
-def _wait_for_place(res: Resources, relays: list[SmtpTarget], holder: str) -> int | None:
-    """Index of a relay where this batch got a connection place, waiting a little for one;
-    a Redis that cannot be asked does not stop mail (the place is not enforced then)."""
-    deadline = time.monotonic() + PLACE_WAIT
-    while True:
-        for index, relay in enumerate(relays):
-            try:
-                if res.throttle.acquire_connection(relay, holder, PLACE_LEASE):
-                    return index
-            except redis.RedisError as exc:
-                log.warning("connection places unavailable, sending anyway: %s", exc)
-                return index
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.1)
+        release_places(res, relays, claim_key)
 
 
 def _connect(batch: Batch, relays: list[SmtpTarget]) -> tuple[SmtpTarget, smtplib.SMTP] | None:
-    """A connection to the first relay (whose place is held) that answers, else to another
-    with a free place; None (the rows deferred) when none can be reached."""
-    res = batch.res
-    errors = []
-    for number, relay in enumerate(relays):
-        try:
-            if number and not res.throttle.acquire_connection(relay, batch.claim_key, PLACE_LEASE):
-                continue
-        except redis.RedisError:
-            pass
-        try:
-            return relay, smtp.connect(relay, timeout=res.settings.smtp_timeout)
-        except (OSError, smtplib.SMTPException) as exc:
-            if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421:
-                _slow_down(res, "relay", relay.name)
-            errors.append(f"{relay.name}: {exc}")
-            with contextlib.suppress(redis.RedisError):
-                res.throttle.release_connection(relay, batch.claim_key)
-    error = f"cannot reach the relay: {'; '.join(errors)}"
-    batch.defer(range(len(batch.held)), error, count_attempt=True)
-    return None
+    """A connection to a relay, or None (the rows deferred) when none can be reached."""
+    connection = connect_first(batch.res, relays, batch.claim_key)
+    if isinstance(connection, str):
+        batch.defer(range(len(batch.held)), connection, count_attempt=True)
+        return None
+    return connection
 
 
 def _work_through(
@@ -202,22 +166,9 @@ def _work_through(
 
 
 def _refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> Result:
-    """What a refusal means for the row, and for the rates: only 421 and 4.7.x slow down."""
-    if exc.code == 421:
-        _slow_down(res, "relay", relay.name)
-    elif exc.throttling:
-        _slow_down(res, "domain", domain)
+    """What a refusal means for the row (only 421 and 4.7.x slow the rates down)."""
+    slow_down_after(res, relay, domain, exc)
     if exc.no_such_address:
         return Result(DeliveryStatus.BOUNCED, {"error": "no such address", "reply": exc.reply})
     status = DeliveryStatus.FAILED if exc.permanent else None
     return Result(status, {"error": "refused by the relay", "reply": exc.reply})
-
-
-def _slow_down(res: Resources, kind: str, name: str) -> None:
-    """A throttling reply: halve that relay's or domain's rate for every worker."""
-    try:
-        factor = res.throttle.slow_down(kind, name)
-    except redis.RedisError as exc:
-        log.warning("could not slow down %s %s: %s", kind, name, exc)
-        return
-    log.warning("%s %s asked us to slow down: now at %.0f%% of its rate", kind, name, factor * 100)

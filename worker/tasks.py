@@ -11,25 +11,29 @@ import uuid
 from datetime import timedelta
 from email.utils import parseaddr
 
+import redis
 from celery import Task
 
 from broadsheet.checks import links_in
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
-from broadsheet.outbox import confirmation_message
 from broadsheet.preview import message_for_test
-from broadsheet.services import campaigns, ledger, suppression
-from broadsheet.services.subscriptions import mark_confirmation_sent
+from broadsheet.services import campaigns, ledger, outbox_queue
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
 from worker.links import check_links
 from worker.resources import Resources, resources
 from worker.sending import send_batch as send_one_batch
+from worker.sweep import sweep
 
 log = logging.getLogger(__name__)
 
 # Set in Redis by the tick; its absence means Redis lost its data, and the queued tasks too.
 BROKER_MARKER = "broadsheet:broker-marker"
+# A sweep of the outbox was asked for and has not started (see wake_sweep), and one was
+# scheduled for rows waiting on a retry time.
+WAKE_KEY, WAKE_EXPIRY = "broadsheet:outbox-wake", 10
+RETRY_KEY = "broadsheet:outbox-retry"
 
 
 def _retry_delay(retries: int) -> int:
@@ -37,42 +41,62 @@ def _retry_delay(retries: int) -> int:
     return delays[min(retries, len(delays) - 1)]
 
 
-@celery_app.task(name="broadsheet.send_confirmation", bind=True, max_retries=5)
-def send_confirmation(self: Task, subscriber_id: int) -> None:
-    """Mail the double opt-in link to a pending reader.
+@celery_app.task(name="broadsheet.sweep_outbox", bind=True)
+def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
+    """Send the outbox's due mail (confirmations) over one connection (worker/sweep.py).
 
-    Idempotent enough: a redelivery may send a second confirmation, which is harmless (both
-    links work). Retries temporary trouble on the RETRY_DELAYS schedule, five times, then
-    gives up; a permanent refusal is final, and one saying the address does not exist
-    bounces the reader.
+    Asked for by `wake_sweep` after a signup commits, by the tick when rows are due, and by
+    itself when rows wait for a retry. Idempotent: only pending rows are claimed, so extra
+    sweeps find nothing; what a dead sweep held is settled by the tick once its lease runs out.
     """
+    res = resources()
+    try:  # from now on, a new signup asks for a sweep of its own (see wake_sweep)
+        res.redis.delete(WAKE_KEY, *([RETRY_KEY] if scheduled else []))
+    except redis.RedisError as exc:
+        log.warning("could not clear the sweep request: %s", exc)
+    outcome = sweep(res, f"{self.request.id}:{uuid.uuid4().hex[:12]}")
+    if outcome.more:
+        wake_sweep(res.redis)
+    elif outcome.retry_at is not None:
+        wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
+        if outcome.error:
+            log.info("outbox: sweeping again in %.0fs after %s", wait, outcome.error)
+        _sweep_later(res.redis, wait)
+    return {"sent": outcome.sent, "failed": outcome.failed, "unknown": outcome.unknown}
+
+
+def wake_sweep(client: redis.Redis) -> bool:
+    """Ask for a sweep soon. One sweep task is queued however many ask before it starts:
+    the first asker sets the key and enqueues, the sweep clears the key as it begins, so a
+    row committed before any ask is seen by a sweep that starts after it. The key expires,
+    so an enqueue lost after the key was set does not block later asks for long."""
+    if not client.set(WAKE_KEY, utcnow().isoformat(), nx=True, ex=WAKE_EXPIRY):
+        return False
+    sweep_outbox.delay()
+    return True
+
+
+def _sweep_later(client: redis.Redis, wait: float) -> None:
+    """One delayed sweep at a time for rows waiting on a retry time; it clears the key as it
+    starts (the expiry, and the tick, are the safety net if it is lost)."""
+    try:
+        if client.set(RETRY_KEY, utcnow().isoformat(), nx=True, ex=int(wait) + WAKE_EXPIRY):
+            sweep_outbox.apply_async(kwargs={"scheduled": True}, countdown=wait)
+    except redis.RedisError as exc:
+        log.warning("could not schedule the next sweep (the tick will): %s", exc)
+
+
+@celery_app.task(name="broadsheet.send_confirmation")
+def send_confirmation(subscriber_id: int) -> None:
+    """Kept for tasks queued before the outbox: owe the reader a confirmation, if they still
+    wait for one and none is waiting already, and ask for a sweep."""
     res = resources()
     with res.sessions.begin() as session:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None or subscriber.status != SubscriberStatus.PENDING:
             return
-        message = confirmation_message(subscriber, res.settings)
-        email = subscriber.email
-    res.throttle.wait(res.settings.smtp)
-    envelope_from = parseaddr(res.settings.mail_from)[1]
-    try:
-        smtp.send_one(
-            res.settings.smtp, envelope_from, email, message, timeout=res.settings.smtp_timeout
-        )
-    except smtp.Rejected as exc:
-        if not exc.permanent:
-            raise self.retry(exc=exc, countdown=_retry_delay(self.request.retries)) from exc
-        log.warning("confirmation to subscriber %s refused: %s", subscriber_id, exc.reply)
-        if exc.no_such_address:
-            with res.sessions.begin() as session:
-                suppression.mark_bounced(session, subscriber_id, exc.reply)
-        return
-    except smtp.Lost as exc:
-        raise self.retry(exc=exc, countdown=_retry_delay(self.request.retries)) from exc
-    with res.sessions.begin() as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is not None:
-            mark_confirmation_sent(session, subscriber, utcnow())
+        outbox_queue.queue_confirmation(session, subscriber_id)
+    wake_sweep(res.redis)
 
 
 @celery_app.task(name="broadsheet.send_test")
@@ -210,6 +234,8 @@ def tick() -> dict[str, int]:
     for campaign_id in upkeep.plan:
         log.info("campaign %s: starting (scheduled time reached, or planning stalled)", campaign_id)
         start_campaign.delay(campaign_id)
+    if upkeep.sweep:
+        wake_sweep(res.redis)
     return upkeep.counts()
 
 

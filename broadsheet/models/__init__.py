@@ -6,6 +6,7 @@ from broadsheet.models.base import Base, utcnow
 from broadsheet.models.bounce_report import BounceReport, ReportKind
 from broadsheet.models.campaign import Campaign, CampaignStatus
 from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
+from broadsheet.models.outbox_message import OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
 from broadsheet.models.user import Role, User
@@ -21,6 +22,9 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "EventSource",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
     "ReportKind",
     "Role",
     "Subscriber",

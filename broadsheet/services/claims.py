@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Integer, bindparam, case, exists, func, null, or_, select, update
+from sqlalchemy import Connection, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -26,6 +26,7 @@ from broadsheet.models import (
     SubscriberStatus,
     utcnow,
 )
+from broadsheet.services import holds
 
 SUPPRESSED_ERROR = "suppressed: the reader is no longer active"
 UNKNOWN_ERROR = "outcome unknown: the worker stopped while this message was being sent"
@@ -199,8 +200,8 @@ def finish_and_begin(
         "done": done_id,
         "next": next_id,
         "status": status,
-        "error": error,
-        "reply": reply,
+        "last_error": error,
+        "relay_reply": reply,
         "message_id": message_id,
         "sent_at": now if status == DeliveryStatus.SENT else None,
         "now": now,
@@ -209,44 +210,11 @@ def finish_and_begin(
     return next_id is None or next_id in set(changed)
 
 
-def _finish_and_begin_statement():  # type: ignore[no-untyped-def]
-    """Built once: a Core statement whose compiled form is cached, with no ORM in the way."""
-    t = Delivery.__table__
-    done, going = t.c.id == bindparam("done"), t.c.id == bindparam("next", type_=Integer())
-
-    def on_done(value, column):  # type: ignore[no-untyped-def]
-        return case((done, value), else_=column)
-
-    def kept(param: str, name: str):  # type: ignore[no-untyped-def]
-        """The new value for the finished row when one is given, else the old one."""
-        column = t.c[name]
-        return on_done(func.coalesce(bindparam(param, type_=column.type), column), column)
-
-    return (
-        update(t)
-        .where(
-            t.c.id.in_([bindparam("done"), bindparam("next", type_=Integer())]),
-            t.c.claimed_by == bindparam("key"),
-            t.c.status == DeliveryStatus.SENDING,
-        )
-        .values(
-            status=on_done(bindparam("status", type_=t.c.status.type), t.c.status),
-            claimed_by=on_done(null(), t.c.claimed_by),
-            lease_expires_at=on_done(null(), t.c.lease_expires_at),
-            last_error=kept("error", "last_error"),
-            relay_reply=kept("reply", "relay_reply"),
-            message_id=kept("message_id", "message_id"),
-            sent_at=kept("sent_at", "sent_at"),
-            attempted_at=case(
-                (going, bindparam("now", type_=t.c.attempted_at.type)), else_=t.c.attempted_at
-            ),
-            attempts=case((going, t.c.attempts + 1), else_=t.c.attempts),
-        )
-        .returning(t.c.id)
-    )
-
-
-_FINISH_AND_BEGIN = _finish_and_begin_statement()
+_FINISH_AND_BEGIN = holds.finish_and_begin_statement(
+    Delivery.__table__,
+    DeliveryStatus.SENDING,
+    ("last_error", "relay_reply", "message_id", "sent_at"),
+)
 
 
 def release(
@@ -285,21 +253,8 @@ def postpone(session: Session, claim_key: str, delivery_ids: Sequence[int], unti
 
 def renew(session: Session, claim_key: str, until: datetime) -> bool:
     """Extend a live worker's hold on the rows it still has to send; False means the claim
-    holds nothing any more (the tick settled it after its lease ran out): the worker stops.
-
-    Rows the sending path is writing at this moment are skipped rather than waited for (on
-    PostgreSQL), so the renewal never deadlocks with it; they get the next renewal."""
-    held = (Delivery.claimed_by == claim_key, Delivery.status == DeliveryStatus.SENDING)
-    free = select(Delivery.id).where(*held).with_for_update(skip_locked=True)
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(free.scalar_subquery()), *held)
-        .values(lease_expires_at=until)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount:
-        return True
-    return session.scalar(select(exists().where(*held))) is True
+    holds nothing any more: the worker stops (see `holds.renew`)."""
+    return holds.renew(session, Delivery.__table__, DeliveryStatus.SENDING, claim_key, until)
 
 
 def recover(session: Session, claim_key: str, now: datetime | None = None) -> Recovered:
@@ -353,19 +308,9 @@ def expired_claims(session: Session, now: datetime | None = None) -> list[str]:
 def _update_held(
     session: Session, claim_key: str, delivery_ids: Sequence[int], values: dict[str, object]
 ) -> int:
-    if not delivery_ids:
-        return 0
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.claimed_by == claim_key,
-            Delivery.status == DeliveryStatus.SENDING,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    return holds.update_held(
+        session, Delivery.__table__, DeliveryStatus.SENDING, claim_key, delivery_ids, values
     )
-    return result.rowcount
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from broadsheet.services import campaigns, claims, ledger
+from broadsheet.services import campaigns, claims, ledger, outbox_queue
 
 Batch = tuple[int, int, int]  # (campaign id, first delivery id, last delivery id)
 
@@ -29,6 +29,9 @@ class Upkeep:
     finished: int  # campaigns that became sent
     unplanned: int  # stalled campaigns whose planning never finished
     stalled: int  # stalled campaigns with due rows and no progress
+    sweep: bool = False  # outbox mail is due (sweep_outbox)
+    mail_unknown: int = 0  # outbox rows of dead sweeps whose outcome is unknown
+    mail_requeued: int = 0  # outbox rows of dead sweeps pending again
 
     def counts(self) -> dict[str, int]:
         return {
@@ -38,6 +41,8 @@ class Upkeep:
             "finished": self.finished,
             "unplanned": self.unplanned,
             "queued": self.stalled,
+            "mail_unknown": self.mail_unknown,
+            "mail_requeued": self.mail_requeued,
         }
 
 
@@ -49,7 +54,8 @@ def run_upkeep(
     batch_size: int,
     tasks_lost: bool = False,
 ) -> Upkeep:
-    """Start due campaigns, settle expired claims and find stalled sends, as of `now`.
+    """Start due campaigns, settle expired claims (campaigns' and the outbox's), find stalled
+    sends and whether outbox mail is due, as of `now`.
     `tasks_lost`: the broker lost its state (Redis restarted empty), so every sending
     campaign's due rows get batches now, without waiting `stall_after` for it to stall.
 
@@ -65,6 +71,8 @@ def run_upkeep(
         recovered = claims.recover(session, claim_key, now)
         unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
         batches.extend(recovered.ranges)
+    mail = outbox_queue.recover(session, now)
+    mail_due = outbox_queue.next_due(session)
     # The rows settled last may have been a campaign's last open ones.
     finished = ledger.complete_if_done(session)
     stalled = ledger.campaigns_needing_work(session, now - stall_after, tasks_lost=tasks_lost)
@@ -82,4 +90,7 @@ def run_upkeep(
         finished=finished,
         unplanned=len(stalled["unplanned"]),
         stalled=len(stalled["queued"]),
+        sweep=mail_due is not None and mail_due <= now,
+        mail_unknown=mail.unknown,
+        mail_requeued=mail.requeued,
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import redis
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Article, Campaign, Subscriber, User
 from broadsheet.preview import preview_message
+from broadsheet.services import outbox_queue
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, prepare, start_send
+from broadsheet.services.subscriptions import request_subscription
 from broadsheet.services.users import create_user
 from broadsheet.settings import Settings
+from worker.tasks import wake_sweep
 
 PASSWORD = "correct horse battery"
 
@@ -65,3 +69,13 @@ def make_user(session: Session, role: str = "editor", email: str | None = None) 
     user = create_user(session, email or f"{role}@example.org", PASSWORD, role)
     session.commit()
     return user
+
+
+def sign_up(session: Session, client: redis.Redis, email: str) -> int:
+    """What the signup form does: the reader and their confirmation in one commit, then a
+    sweep asked for. Returns the reader's id."""
+    reader_id = request_subscription(session, email).subscriber_id
+    outbox_queue.queue_confirmation(session, reader_id)
+    session.commit()
+    wake_sweep(client)
+    return reader_id

@@ -25,6 +25,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
     at: float  # time.monotonic() when the relay accepted it
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: one per connection
 
     def parsed(self) -> EmailMessage:
         return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
@@ -76,6 +77,7 @@ class RecordingHandler:
                     tuple(envelope.rcpt_tos),
                     envelope.original_content,
                     time.monotonic(),
+                    tuple(session.peer),
                 )
             )
             self._cond.notify_all()

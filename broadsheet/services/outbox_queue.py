@@ -1,0 +1,283 @@
+"""The outbox queue: mail owed to a reader, held by a sweep while it is sent, exactly once.
+
+A signup writes its reader and its confirmation in one transaction (`queue_confirmation`) and
+returns; a sweep (worker/sweep.py) claims due rows, sends them over one SMTP connection and
+records each outcome in the statement that marks the next row in flight, as the campaign
+ledger does (broadsheet/services/claims.py). So a sweep that dies leaves at most one row
+whose fate is unknown (`unknown`, never sent again), and every other row it held goes back
+to `pending` once its lease runs out (`recover`, from the tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from broadsheet.models import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
+from broadsheet.services import holds
+
+NOT_OWED = "not sent: the reader is no longer waiting to confirm"
+UNKNOWN_ERROR = "outcome unknown: the worker stopped while this message was being sent"
+
+
+@dataclass(frozen=True)
+class Held:
+    """One outbox row a sweep now holds, with the reader it is for."""
+
+    row_id: int
+    kind: OutboxKind
+    subscriber: Subscriber
+
+
+@dataclass(frozen=True)
+class Recovered:
+    unknown: int
+    requeued: int
+
+
+def queue_confirmation(session: Session, subscriber_id: int) -> bool:
+    """Owe the reader a confirmation mail, in the caller's transaction; False when one is
+    already waiting for them (a second signup before the first mail left owes nothing)."""
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(OutboxMessage.__table__)
+        .values(
+            kind=OutboxKind.CONFIRMATION,
+            subscriber_id=subscriber_id,
+            status=OutboxStatus.PENDING,
+            created_at=now,
+            due_at=now,
+            attempts=0,
+        )
+        .on_conflict_do_nothing()  # the partial unique index on waiting rows
+        .returning(OutboxMessage.__table__.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> list[Held]:
+    """Take up to `limit` due, pending rows, oldest first; rows another sweep holds are
+    skipped (SKIP LOCKED on PostgreSQL; SQLite serialises writers). A confirmation no longer
+    owed (the reader confirmed, left or bounced since) is failed, not sent. None is in flight
+    yet: the sweep begins each row itself (`finish_and_begin`)."""
+    now = utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_by=claim_key,
+            lease_expires_at=now + lease,
+            attempted_at=None,
+        )
+        .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subscriber_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return []
+    readers = {
+        s.id: s
+        for s in session.scalars(
+            select(Subscriber).where(Subscriber.id.in_({sid for _, _, sid in rows}))
+        )
+    }
+    held, not_owed = [], []
+    for row_id, kind, subscriber_id in sorted(rows):
+        reader = readers.get(subscriber_id)
+        if reader is not None and reader.status == SubscriberStatus.PENDING:
+            held.append(Held(row_id, kind, reader))
+        else:
+            not_owed.append(row_id)
+    finish(session, claim_key, not_owed, OutboxStatus.FAILED, error=NOT_OWED)
+    return held
+
+
+def finish_and_begin(
+    session: Session,
+    claim_key: str,
+    done: Held | None,
+    status: OutboxStatus | None,
+    next_id: int | None,
+    *,
+    error: str | None = None,
+    reply: str | None = None,
+) -> bool:
+    """In the caller's transaction: record `done`'s final `status` and mark row `next_id` in
+    flight, one statement; a sent confirmation is stamped on its reader too. False when
+    `next_id` is no longer this sweep's (its lease ran out and the tick settled it)."""
+    if done is None and next_id is None:
+        return True
+    now = utcnow()
+    params = {
+        "key": claim_key,
+        "done": None if done is None else done.row_id,
+        "next": next_id,
+        "status": status,
+        "last_error": error,
+        "relay_reply": reply,
+        "sent_at": now if status == OutboxStatus.SENT else None,
+        "now": now,
+    }
+    changed = set(session.execute(_FINISH_AND_BEGIN, params).scalars())
+    if done is not None and status == OutboxStatus.SENT and done.row_id in changed:
+        _stamp_sent(session, done, now)
+    return next_id is None or next_id in changed
+
+
+def _stamp_sent(session: Session, done: Held, when: datetime) -> None:
+    """What the reader's row says about mail sent to them (when a resend is owed)."""
+    if done.kind == OutboxKind.CONFIRMATION:
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.id == done.subscriber.id)
+            .values(confirmation_sent_at=when)
+            .execution_options(synchronize_session=False)
+        )
+
+
+_FINISH_AND_BEGIN = holds.finish_and_begin_statement(
+    OutboxMessage.__table__, OutboxStatus.SENDING, ("last_error", "relay_reply", "sent_at")
+)
+
+
+def finish(
+    session: Session,
+    claim_key: str,
+    row_ids: Sequence[int],
+    status: OutboxStatus,
+    *,
+    error: str | None = None,
+    reply: str | None = None,
+) -> int:
+    """A final outcome for held rows (not sent: refused, or no longer owed)."""
+    values: dict[str, object] = {"status": status, "claimed_by": None, "lease_expires_at": None}
+    if error is not None:
+        values["last_error"] = error
+    if reply is not None:
+        values["relay_reply"] = reply
+    return _update_held(session, claim_key, row_ids, values)
+
+
+def defer(
+    session: Session, claim_key: str, row_ids: Sequence[int], error: str, delays: Sequence[int]
+) -> datetime | None:
+    """A temporary failure: each row is due again after the delay for its attempt count, or
+    failed once it has used every delay. Returns when the first retried row falls due. A row
+    never begun (the relay could not be reached) counts the failure as an attempt too."""
+    if not row_ids:
+        return None
+    now = utcnow()
+    held = (OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == claim_key)
+    session.execute(
+        update(OutboxMessage)
+        .where(*held, OutboxMessage.attempted_at.is_(None))
+        .values(attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(select(OutboxMessage.id, OutboxMessage.attempts).where(*held)).all()
+    failed, earliest = [], None
+    for row_id, attempts in rows:
+        if attempts > len(delays):
+            failed.append(row_id)
+            continue
+        due = now + timedelta(seconds=delays[max(attempts - 1, 0)])
+        _give_back(session, claim_key, [row_id], due, error=error)
+        earliest = due if earliest is None else min(earliest, due)
+    spent = f"gave up after {len(delays) + 1} attempts: {error}"
+    finish(session, claim_key, failed, OutboxStatus.FAILED, error=spent)
+    return earliest
+
+
+def postpone(session: Session, claim_key: str, row_ids: Sequence[int], until: datetime) -> int:
+    """Give held rows back unsent until `until` (their domain is at its rate), not counting
+    it as an attempt; also how a stopping sweep gives back what it did not reach."""
+    return _give_back(session, claim_key, row_ids, until, undo_attempt=True)
+
+
+def _give_back(
+    session: Session,
+    claim_key: str,
+    row_ids: Sequence[int],
+    due: datetime,
+    *,
+    error: str | None = None,
+    undo_attempt: bool = False,
+) -> int:
+    values: dict[str, object] = {
+        "status": OutboxStatus.PENDING,
+        "claimed_by": None,
+        "lease_expires_at": None,
+        "attempted_at": None,
+        "due_at": due,
+    }
+    if error is not None:
+        values["last_error"] = error
+    if undo_attempt:
+        begun = OutboxMessage.attempted_at.is_not(None)
+        values["attempts"] = case((begun, OutboxMessage.attempts - 1), else_=OutboxMessage.attempts)
+    return _update_held(session, claim_key, row_ids, values)
+
+
+def renew(session: Session, claim_key: str, until: datetime) -> bool:
+    """Extend a live sweep's hold on its rows; False when it holds none any more."""
+    return holds.renew(session, OutboxMessage.__table__, OutboxStatus.SENDING, claim_key, until)
+
+
+def recover(session: Session, now: datetime | None = None) -> Recovered:
+    """Settle the rows of sweeps whose lease ran out: the one in flight becomes `unknown`
+    (it may have been delivered), the others are pending again, due at once."""
+    attempted = OutboxMessage.attempted_at.is_not(None)
+    settled = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_expires_at < (now or utcnow()),
+        )
+        .values(
+            status=case((attempted, OutboxStatus.UNKNOWN.value), else_=OutboxStatus.PENDING.value),
+            last_error=case((attempted, UNKNOWN_ERROR), else_=OutboxMessage.last_error),
+            claimed_by=None,
+            lease_expires_at=None,
+        )
+        .returning(OutboxMessage.status)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    statuses = list(settled)
+    unknown = sum(1 for status in statuses if status == OutboxStatus.UNKNOWN)
+    return Recovered(unknown, len(statuses) - unknown)
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending row falls due (None: nothing is pending)."""
+    return session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    )
+
+
+def _update_held(
+    session: Session, claim_key: str, row_ids: Sequence[int], values: dict[str, object]
+) -> int:
+    return holds.update_held(
+        session, OutboxMessage.__table__, OutboxStatus.SENDING, claim_key, row_ids, values
+    )
