@@ -128,6 +128,16 @@ def test_batch_ranges_cover_the_queued_rows_in_groups_of_the_batch_size(db):
     assert list(batch_ranges(db, campaign_id, 100)) == [(left[0], left[-1])]
 
 
+def test_a_row_that_fell_due_after_the_claim_still_brings_its_batch_back(db):
+    """Deferred with a jitter of its own, a row can fall due between the claim and the
+    batch's question of when to run again: the answer must not skip it."""
+    campaign_id, ids = planned(db, 2)
+    claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
+    claims.release(db, "task-a", ids, "450 greylisted", utcnow() - timedelta(milliseconds=5))
+    due = claims.next_due(db, campaign_id, ids[0], ids[-1])
+    assert due is not None and due <= utcnow()
+
+
 def test_resume_restarts_the_age_of_rows_still_queued(db):
     campaign_id, ids = planned(db, 2)
     day, long_ago = timedelta(days=1), utcnow() - timedelta(days=2)

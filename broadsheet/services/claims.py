@@ -124,14 +124,16 @@ def claim(
 
 def next_due(session: Session, campaign_id: int, first_id: int, last_id: int) -> datetime | None:
     """When the earliest row of the range that waits for a retry falls due (None: no row
-    waits, or the campaign is not sending), so the range's task knows when to run again."""
+    waits, or the campaign is not sending), so the range's task knows when to run again.
+    A time already past counts too: a row that fell due after the batch claimed, but before
+    this question, must not be left for the tick to find as a stalled send."""
     sending = exists().where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
     return session.scalar(
         select(func.min(Delivery.next_attempt_at)).where(
             Delivery.campaign_id == campaign_id,
             Delivery.id.between(first_id, last_id),
             Delivery.status == DeliveryStatus.QUEUED,
-            Delivery.next_attempt_at > utcnow(),
+            Delivery.next_attempt_at.is_not(None),
             sending,
         )
     )
