@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,4 +40,72 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        queue.enter(conn.connection)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            queue.leave(conn.connection)
+            raise
+
+    database = engine.url.database
+    queue = _WriterQueue(f"{database}-writers" if database and database != ":memory:" else None)
+    commit, rollback = engine.dialect.do_commit, engine.dialect.do_rollback
+
+    def do_commit(dbapi_conn):  # type: ignore[no-untyped-def]
+        try:
+            commit(dbapi_conn)
+        finally:
+            queue.leave(dbapi_conn)
+
+    def do_rollback(dbapi_conn):  # type: ignore[no-untyped-def]
+        try:
+            rollback(dbapi_conn)
+        finally:
+            queue.leave(dbapi_conn)
+
+    engine.dialect.do_commit, engine.dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        fd = record.info.pop("writers_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+
+class _WriterQueue:
+    """Writers wait for SQLite's write lock in the kernel, first come first served.
+
+    SQLite's own busy handler polls: a writer that finds the lock taken sleeps 1, 2, 5, 10,
+    ... up to 100 ms between tries, so under a steady stream of short transactions (signups
+    and the outbox sweep) an unlucky one waits hundreds of milliseconds for a lock that was
+    free most of that time. Here each transaction first takes an exclusive `flock` on a file
+    beside the database, which the kernel hands to the next waiter the moment it is released
+    (after COMMIT or ROLLBACK); SQLite's lock is then free whenever BEGIN IMMEDIATE asks.
+    Each connection has its own descriptor (a flock belongs to an open file), and a thread
+    already inside a transaction on another connection does not queue again: SQLite's busy
+    timeout governs that rare case, as before.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._inside = threading.local()
+
+    def enter(self, fairy) -> None:  # type: ignore[no-untyped-def]
+        if self.path is None or getattr(self._inside, "depth", 0):
+            return
+        fd = fairy.info.get("writers_fd")
+        if fd is None:
+            fd = fairy.info["writers_fd"] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        fairy.info["writers_held"] = True
+        self._inside.depth = 1
+
+    def leave(self, fairy) -> None:  # type: ignore[no-untyped-def]
+        try:
+            info = fairy.info
+        except (AttributeError, NotImplementedError):  # a bare or first-connect connection
+            return
+        if not info.pop("writers_held", False):
+            return
+        fcntl.flock(info["writers_fd"], fcntl.LOCK_UN)
+        self._inside.depth = 0

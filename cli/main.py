@@ -40,13 +40,14 @@ def run() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=None, help="Port (default: PORT, 5000).")
-@click.option("--workers", type=int, default=None, help="Processes (default: 2 per core + 1).")
-def web(host: str, port: int | None, workers: int | None) -> None:
+@click.option("--workers", type=int, default=None, help="Processes (default: one per core).")
+@click.option("--threads", type=int, default=4, show_default=True, help="Threads per process.")
+def web(host: str, port: int | None, workers: int | None, threads: int) -> None:
     """Serve the web app with gunicorn (a production WSGI server)."""
     from cli.webserver import serve
 
     settings = _settings()
-    serve(settings, host, port or settings.port, workers or min(2 * (os.cpu_count() or 1) + 1, 9))
+    serve(settings, host, port or settings.port, workers or (os.cpu_count() or 1), threads)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -22,7 +22,7 @@ def processes(settings: Settings) -> dict[str, str]:
         procs["redis"] = f"{me} redis"
     if settings.embedded_smtp:
         procs["mail"] = f"{me} catcher"
-    procs["web"] = f"{me} web --workers 2"
+    procs["web"] = f"{me} web"
     procs["worker"] = f"{me} worker --concurrency 2"
     procs["beat"] = f"{me} beat"
     return procs

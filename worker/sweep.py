@@ -9,6 +9,7 @@ signups that arrive meanwhile have asked for the next sweep already (worker/task
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import time
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 import redis
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_session_factory
@@ -76,7 +78,7 @@ def sweep(res: Resources, claim_key: str) -> SweepOutcome:
     engine = res.sessions.kw["bind"]
     try:
         with engine.connect() as db:
-            run = _Sweep(res, make_session_factory(db), claim_key)
+            run = _Sweep(res, db, make_session_factory(db), claim_key)
             run.work_through(relays[place:] + relays[:place])
             return run.outcome
     finally:
@@ -86,7 +88,9 @@ def sweep(res: Resources, claim_key: str) -> SweepOutcome:
 @dataclass
 class _Sweep:
     res: Resources
-    # Sessions on one connection held for the whole sweep: no pool checkout per message.
+    # One connection held for the whole sweep (no pool checkout per message): the common
+    # outcome is written on it directly, the rest through sessions bound to it.
+    db: Connection
     sessions: sessionmaker[Session]
     claim_key: str
     outcome: SweepOutcome = field(default_factory=SweepOutcome)
@@ -175,24 +179,33 @@ class _Sweep:
 
     def record(self, done: Done | None, begin: Held | None) -> bool:
         """In one commit: `done`'s outcome, and row `begin` in flight. False when `begin`
-        is no longer this sweep's (its lease ran out and the tick settled it)."""
+        is no longer this sweep's (its lease ran out and the tick settled it). The common
+        outcomes are one Core statement on the held connection; a retry or a bounce goes
+        through a session (the reader's status changes too)."""
         next_id = None if begin is None else begin.row_id
-        key = self.claim_key
-        with self.sessions.begin() as session:
+        plain = done is None or (done.status is not None and not done.bounced)
+        with contextlib.ExitStack() as transaction:
+            if plain:
+                transaction.enter_context(self.db.begin())
+                db: Session | Connection = self.db
+            else:
+                db = transaction.enter_context(self.sessions.begin())
             if done is not None and done.status is None:  # refused for now: retried later
-                self._defer(session, [done.item], done.values["reply"])
+                assert isinstance(db, Session)
+                self._defer(db, [done.item], done.values["reply"])
                 done = None
             if done is None:
-                still_ours = outbox_queue.finish_and_begin(session, key, None, None, next_id)
+                still_ours = outbox_queue.finish_and_begin(db, self.claim_key, None, None, next_id)
             else:
                 still_ours = outbox_queue.finish_and_begin(
-                    session, key, done.item, done.status, next_id, **done.values
+                    db, self.claim_key, done.item, done.status, next_id, **done.values
                 )
                 if done.bounced:
-                    suppression.mark_bounced(session, done.item.subscriber.id, done.values["reply"])
+                    assert isinstance(db, Session)
+                    suppression.mark_bounced(db, done.item.subscriber.id, done.values["reply"])
                 self._count(done.status)
         if not still_ours:
-            log.warning("outbox claim %s expired while its worker was busy; stopping", key)
+            log.warning("outbox claim %s expired while busy; stopping", self.claim_key)
         return still_ours
 
     def defer(self, items: list[Held], error: str) -> None:

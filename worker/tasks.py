@@ -33,6 +33,9 @@ BROKER_MARKER = "broadsheet:broker-marker"
 # A sweep of the outbox was asked for and has not started (see wake_sweep), and one was
 # scheduled for rows waiting on a retry time.
 WAKE_KEY, WAKE_EXPIRY = "broadsheet:outbox-wake", 10
+# A sweep starts this long after the first ask: the signups of that moment share its
+# connection instead of each burst of a few paying for a connection and a task of its own.
+GATHER_SECONDS = 0.5
 RETRY_KEY = "broadsheet:outbox-retry"
 
 
@@ -66,13 +69,13 @@ def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
 
 
 def wake_sweep(client: redis.Redis) -> bool:
-    """Ask for a sweep soon. One sweep task is queued however many ask before it starts:
-    the first asker sets the key and enqueues, the sweep clears the key as it begins, so a
-    row committed before any ask is seen by a sweep that starts after it. The key expires,
-    so an enqueue lost after the key was set does not block later asks for long."""
+    """Ask for a sweep, `GATHER_SECONDS` from now. One sweep task is queued however many ask
+    before it starts: the first asker sets the key and enqueues, the sweep clears the key as
+    it begins, so a row committed before any ask is seen by a sweep that starts after it.
+    The key expires, so an enqueue lost after the key was set does not block later asks."""
     if not client.set(WAKE_KEY, utcnow().isoformat(), nx=True, ex=WAKE_EXPIRY):
         return False
-    sweep_outbox.delay()
+    sweep_outbox.apply_async(countdown=GATHER_SECONDS)
     return True
 
 

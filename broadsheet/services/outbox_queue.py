@@ -10,11 +10,12 @@ to `pending` once its lease runs out (`recover`, from the tick).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,22 +52,25 @@ def queue_confirmation(session: Session, subscriber_id: int) -> bool:
     """Owe the reader a confirmation mail, in the caller's transaction; False when one is
     already waiting for them (a second signup before the first mail left owes nothing)."""
     now = utcnow()
-    dialect = session.get_bind().dialect.name
+    params = {
+        "kind": OutboxKind.CONFIRMATION,
+        "subscriber_id": subscriber_id,
+        "status": OutboxStatus.PENDING,
+        "created_at": now,
+        "due_at": now,
+        "attempts": 0,
+    }
+    statement = _queue_statement(session.get_bind().dialect.name)
+    return session.connection().execute(statement, params).scalar_one_or_none() is not None
+
+
+@functools.cache
+def _queue_statement(dialect: str):  # type: ignore[no-untyped-def]
+    """Built once per dialect: the signup's transaction is short, so is the statement's cost."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        dialect_insert(OutboxMessage.__table__)
-        .values(
-            kind=OutboxKind.CONFIRMATION,
-            subscriber_id=subscriber_id,
-            status=OutboxStatus.PENDING,
-            created_at=now,
-            due_at=now,
-            attempts=0,
-        )
-        .on_conflict_do_nothing()  # the partial unique index on waiting rows
-        .returning(OutboxMessage.__table__.c.id)
-    )
-    return session.execute(statement).scalar_one_or_none() is not None
+    table = OutboxMessage.__table__
+    # DO NOTHING on the partial unique index of waiting rows (one per reader and kind).
+    return dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> list[Held]:
@@ -114,7 +118,7 @@ def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> lis
 
 
 def finish_and_begin(
-    session: Session,
+    db: Session | Connection,
     claim_key: str,
     done: Held | None,
     status: OutboxStatus | None,
@@ -125,7 +129,8 @@ def finish_and_begin(
 ) -> bool:
     """In the caller's transaction: record `done`'s final `status` and mark row `next_id` in
     flight, one statement; a sent confirmation is stamped on its reader too. False when
-    `next_id` is no longer this sweep's (its lease ran out and the tick settled it)."""
+    `next_id` is no longer this sweep's (its lease ran out and the tick settled it). On a
+    Connection (the sweep's hot path) no ORM is involved."""
     if done is None and next_id is None:
         return True
     now = utcnow()
@@ -139,21 +144,23 @@ def finish_and_begin(
         "sent_at": now if status == OutboxStatus.SENT else None,
         "now": now,
     }
-    changed = set(session.execute(_FINISH_AND_BEGIN, params).scalars())
+    changed = set(db.execute(_FINISH_AND_BEGIN, params).scalars())
     if done is not None and status == OutboxStatus.SENT and done.row_id in changed:
-        _stamp_sent(session, done, now)
+        _stamp_sent(db, done, now)
     return next_id is None or next_id in changed
 
 
-def _stamp_sent(session: Session, done: Held, when: datetime) -> None:
+def _stamp_sent(db: Session | Connection, done: Held, when: datetime) -> None:
     """What the reader's row says about mail sent to them (when a resend is owed)."""
     if done.kind == OutboxKind.CONFIRMATION:
-        session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == done.subscriber.id)
-            .values(confirmation_sent_at=when)
-            .execution_options(synchronize_session=False)
-        )
+        db.execute(_STAMP_CONFIRMATION, {"reader": done.subscriber.id, "when": when})
+
+
+_STAMP_CONFIRMATION = (
+    update(Subscriber.__table__)
+    .where(Subscriber.__table__.c.id == bindparam("reader"))
+    .values(confirmation_sent_at=bindparam("when"))
+)
 
 
 _FINISH_AND_BEGIN = holds.finish_and_begin_statement(

@@ -45,7 +45,7 @@ def subscribe():  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
     if request.form.get(HONEYPOT):
         # A bot filled the hidden field: answer as for anyone, do nothing.
-        return render_template("public/check_inbox.html")
+        return _check_inbox()
     try:
         outcome = request_subscription(
             session(), email, name, source="form", ip=request.remote_addr
@@ -58,7 +58,17 @@ def subscribe():  # type: ignore[no-untyped-def]
     if outcome.send_confirmation:
         enqueue.confirmation(outcome.subscriber_id)
     commit()  # release the write lock before rendering
-    return render_template("public/check_inbox.html")
+    return _check_inbox()
+
+
+def _check_inbox() -> str:
+    """The answer to every signup: nothing in it is the reader's (it must not say whether the
+    address was known), so each process renders it once."""
+    pages = current_app.extensions.setdefault("broadsheet.check_inbox", {})
+    page = pages.get(request.script_root)
+    if page is None:
+        page = pages[request.script_root] = render_template("public/check_inbox.html")
+    return page
 
 
 @bp.errorhandler(CSRFError)
