@@ -1,6 +1,9 @@
-"""Open-loop signups over raw HTTP: GET /subscribe, read the CSRF token and session cookie,
-POST the form with a fresh address; a new connection per request, as browsers behind
-different NATs would.
+"""Open-loop signups over raw HTTP: POST the form with a fresh address, a new connection per
+request, as browsers behind different NATs would. The form (its CSRF token and session
+cookie) is fetched and parsed once per client session: `sessions` of them are opened before
+the clock starts, and signup i posts through session i mod `sessions`, so the driver spends
+its CPU on the signups, not on parsing pages. `sessions=0` fetches the form for every
+signup instead (GET then POST, both timed).
 
 Open loop: signup i starts at `start + i / rate` whatever happened to the ones before, so a slow
 server meets a growing queue instead of a politely waiting client. Latency of a whole signup is
@@ -22,11 +25,13 @@ _COOKIE = re.compile(rb"(?im)^set-cookie:\s*(session=[^;\r\n]*)")
 
 @dataclass
 class Signup:
+    email: str
     scheduled: float
     lag: float = math.nan  # actual start - scheduled start
     total: float | None = None  # scheduled start -> POST answered, for completed signups
     post: float | None = None  # POST sent -> POST answered
     failure: str | None = None  # "GET 503", "POST 400", "timeout", "ConnectionResetError", ...
+    answered: float = math.nan  # time.monotonic() when the POST was answered
 
 
 @dataclass
@@ -57,9 +62,11 @@ async def drive(
     prefix: str,
     in_flight: int = 512,
     timeout: float = 10.0,
+    sessions: int = 64,
 ) -> Load:
     """Run `rate * seconds` signups at a fixed arrival rate, addresses `<prefix>-<i>@...`."""
     loop = asyncio.get_running_loop()
+    forms = [await _form(host, port) for _ in range(sessions)]
     gate = asyncio.Semaphore(in_flight)
     load = Load(rate, seconds)
     start = loop.time() + 0.05
@@ -69,35 +76,49 @@ async def drive(
         delay = at - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        signup = Signup(scheduled=at)
+        signup = Signup(f"{prefix}-{i}@example.org", scheduled=at)
         load.signups.append(signup)
-        email = f"{prefix}-{i}@example.org"
-        tasks.append(asyncio.create_task(_signup(host, port, signup, email, gate, timeout)))
+        form = forms[i % sessions] if forms else None
+        tasks.append(asyncio.create_task(_signup(host, port, signup, form, gate, timeout)))
     await asyncio.gather(*tasks)
     load.elapsed = loop.time() - start
     return load
 
 
+async def _form(host: str, port: int) -> tuple[str, bytes]:
+    """A client session: the form's CSRF token and the session cookie it goes with."""
+    status, head, body = await _request(host, port, _get(host, port))
+    token, cookie = _CSRF.search(body), _COOKIE.search(head)
+    if status != 200 or token is None or cookie is None:
+        raise RuntimeError(f"GET /subscribe gave {status} without a form to post")
+    return token.group(1).decode(), cookie.group(1)
+
+
 async def _signup(
-    host: str, port: int, signup: Signup, email: str, gate: asyncio.Semaphore, timeout: float
+    host: str,
+    port: int,
+    signup: Signup,
+    form: tuple[str, bytes] | None,
+    gate: asyncio.Semaphore,
+    timeout: float,
 ) -> None:
     loop = asyncio.get_running_loop()
     async with gate:
         signup.lag = loop.time() - signup.scheduled
         try:
             async with asyncio.timeout(timeout):
-                status, head, body = await _request(host, port, _get(host, port))
-                if status != 200:
-                    raise _Refused(f"GET {status}")
-                token, cookie = _CSRF.search(body), _COOKIE.search(head)
-                if token is None or cookie is None:
-                    raise _Refused("GET without csrf_token or session cookie")
-                form = urlencode(
-                    {"csrf_token": token.group(1).decode(), "email": email, "name": "Bench Reader"}
-                ).encode()
+                if form is None:
+                    status, head, body = await _request(host, port, _get(host, port))
+                    if status != 200:
+                        raise _Refused(f"GET {status}")
+                    token, cookie = _CSRF.search(body), _COOKIE.search(head)
+                    if token is None or cookie is None:
+                        raise _Refused("GET without csrf_token or session cookie")
+                    form = (token.group(1).decode(), cookie.group(1))
+                fields = {"csrf_token": form[0], "email": signup.email, "name": "Bench Reader"}
                 posted = loop.time()
                 status, _, body = await _request(
-                    host, port, _post(host, port, form, cookie.group(1))
+                    host, port, _post(host, port, urlencode(fields).encode(), form[1])
                 )
                 if status != 200 or b"Check your inbox" not in body:
                     raise _Refused(f"POST {status}")
@@ -111,7 +132,7 @@ async def _signup(
         except (OSError, ValueError, IndexError) as exc:
             signup.failure = type(exc).__name__
             return
-        signup.total, signup.post = done - signup.scheduled, done - posted
+        signup.total, signup.post, signup.answered = done - signup.scheduled, done - posted, done
 
 
 def _get(host: str, port: int) -> bytes:

@@ -39,6 +39,9 @@ class Counts:
         self.messages = self.bytes = self.connections = self.other = 0
         self.campaigns: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.readers: dict[str, set[str]] = defaultdict(set)
+        # Mail that is no campaign's (confirmations): per recipient, [copies, first arrival]
+        # on time.monotonic(), which every process on the machine shares.
+        self.arrivals: dict[str, list[float]] = {}
 
     def record(self, message: bytes, rcpts: list[str]) -> None:
         self.messages += 1
@@ -47,6 +50,10 @@ class Counts:
         found = _CAMPAIGN.search(message, 0, head_end if head_end >= 0 else len(message))
         if found is None:
             self.other += 1
+            now = time.monotonic()
+            for rcpt in rcpts:
+                seen = self.arrivals.setdefault(rcpt, [0, now])
+                seen[0] += 1
             return
         campaign = found.group(1).decode()
         self.campaigns[campaign][0] += 1
@@ -63,6 +70,7 @@ class Counts:
                 "bytes": self.bytes,
                 "connections": self.connections,
                 "other": self.other,
+                "other_duplicates": sum(1 for n, _ in self.arrivals.values() if n > 1),
                 "campaigns": campaigns,
             }
         )
@@ -141,7 +149,7 @@ class SmtpSession(asyncio.Protocol):
 
 
 class _Control(asyncio.Protocol):
-    """`stats` and `reset` on stdin; end of stdin stops the sink."""
+    """`stats`, `reset` and `arrivals` on stdin; end of stdin stops the sink."""
 
     def __init__(self, counts: Counts, done: asyncio.Future[None]) -> None:
         self.counts, self.done, self.buffer = counts, done, b""
@@ -150,6 +158,10 @@ class _Control(asyncio.Protocol):
         self.buffer += data
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
+            if line.strip() == b"arrivals":
+                sys.stdout.write(json.dumps(self.counts.arrivals) + "\n")
+                sys.stdout.flush()
+                continue
             if line.strip() == b"reset":
                 self.counts.reset()
             sys.stdout.write(self.counts.as_json() + "\n")
@@ -217,6 +229,10 @@ class SmtpSink:
 
     def reset(self) -> dict:
         return self.stats("reset")
+
+    def arrivals(self) -> dict[str, list[float]]:
+        """Per recipient of mail that is no campaign's: [copies, first arrival (monotonic)]."""
+        return self.stats("arrivals")
 
     def stop(self) -> None:
         if self.proc is None:

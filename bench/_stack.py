@@ -274,9 +274,10 @@ class Stack:
             time.sleep(0.1)
         return worker
 
-    def start_web(self, port: int, workers: int) -> Process:
-        """`broadsheet web` (gunicorn, sync workers); the caller waits until it answers."""
+    def start_web(self, port: int, workers: int, threads: int = 4) -> Process:
+        """`broadsheet web` (gunicorn, `threads` per worker); the caller waits until it answers."""
         args = [str(BIN / "broadsheet"), "web", "--port", str(port), "--workers", str(workers)]
+        args += ["--threads", str(threads)]
         web = Process(f"web-{workers}", args, env=self.env, log=self._log(f"web-{workers}"))
         # Stopped by the caller after its trial; stopped here too if the run ends early.
         self._exit.callback(lambda: web.alive() and web.stop())
