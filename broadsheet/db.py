@@ -88,24 +88,27 @@ class _WriterQueue:
 
     def __init__(self, path: str | None) -> None:
         self.path = path
-        self._inside = threading.local()
+        self._holders: set[int] = set()  # threads inside a queued transaction
 
     def enter(self, fairy) -> None:  # type: ignore[no-untyped-def]
-        if self.path is None or getattr(self._inside, "depth", 0):
+        thread = threading.get_ident()
+        if self.path is None or thread in self._holders:
             return
         fd = fairy.info.get("writers_fd")
         if fd is None:
             fd = fairy.info["writers_fd"] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        fairy.info["writers_held"] = True
-        self._inside.depth = 1
+        fairy.info["writers_thread"] = thread
+        self._holders.add(thread)
 
     def leave(self, fairy) -> None:  # type: ignore[no-untyped-def]
+        """After COMMIT or ROLLBACK, from whichever thread ends the transaction."""
         try:
             info = fairy.info
         except (AttributeError, NotImplementedError):  # a bare or first-connect connection
             return
-        if not info.pop("writers_held", False):
+        thread = info.pop("writers_thread", None)
+        if thread is None:
             return
         fcntl.flock(info["writers_fd"], fcntl.LOCK_UN)
-        self._inside.depth = 0
+        self._holders.discard(thread)
