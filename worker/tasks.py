@@ -39,11 +39,6 @@ GATHER_SECONDS = 0.5
 RETRY_KEY = "broadsheet:outbox-retry"
 
 
-def _retry_delay(retries: int) -> int:
-    delays = resources().settings.retry_delays
-    return delays[min(retries, len(delays) - 1)]
-
-
 @celery_app.task(name="broadsheet.sweep_outbox", bind=True)
 def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
     """Send the outbox's due mail (confirmations) over one connection (worker/sweep.py).
@@ -59,7 +54,10 @@ def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
         log.warning("could not clear the sweep request: %s", exc)
     outcome = sweep(res, f"{self.request.id}:{uuid.uuid4().hex[:12]}")
     if outcome.more:
-        wake_sweep(res.redis)
+        try:
+            wake_sweep(res.redis)
+        except redis.RedisError as exc:
+            log.warning("could not ask for the next sweep (the tick will): %s", exc)
     elif outcome.retry_at is not None:
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
         if outcome.error:
