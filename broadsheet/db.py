@@ -27,7 +27,8 @@ def make_session_factory(engine: Engine | Connection) -> sessionmaker[Session]:
 def _tune_sqlite(engine: Engine) -> None:
     # pysqlite opens transactions lazily and as DEFERRED, so two processes that read and then
     # write fail with "database is locked" instead of waiting. Taking the write lock up front
-    # (BEGIN IMMEDIATE) makes writers queue on the busy timeout instead.
+    # (BEGIN IMMEDIATE) makes writers queue instead: on the writers' lock below, and on the
+    # busy timeout where that lock does not apply.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None
@@ -38,6 +39,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
+    database = engine.url.database
+    queue = _WriterQueue(f"{database}-writers" if database and database != ":memory:" else None)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         queue.enter(conn.connection)
@@ -47,8 +51,6 @@ def _tune_sqlite(engine: Engine) -> None:
             queue.leave(conn.connection)
             raise
 
-    database = engine.url.database
-    queue = _WriterQueue(f"{database}-writers" if database and database != ":memory:" else None)
     commit, rollback = engine.dialect.do_commit, engine.dialect.do_rollback
 
     def do_commit(dbapi_conn):  # type: ignore[no-untyped-def]

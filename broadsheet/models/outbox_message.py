@@ -24,8 +24,9 @@ class OutboxStatus(enum.StrEnum):
     UNKNOWN = "unknown"  # its sweep stopped while it was being sent: never sent again
 
 
-# At most one message of a kind waits for each reader: signing up twice in a row owes one mail.
-OPEN_STATUSES = ("pending", "sending")
+# The rows still waiting or being sent: at most one of a kind per reader (signing up twice in
+# a row owes one mail). Migration 0011 creates the index with the same condition.
+_OPEN = "status IN ('pending', 'sending')"
 
 
 class OutboxMessage(Base):
@@ -38,8 +39,8 @@ class OutboxMessage(Base):
             "subscriber_id",
             "kind",
             unique=True,
-            sqlite_where=text("status IN ('pending', 'sending')"),
-            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text(_OPEN),
+            postgresql_where=text(_OPEN),
         ),
         # The tick's question: which sweeps' leases ran out.
         Index("ix_outbox_messages_claimed_by", "claimed_by"),

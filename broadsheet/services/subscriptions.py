@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -128,11 +128,6 @@ def unsubscribe(
         )
         session.flush()
     return subscriber
-
-
-def mark_confirmation_sent(session: Session, subscriber: Subscriber, when: datetime) -> None:
-    subscriber.confirmation_sent_at = when
-    session.flush()
 
 
 def _insert(
