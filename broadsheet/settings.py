@@ -51,6 +51,9 @@ class Settings:
     claim_lease: int = 30
     stall_after: int = 120
     tick_seconds: float = 5.0
+    # Added to a worker's niceness as it starts: on a machine it shares with the web, a send
+    # takes the CPU the readers' pages leave, not theirs (0: the worker's own priority).
+    worker_nice: int = 10
     dkim_private_key: str | None = field(default=None, repr=False)  # PEM text; None: no DKIM
     dkim_selector: str | None = None
     dkim_domain: str | None = None
@@ -116,6 +119,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         claim_lease=_int(env, "CLAIM_LEASE", 30, minimum=2, maximum=86_400),
         stall_after=_int(env, "STALL_AFTER", 120, minimum=2, maximum=86_400),
         tick_seconds=_float(env, "TICK_SECONDS", 5.0),
+        worker_nice=_int(env, "WORKER_NICE", 10, minimum=0, maximum=19),
         dkim_private_key=dkim_key,
         dkim_selector=dkim_selector,
         dkim_domain=dkim_domain,

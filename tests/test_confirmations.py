@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from broadsheet.models import OutboxMessage, Subscriber
 from tests.support.factories import sign_up
-from worker.tasks import send_confirmation
+from worker import tasks
+from worker.tasks import send_confirmation, wake_sweep
 
 
 @pytest.fixture
@@ -117,3 +118,19 @@ def test_a_confirmation_task_queued_before_the_outbox_still_mails_once(committed
     wait_until(lambda: reader(committed, reader_id)[1] is not None)
     time.sleep(1)
     assert len(smtp.to("queued-long-ago@example.org")) == 1
+
+
+def test_a_process_asks_for_a_sweep_once_per_moment(stack, monkeypatch):
+    """After an ask that enqueued a sweep, the same process skips Redis for ASK_AGAIN_AFTER
+    (that sweep has not started: it will see the rows); then it asks again."""
+    client = stack["redis"].client()
+    client.delete(tasks.WAKE_KEY)
+    monkeypatch.setattr(tasks, "_asked_at", float("-inf"))
+    assert wake_sweep(client)
+    client.delete(tasks.WAKE_KEY)  # as the sweep does when it starts
+    assert not wake_sweep(client)
+    assert client.get(tasks.WAKE_KEY) is None, "the second ask went to Redis"
+    monkeypatch.setattr(tasks, "_asked_at", time.monotonic() - tasks.ASK_AGAIN_AFTER)
+    assert wake_sweep(client)
+    assert client.get(tasks.WAKE_KEY) is not None
+    client.delete(tasks.WAKE_KEY)

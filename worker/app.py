@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import Celery
+import os
+
+from celery import Celery, signals
 
 from broadsheet.settings import Settings, load_settings
 
@@ -78,6 +80,15 @@ def celery_config(settings: Settings) -> dict[str, object]:
         },
         "timezone": "UTC",
     }
+
+
+@signals.worker_init.connect
+def _yield_cpu(**_: object) -> None:
+    """Lower the worker's priority before its pool forks (the pool processes inherit it): a
+    send on a machine shared with the web takes only the CPU the readers' requests leave."""
+    nice = load_settings().worker_nice
+    if nice:
+        os.nice(nice)
 
 
 @celery_app.on_configure.connect

@@ -7,6 +7,7 @@ Arguments are JSON ids only; every task re-reads the database, so a redelivery i
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from email.utils import parseaddr
@@ -36,6 +37,11 @@ WAKE_KEY, WAKE_EXPIRY = "broadsheet:outbox-wake", 10
 # A sweep starts this long after the first ask: the signups of that moment share its
 # connection instead of each burst of a few paying for a connection and a task of its own.
 GATHER_SECONDS = 0.5
+# After its own ask, a process does not ask again for this long: that sweep cannot have
+# started yet, so it will see what commits meanwhile (half of GATHER_SECONDS, a margin
+# for clocks). At 200 signups/s that spares about half of them a Redis round trip.
+ASK_AGAIN_AFTER = GATHER_SECONDS / 2
+_asked_at = float("-inf")  # time.monotonic() of this process's last ask that enqueued
 RETRY_KEY = "broadsheet:outbox-retry"
 
 
@@ -71,9 +77,13 @@ def wake_sweep(client: redis.Redis) -> bool:
     before it starts: the first asker sets the key and enqueues, the sweep clears the key as
     it begins, so a row committed before any ask is seen by a sweep that starts after it.
     The key expires, so an enqueue lost after the key was set does not block later asks."""
+    global _asked_at
+    if time.monotonic() - _asked_at < ASK_AGAIN_AFTER:
+        return False
     if not client.set(WAKE_KEY, utcnow().isoformat(), nx=True, ex=WAKE_EXPIRY):
         return False
     sweep_outbox.apply_async(countdown=GATHER_SECONDS)
+    _asked_at = time.monotonic()
     return True
 
 
