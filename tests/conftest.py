@@ -20,6 +20,7 @@ from tests.support.factories import make_user
 from tests.support.live_server import LiveServer
 from tests.support.services import CeleryWorker
 from tests.support.stack import Stack
+from worker import tasks as worker_tasks
 from worker.app import QUEUES
 from worker.resources import close_resources
 
@@ -99,6 +100,7 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
         for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*"):
             for key in client.scan_iter(match=pattern):
                 client.delete(key)
+        worker_tasks.forget_asking()  # this process's last ask went with the key
         stack["smtp"].handler.reset()
 
 

@@ -125,7 +125,7 @@ def test_a_process_asks_for_a_sweep_once_per_moment(stack, monkeypatch):
     (that sweep has not started: it will see the rows); then it asks again."""
     client = stack["redis"].client()
     client.delete(tasks.WAKE_KEY)
-    monkeypatch.setattr(tasks, "_asked_at", float("-inf"))
+    tasks.forget_asking()
     assert wake_sweep(client)
     client.delete(tasks.WAKE_KEY)  # as the sweep does when it starts
     assert not wake_sweep(client)

@@ -72,6 +72,13 @@ def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
     return {"sent": outcome.sent, "failed": outcome.failed, "unknown": outcome.unknown}
 
 
+def forget_asking() -> None:
+    """The next `wake_sweep` asks Redis whatever this process asked before (for a caller
+    that just removed the wake key and the queued tasks, as the tests do between tests)."""
+    global _asked_at
+    _asked_at = float("-inf")
+
+
 def wake_sweep(client: redis.Redis) -> bool:
     """Ask for a sweep, `GATHER_SECONDS` from now. One sweep task is queued however many ask
     before it starts: the first asker sets the key and enqueues, the sweep clears the key as
@@ -157,12 +164,18 @@ def start_campaign(campaign_id: int) -> int:
     it twice sends nobody twice. Not retried; the scheduler's tick re-runs a stalled start.
     """
     res = resources()
+    parts = 1
     with res.sessions.begin() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.SENDING:
             return 0
         campaigns.prepare(session, campaign, res.settings)
-        planned = ledger.plan_deliveries(session, campaign)
+        if session.get_bind().dialect.name == "postgresql":
+            parts = ledger.PLAN_PARTS_POSTGRESQL
+        else:
+            planned = ledger.plan_deliveries(session, campaign)
+    if parts > 1:  # the rendering is committed; the parts commit one by one
+        planned = ledger.plan_in_parts(res.sessions, campaign_id, parts)
     log.info("campaign %s: planned %s deliveries", campaign_id, planned)
     return enqueue_batches(campaign_id)
 

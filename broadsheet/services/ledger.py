@@ -6,10 +6,11 @@ How workers hold and settle rows is in `broadsheet.services.claims`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import Integer, and_, exists, func, insert, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.models import (
     Campaign,
@@ -21,9 +22,18 @@ from broadsheet.models import (
     utcnow,
 )
 
+# Planning on PostgreSQL runs this many INSERT ... SELECTs at once, each over its own range
+# of reader ids on its own connection: each row's key check and index entries cost CPU on
+# the server, and one statement uses one core. SQLite has one writer at a time: one part.
+PLAN_PARTS_POSTGRESQL = 2
 
-def plan_deliveries(session: Session, campaign: Campaign) -> int:
-    """Create a queued delivery for every active reader without one: one INSERT ... SELECT.
+
+def plan_deliveries(
+    session: Session, campaign: Campaign, readers: tuple[int, int] | None = None
+) -> int:
+    """Create a queued delivery for every active reader without one: one INSERT ... SELECT,
+    over the readers with ids in `readers` (inclusive) when given, and then the campaign is
+    not marked planned (`plan_in_parts` does that once every part is in).
 
     Idempotent, so a re-run after a crash adds only what is missing. Readers who confirm later
     are not added: the audience is frozen when planning completes (`planned_at`).
@@ -40,14 +50,54 @@ def plan_deliveries(session: Session, campaign: Campaign) -> int:
         literal(now, type_=Delivery.created_at.type),
         literal(now, type_=Delivery.queued_at.type),
     ).where(Subscriber.status == SubscriberStatus.ACTIVE, ~already)
+    if readers is not None:
+        chosen = chosen.where(Subscriber.id.between(*readers))
     columns = ["campaign_id", "subscriber_id", "status", "attempts", "created_at", "queued_at"]
     result = session.execute(
         insert(Delivery).from_select(columns, chosen).execution_options(preserve_rowcount=True)
     )
     planned = result.rowcount
-    campaign.planned_at = now
-    session.flush()
+    if readers is None:
+        campaign.planned_at = now
+        session.flush()
     return planned
+
+
+def plan_in_parts(sessions: sessionmaker[Session], campaign_id: int, parts: int) -> int:
+    """Plan the campaign in `parts` ranges of reader ids at once, each in a transaction of
+    its own (threads, each with a connection), then mark it planned; how many rows were
+    added. A part that fails leaves the campaign unplanned, and the re-run (the tick's)
+    adds only the rows still missing."""
+    with sessions.begin() as session:
+        ranges = _reader_ranges(session, parts)
+
+    def plan_part(readers: tuple[int, int]) -> int:
+        with sessions.begin() as session:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            return plan_deliveries(session, campaign, readers)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(ranges))) as pool:
+        planned = sum(pool.map(plan_part, ranges))
+    with sessions.begin() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.planned_at = utcnow()
+    return planned
+
+
+def _reader_ranges(session: Session, parts: int) -> list[tuple[int, int]]:
+    """`parts` ranges of equal width covering the active readers' ids (none when there are
+    no active readers): ids are handed out in order, so equal widths hold about as many."""
+    low, high = session.execute(
+        select(func.min(Subscriber.id), func.max(Subscriber.id)).where(
+            Subscriber.status == SubscriberStatus.ACTIVE
+        )
+    ).one()
+    if low is None:
+        return []
+    width = -(-(high - low + 1) // parts)  # ceiling division
+    return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
 
 
 def batch_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tuple[int, int]]:
