@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/signup.py
 	$(BIN)/python bench/plan.py && $(BIN)/python bench/scale.py
 	$(BIN)/python bench/subscribers.py
+	$(BIN)/python bench/campaign_pages.py
 
 # The admin's subscriber list at 1,000,000 readers (this machine's PostgreSQL).
 bench-subscribers: install

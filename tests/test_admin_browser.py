@@ -6,15 +6,20 @@ contrast. Screenshots are kept under tests/artifacts/screenshots/."""
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from broadsheet.models import Delivery
+from broadsheet.services import progress
 from broadsheet.services.campaigns import start_send
+from broadsheet.services.ledger import plan_deliveries
 from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
 from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import add_readers, make_campaign, make_user
@@ -178,3 +183,39 @@ def test_the_preview_switches_between_light_and_dark_in_place(
     page.wait_for_load_state("load")
     levels = backgrounds()
     assert len(levels) == 2 and all(level < 0.3 for level in levels), levels
+
+
+def test_a_large_campaign_says_when_its_counts_were_made(
+    browser: Browser, live: LiveServer, committed: Session, shots: Path, monkeypatch
+):
+    monkeypatch.setattr(progress, "KEPT_COUNTS_ABOVE", 3)  # 8 deliveries count as large
+    make_user(committed, "editor")
+    add_readers(committed, 8)
+    campaign = start_send(committed, make_campaign(committed, "The Long List").id)
+    plan_deliveries(committed, campaign)
+    progress.keep(committed, [campaign.id])
+    committed.commit()
+    for device, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = open_page(browser, live, viewport)
+        try:
+            sign_in(page, "editor@example.org")
+            page.goto(f"/admin/campaigns/{campaign.id}")
+            expect(page.get_by_text("Counted at")).to_be_visible()
+            expect(page.locator('dd[data-count="queued"]')).to_have_text("8")
+            assert horizontal_overflow(page) <= 0, f"the page scrolls sideways on {device}"
+            page.screenshot(path=shots / f"counted-{device}.png", full_page=True)
+            card = page.locator("[data-progress-url]")
+            card.screenshot(path=shots / f"counted-{device}-delivery.png")
+            if device == "desktop":  # the poll brings the next count and its time
+                made = page.locator("[data-counted-at]").text_content()
+                time.sleep(1.1)  # counted_at moves on by at least a second
+                first = committed.scalar(select(Delivery.id).order_by(Delivery.id))
+                committed.execute(
+                    update(Delivery).where(Delivery.id == first).values(status="sent")
+                )
+                progress.keep(committed, [campaign.id])
+                committed.commit()
+                expect(page.locator('dd[data-count="sent"]')).to_have_text("1")
+                expect(page.locator("[data-counted-at]")).not_to_have_text(made or "")
+        finally:
+            page.context.close()

@@ -18,7 +18,7 @@ from celery import Task
 from broadsheet.checks import links_in
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.preview import message_for_test
-from broadsheet.services import campaigns, ledger, outbox_queue
+from broadsheet.services import campaigns, ledger, outbox_queue, progress
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
@@ -177,7 +177,10 @@ def start_campaign(campaign_id: int) -> int:
     if parts > 1:  # the rendering is committed; the parts commit one by one
         planned = ledger.plan_in_parts(res.sessions, campaign_id, parts)
     log.info("campaign %s: planned %s deliveries", campaign_id, planned)
-    return enqueue_batches(campaign_id)
+    enqueued = enqueue_batches(campaign_id)
+    with res.sessions.begin() as session:  # once the first batches are on their way
+        progress.keep(session, [campaign_id])
+    return enqueued
 
 
 def enqueue_batches(campaign_id: int) -> int:

@@ -49,5 +49,9 @@ class Campaign(Base):
     # The last link check (worker) and test send, as shown on the campaign's page.
     link_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     test_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Deliveries by status as last counted (broadsheet.services.progress): what the pages of
+    # a large campaign show, instead of counting every row on each request.
+    counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    counted_at: Mapped[datetime | None]
 
     article: Mapped[Article] = relationship(lazy="joined")

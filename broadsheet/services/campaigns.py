@@ -23,6 +23,7 @@ from broadsheet.models import (
     utcnow,
 )
 from broadsheet.outbox import render_campaign
+from broadsheet.services import progress
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker
 from broadsheet.settings import Settings
@@ -216,25 +217,19 @@ def start_due(session: Session, now: datetime | None = None) -> list[int]:
     return sorted(started)
 
 
-def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
-    """Deliveries by current status, each counted once, plus `total`."""
-    return counts_by_campaign(session, [campaign_id])[campaign_id]
+def delivery_counts(session: Session, campaign_id: int, *, live: bool = False) -> dict[str, int]:
+    """Deliveries by current status, each counted once, plus `total`: as pages show them
+    (a large campaign's kept counts, see broadsheet.services.progress), or `live`."""
+    return counts_by_campaign(session, [campaign_id], live=live)[campaign_id]
 
 
-def counts_by_campaign(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+def counts_by_campaign(
+    session: Session, campaign_ids: Sequence[int], *, live: bool = False
+) -> dict[int, dict[str, int]]:
     """`delivery_counts` for many campaigns in one query (a list page is one query, not N)."""
-    counts = {cid: {status.value: 0 for status in DeliveryStatus} for cid in campaign_ids}
-    if campaign_ids:
-        rows = session.execute(
-            select(Delivery.campaign_id, Delivery.status, func.count())
-            .where(Delivery.campaign_id.in_(campaign_ids))
-            .group_by(Delivery.campaign_id, Delivery.status)
-        )
-        for campaign_id, status, n in rows:
-            counts[campaign_id][status.value] = n
-    for by_status in counts.values():
-        by_status["total"] = sum(by_status.values())
-    return counts
+    if live:
+        return progress.count(session, campaign_ids)
+    return progress.shown(session, campaign_ids)
 
 
 def list_campaigns(
@@ -312,7 +307,7 @@ def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: 
     """Pause a sending campaign whose failure rate passed `rate` once `after` deliveries were
     tried; returns the reason when it did. Readers who left before their turn (failed as
     suppressed, never offered to the relay) count neither as tried nor as failed."""
-    counts = delivery_counts(session, campaign_id)
+    counts = delivery_counts(session, campaign_id, live=True)
     suppressed = session.scalar(
         select(func.count()).where(
             Delivery.campaign_id == campaign_id,

@@ -21,6 +21,7 @@ from broadsheet.models import (
     SubscriberStatus,
     utcnow,
 )
+from broadsheet.services import progress
 
 # Planning on PostgreSQL runs this many INSERT ... SELECTs at once, each over its own range
 # of reader ids on its own connection: each row's key check and index entries cost CPU on
@@ -136,13 +137,15 @@ def complete_if_done(session: Session, campaign_id: int | None = None) -> int:
     locked = session.scalars(select(Campaign.id).where(*candidates).with_for_update()).all()
     if not locked:
         return 0
-    result = session.execute(
+    finished = session.scalars(
         update(Campaign)
         .where(Campaign.id.in_(locked), *candidates, ~open_rows)
         .values(status=CampaignStatus.SENT, finished_at=utcnow())
+        .returning(Campaign.id)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
+    ).all()
+    progress.keep(session, finished)  # the final counts, exact from now on
+    return len(finished)
 
 
 def campaigns_needing_work(

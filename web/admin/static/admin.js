@@ -70,6 +70,11 @@ function liveDelivery(card) {
     if (meter) meter.hidden = data.counts.total === 0;
     const done = card.querySelector("[data-live-done]");
     if (done) done.textContent = number.format(data.done);
+    const counted = card.querySelector("[data-counted-at]");
+    if (counted && data.counted_at) {
+      counted.dateTime = data.counted_at;
+      counted.textContent = `${new Date(data.counted_at).toISOString().slice(11, 19)} UTC`;
+    }
     for (const label of document.querySelectorAll("[data-live-status]")) {
       label.textContent = data.status;
       label.dataset.status = data.status;

@@ -1,0 +1,137 @@
+"""Campaign pages benchmark: how fast the admin's campaign pages answer while a
+1,000,000-reader campaign sends.
+
+In a fresh PostgreSQL database (the real migrations; dropped afterwards), readers are loaded
+with COPY and a campaign is started and planned as `start_campaign` does it (in parts, then
+its counts kept); a third of its deliveries are then marked sent, as mid-send. Signed in as an
+editor through Flask's test client, the campaign's page, its progress poll (every 1.5 s while
+a send runs), the campaign list and the home page are each fetched many times, and p50/p95/max
+printed. The baseline, in the same database: counting the campaign's deliveries by status on
+each request, which is what those pages did before (`delivery_counts(..., live=True)`). Also
+timed: one count-and-keep, the work the tick does per large sending campaign and tick.
+The issue's target: under 100 ms per page at 1,000,000 readers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from sqlalchemy import update
+
+from _readers import load_readers
+from _stack import Database, code_line, machine_line, stop_on_signals
+from send import ARTICLE
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "bench-pages-password"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--readers", type=int, default=1_000_000, help="active readers")
+    parser.add_argument("--repeat", type=int, default=30, help="fetches of each page")
+    parser.add_argument("--database-url", default=DEFAULT_SERVER, help="PostgreSQL server")
+    return parser.parse_args()
+
+
+def timed(label: str, call: Callable[[], object], repeat: int) -> None:
+    call()  # warm: templates compiled, statements cached
+    took = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        took.append(1000 * (time.perf_counter() - started))
+    took.sort()
+    p95 = took[max(0, round(0.95 * len(took)) - 1)]
+    print(
+        f"  {label:<34} p50 {statistics.median(took):7.1f} ms   p95 {p95:7.1f} ms   "
+        f"max {took[-1]:7.1f} ms"
+    )
+
+
+def main() -> int:
+    args = parse_args()
+    stop_on_signals()
+    print("== Broadsheet campaign pages benchmark ==")
+    print(machine_line())
+    print(code_line())
+    database = Database(None, args.database_url)  # type: ignore[arg-type]
+    database.create()
+    os.environ.update(DATABASE_URL=database.url, SECRET_KEY="b" * 40)
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+    # Imported once the environment names the database: the app reads its settings from it.
+    from broadsheet.db import make_engine, make_session_factory
+    from broadsheet.models import Delivery, DeliveryStatus
+    from broadsheet.services import articles, campaigns, ledger, progress
+    from broadsheet.services.users import create_user
+    from web.app import create_app
+
+    engine = make_engine(database.url)
+    try:
+        sessions = make_session_factory(engine)
+        load_readers(engine, args.readers)
+        with sessions.begin() as session:
+            article = articles.create_article(session, **ARTICLE)
+            campaign_id = campaigns.create_campaign(session, article.id).id
+            campaigns.start_send(session, campaign_id)
+        ledger.plan_in_parts(sessions, campaign_id, ledger.PLAN_PARTS_POSTGRESQL)
+        with sessions.begin() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.campaign_id == campaign_id, Delivery.id % 3 == 0)
+                .values(status=DeliveryStatus.SENT)
+            )
+        started = time.perf_counter()
+        with sessions.begin() as session:
+            progress.keep(session, [campaign_id])
+        keep_ms = 1000 * (time.perf_counter() - started)
+        with sessions.begin() as session:
+            create_user(session, "editor@example.org", PASSWORD, "editor")
+        client = create_app().test_client()
+        login = client.get("/admin/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+        assert token, "no CSRF token on the sign-in page"
+        fields = {"csrf_token": token.group(1), "email": "editor@example.org"}
+        signed_in = client.post("/admin/login", data={**fields, "password": PASSWORD})
+        assert signed_in.status_code == 302, "could not sign in"
+        print(f"config: {args.readers:,} readers, one sending campaign, {args.repeat} fetches each")
+        print(f"count and keep (the tick, per large sending campaign): {keep_ms:.0f} ms")
+
+        def fetch(url: str) -> Callable[[], object]:
+            def get() -> None:
+                answer = client.get(url)
+                assert answer.status_code == 200, (url, answer.status_code)
+
+            return get
+
+        print("pages, the counts kept on the campaign:")
+        for label, url in [
+            ("campaign page", f"/admin/campaigns/{campaign_id}"),
+            ("progress poll", f"/admin/campaigns/{campaign_id}/progress"),
+            ("campaign list", "/admin/campaigns"),
+            ("home", "/admin/"),
+        ]:
+            timed(label, fetch(url), args.repeat)
+
+        def live_count() -> None:
+            with sessions() as session:
+                campaigns.delivery_counts(session, campaign_id, live=True)
+
+        print("baseline, counted at each request (what each of those pages did before):")
+        timed("delivery_counts(live=True)", live_count, max(5, args.repeat // 3))
+    finally:
+        engine.dispose()
+        database.drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
