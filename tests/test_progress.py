@@ -13,6 +13,7 @@ from broadsheet.services.campaigns import delivery_counts, start_send
 from broadsheet.services.ledger import complete_if_done, plan_deliveries
 from tests.support.api import bearer
 from tests.support.factories import add_readers, make_campaign
+from worker.tasks import tick
 
 
 def started(session, readers: int = 5) -> int:  # type: ignore[no-untyped-def]
@@ -58,6 +59,14 @@ def test_a_large_campaign_shows_its_kept_counts_until_the_tick_counts_again(comm
     assert delivery_counts(committed, campaign_id)["sent"] == 2
     committed.expire_all()
     assert committed.get(Campaign, campaign_id).counted_at is not None
+
+
+def test_the_tick_counts_a_large_sending_campaign_again(committed, large):
+    campaign_id = started(committed)
+    set_status(committed, campaign_id, DeliveryStatus.SENT, 3)
+    assert tick()["recounted"] == 1
+    assert delivery_counts(committed, campaign_id)["sent"] == 3
+    committed.rollback()
 
 
 def test_a_paused_campaign_is_counted_again_only_while_rows_were_in_flight(committed, large):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from broadsheet.services import campaigns, claims, ledger, outbox_queue, progress
+from broadsheet.services import campaigns, claims, ledger, outbox_queue
 
 Batch = tuple[int, int, int]  # (campaign id, first delivery id, last delivery id)
 
@@ -32,7 +32,6 @@ class Upkeep:
     sweep: bool = False  # outbox mail is due (sweep_outbox)
     mail_unknown: int = 0  # outbox rows of dead sweeps whose outcome is unknown
     mail_requeued: int = 0  # outbox rows of dead sweeps pending again
-    recounted: int = 0  # large campaigns whose kept counts were brought up to date
 
     def counts(self) -> dict[str, int]:
         return {
@@ -44,7 +43,6 @@ class Upkeep:
             "queued": self.stalled,
             "mail_unknown": self.mail_unknown,
             "mail_requeued": self.mail_requeued,
-            "recounted": self.recounted,
         }
 
 
@@ -83,7 +81,6 @@ def run_upkeep(
             (campaign_id, first, last)
             for first, last in ledger.batch_ranges(session, campaign_id, batch_size)
         )
-    recounted = progress.recount(session)
     return Upkeep(
         plan=(*due, *stalled["unplanned"]),
         batches=tuple(batches),
@@ -96,5 +93,4 @@ def run_upkeep(
         sweep=mail_due is not None and mail_due <= now,
         mail_unknown=mail.unknown,
         mail_requeued=mail.requeued,
-        recounted=len(recounted),
     )
