@@ -48,7 +48,7 @@ def shown(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, 
     )
     kept = {cid: dict(counts) for cid, counts in rows if is_kept(counts)}
     fresh = count(session, [cid for cid in campaign_ids if cid not in kept])
-    return {cid: kept.get(cid) or fresh[cid] for cid in campaign_ids}
+    return {**fresh, **kept}
 
 
 def keep(session: Session, campaign_ids: Sequence[int]) -> None:

@@ -1,7 +1,8 @@
-"""deliveries: no foreign key to campaigns, whose check was a third of planning's cost
+"""deliveries: no foreign key to campaigns, whose row-by-row check slowed planning
 
-PostgreSQL checks a foreign key row by row: planning 1,000,000 deliveries spent about a
-third of its time confirming, once per row, that the one campaign being planned exists.
+PostgreSQL checks a foreign key row by row: in EXPLAIN ANALYZE of planning 1,000,000
+deliveries, confirming once per row that the one campaign being planned exists took 3.4 s
+of 14 s, and planning ran 5 to 18% faster without the key (bench/plan.py).
 Deliveries are only made by planning that campaign, and campaigns are never deleted; the
 key to subscribers stays (its cascade is how a reader's data goes).
 
