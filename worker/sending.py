@@ -3,6 +3,7 @@ connection, a booked slot per message, and each outcome in the ledger (worker/ba
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import time
@@ -12,7 +13,7 @@ from email.utils import parseaddr
 import redis
 
 from broadsheet.db import make_session_factory
-from broadsheet.message import MessageSkeleton
+from broadsheet.message import MessageSkeleton, domain_of
 from broadsheet.models import Campaign, DeliveryStatus, utcnow
 from broadsheet.outbox import campaign_recipient, campaign_skeleton
 from broadsheet.services import claims
@@ -31,7 +32,7 @@ from worker.connections import (
 from worker.lease import LeaseKeeper
 from worker.pacing import Pacer
 from worker.resources import Resources
-from worker.smtp import Lost, Rejected, transmit
+from worker.smtp import Aborted, Lost, Rejected, transmit
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def _work_through(
 ) -> None:
     res = batch.res
     envelope_from = parseaddr(res.settings.mail_from)[1]
+    domain = domain_of(res.settings.mail_from)
     domains = [item.email.rpartition("@")[2].lower() for item in batch.held]
     pacer = Pacer(res.throttle, relay, domains)
     done: tuple[int, Result] | None = None  # the last message sent, its outcome not yet recorded
@@ -134,22 +136,28 @@ def _work_through(
             # meanwhile leaves the message just sent as the one `unknown`, and that reader
             # has it, rather than one who was never sent anything.
             time.sleep(turn.wait)
-        if not batch.record(done, begin=turn.index):
-            return
         batch.put_off(turn.put_off)
         if turn.index is None:
+            batch.record(done, begin=None)
             return
         index, item = turn.index, batch.held[turn.index]
         recipient = campaign_recipient(
-            res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name
+            res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name, domain
         )
         try:
             message = skeleton.render(recipient)
         except ValueError as exc:  # an address no relay would take: final for this row
+            if not batch.record(done, begin=index):
+                return
             done = (index, Result(DeliveryStatus.FAILED, {"error": f"cannot build message: {exc}"}))
             continue
+        # The last outcome and this row's start are written while the relay answers the
+        # envelope; the body goes only once they are in (see `transmit`).
+        begin = functools.partial(batch.record, done, index)
         try:
-            reply = transmit(conn, envelope_from, recipient.email, message)
+            reply = transmit(conn, envelope_from, recipient.email, message, meanwhile=begin)
+        except Aborted:
+            return
         except Rejected as exc:
             done = (index, _refusal(res, relay, domains[index], exc))
             continue

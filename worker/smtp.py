@@ -12,6 +12,7 @@ import contextlib
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 
 from broadsheet.bounces.report import refuses_address
 from broadsheet.settings import SmtpTarget
@@ -82,22 +83,42 @@ def close(conn: smtplib.SMTP) -> None:
         conn.close()
 
 
-def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) -> str:
+def transmit(
+    conn: smtplib.SMTP,
+    envelope_from: str,
+    rcpt: str,
+    message: bytes,
+    meanwhile: Callable[[], bool] | None = None,
+) -> str:
     """One message over an open connection; returns the relay's reply to the message.
 
     MAIL, RCPT and DATA are issued one by one (not `sendmail`) so a refusal keeps its code, and
     a failure after the body went out is told apart from one before (`Lost.maybe_delivered`).
     When the relay offers PIPELINING (RFC 2920) the three go out in one write.
+
+    `meanwhile` (the caller's ledger write marking this message in flight) runs exactly once
+    before the body can go out, and before any `Lost` or `Rejected` is raised: with
+    pipelining while the relay answers the envelope, so the two round trips overlap. When it
+    returns False the body is never sent: the connection is closed (a DATA that never ends
+    delivers nothing) and `Aborted` is raised.
     """
     rcpt, utf8 = _smtp_address(rcpt)
     utf8 = utf8 or not envelope_from.isascii()
     if utf8 and not conn.has_extn("smtputf8"):
+        _go_ahead(conn, meanwhile)
         raise Rejected(553, "5.6.7 the relay does not offer SMTPUTF8, which this address needs")
     mail_from = f"MAIL FROM:<{envelope_from}>" + (" SMTPUTF8" if utf8 else "")
+    pipelining = conn.has_extn("pipelining")
+    if pipelining:
+        try:
+            conn.send(f"{mail_from}\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
+        except (smtplib.SMTPException, OSError) as exc:
+            _go_ahead(conn, meanwhile)
+            raise Lost(exc, maybe_delivered=False) from exc
+    _go_ahead(conn, meanwhile)
     body_sent = False
     try:
-        if conn.has_extn("pipelining"):
-            conn.send(f"{mail_from}\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
+        if pipelining:
             replies = [conn.getreply() for _ in range(3)]
             refusal = next(((c, r) for c, r in replies[:2] if c not in (250, 251)), None)
             code, resp = refusal or replies[2]
@@ -124,6 +145,17 @@ def transmit(conn: smtplib.SMTP, envelope_from: str, rcpt: str, message: bytes) 
     if code != 250:
         raise Rejected(code, resp.decode(errors="replace"))
     return f"{code} {resp.decode(errors='replace')}"
+
+
+class Aborted(Exception):
+    """`transmit`'s `meanwhile` said not to send: nothing was delivered, the connection is
+    closed."""
+
+
+def _go_ahead(conn: smtplib.SMTP, meanwhile: Callable[[], bool] | None) -> None:
+    if meanwhile is not None and not meanwhile():
+        conn.close()
+        raise Aborted()
 
 
 def _transparent(message: bytes) -> bytes:

@@ -208,11 +208,11 @@ def finish_and_begin(
         "sent_at": now if status == DeliveryStatus.SENT else None,
         "now": now,
     }
-    changed = db.execute(_FINISH_AND_BEGIN, params).scalars()
-    return next_id is None or next_id in set(changed)
+    changed = _FINISH_AND_BEGIN.changed(db, params)
+    return next_id is None or next_id in changed
 
 
-_FINISH_AND_BEGIN = holds.finish_and_begin_statement(
+_FINISH_AND_BEGIN = holds.FinishAndBegin(
     Delivery.__table__,
     DeliveryStatus.SENDING,
     ("last_error", "relay_reply", "message_id", "sent_at"),

@@ -7,8 +7,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, Table, Update, bindparam, case, exists, func, null, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Table,
+    Update,
+    bindparam,
+    case,
+    exists,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
+
+from broadsheet.direct_sql import DirectStatement
+
+
+class FinishAndBegin:
+    """The finish-and-begin statement of one table (see `finish_and_begin_statement`), run
+    by the driver directly on a Connection (the sending paths' hot connection, one statement
+    per message) and through the ORM in a Session."""
+
+    def __init__(self, table: Table, sending: str, kept: Sequence[str]) -> None:
+        self.statement = finish_and_begin_statement(table, sending, kept)
+        self._direct = DirectStatement(self.statement)
+
+    def changed(self, db: Session | Connection, params: dict[str, object]) -> set[int]:
+        """The ids of the rows it changed (of `:done` and `:next`, those `:key` held)."""
+        if isinstance(db, Connection):
+            return {row[0] for row in self._direct.rows(db, params)}
+        return set(db.execute(self.statement, params).scalars())
 
 
 def finish_and_begin_statement(table: Table, sending: str, kept: Sequence[str]) -> Update:

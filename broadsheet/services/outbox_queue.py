@@ -144,7 +144,7 @@ def finish_and_begin(
         "sent_at": now if status == OutboxStatus.SENT else None,
         "now": now,
     }
-    changed = set(db.execute(_FINISH_AND_BEGIN, params).scalars())
+    changed = _FINISH_AND_BEGIN.changed(db, params)
     if done is not None and status == OutboxStatus.SENT and done.row_id in changed:
         _stamp_sent(db, done, now)
     return next_id is None or next_id in changed
@@ -163,7 +163,7 @@ _STAMP_CONFIRMATION = (
 )
 
 
-_FINISH_AND_BEGIN = holds.finish_and_begin_statement(
+_FINISH_AND_BEGIN = holds.FinishAndBegin(
     OutboxMessage.__table__, OutboxStatus.SENDING, ("last_error", "relay_reply", "sent_at")
 )
 

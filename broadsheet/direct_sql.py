@@ -1,0 +1,85 @@
+"""A Core statement compiled once per dialect and run on the driver's cursor directly.
+
+For the sending paths' one statement per message (the ledger's and the outbox's
+finish-and-begin), where SQLAlchemy's execution machinery (cache key, execution context,
+result metadata) cost more CPU than the driver and the database together (bench/scale.py
+with a py-spy profile). The statement is the same Core construct the ORM paths use, compiled
+by SQLAlchemy; its values go through each column type's own bind processor, so what is
+stored is exactly what `Connection.execute` would store. Driver errors are raised as
+SQLAlchemy's (`sqlalchemy.exc.DBAPIError` and its kinds), like every other statement's.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # the order of the values, for a positional paramstyle
+    fixed: dict[str, Any]  # values the statement carries itself, already processed
+    given: dict[str, str]  # the caller's parameter name -> its name in the SQL
+    processors: dict[str, Callable[[Any], Any]]  # by name in the SQL
+
+
+class DirectStatement:
+    """`DirectStatement(stmt).rows(connection, params)` runs `stmt` on the connection's
+    driver cursor, in whatever transaction (or autocommit mode) the connection is in, and
+    returns the rows it returns. Every bind parameter without a value must be given."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        dialect = connection.dialect
+        compiled = self._by_dialect.get(dialect)
+        if compiled is None:
+            compiled = self._by_dialect[dialect] = _compile(self.statement, dialect)
+        values = dict(compiled.fixed)
+        for key, name in compiled.given.items():
+            value = params[key]
+            processor = compiled.processors.get(name)
+            values[name] = value if processor is None or value is None else processor(value)
+        args: Any = values if compiled.names is None else [values[n] for n in compiled.names]
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, args)
+            return cursor.fetchall() if cursor.description is not None else []
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.DBAPIError.instance(
+                compiled.sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+        finally:
+            cursor.close()
+
+
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # A column default worked out in Python would be frozen at its first value here.
+        raise ValueError("a direct statement cannot fill in column defaults; give every value")
+    fixed: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for bind, name in compiled.bind_names.items():
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.required:
+            given[bind.key] = name
+            if processor is not None:
+                processors[name] = processor
+        else:
+            value = bind.effective_value
+            fixed[name] = value if processor is None or value is None else processor(value)
+    names = tuple(compiled.positiontup) if compiled.positional else None
+    return _Compiled(str(compiled), names, fixed, given, processors)
