@@ -21,9 +21,10 @@ from pathlib import Path
 # (part, path fragments of its frames), most specific first. Paths are as py-spy prints them.
 PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("throttle booking", ("worker/throttle.py", "worker/rates.py", "worker/pacing.py")),
-    ("SMTP client", ("smtplib.py", "worker/smtp.py", "/ssl.py")),
+    # Before the SMTP client: the ledger's write runs inside `transmit` (its `meanwhile`).
     ("ledger statements", ("sqlalchemy/", "psycopg/", "psycopg_pool/", "services/ledger.py",
-                           "services/claims.py")),
+                           "services/claims.py", "services/holds.py", "broadsheet/direct_sql.py")),
+    ("SMTP client", ("smtplib.py", "worker/smtp.py", "/ssl.py")),
     ("message per reader", ("broadsheet/outbox.py", "broadsheet/message.py", "broadsheet/dkim.py",
                             "broadsheet/signing.py", "/email/", "dkim/")),
     ("campaign rendering", ("premailer/", "jinja2/", "broadsheet/emails.py",
