@@ -82,6 +82,22 @@ def test_no_message_leaves_when_meanwhile_says_stop(stack, relay, pipelining):
     assert len(relay.messages) == 1
 
 
+def test_a_failing_meanwhile_closes_the_connection_and_sends_nothing(stack, relay):
+    """The ledger could not be written: the error surfaces at once, not after a timeout."""
+    conn = client.connect(parse_smtp_url(stack["smtp"].url))
+
+    def ledger_down() -> bool:
+        raise ConnectionError("database unreachable")
+
+    with pytest.raises(ConnectionError):
+        client.transmit(
+            conn, "editor@example.com", "reader@example.net", MESSAGE, meanwhile=ledger_down
+        )
+    assert conn.sock is None
+    client.close(conn)  # what the batch does next: returns at once on a closed connection
+    assert relay.messages == []
+
+
 @pytest.fixture
 def relay(smtp):  # type: ignore[no-untyped-def]
     """The loopback server's recorder, empty before and as configured after the test."""

@@ -153,7 +153,16 @@ class Aborted(Exception):
 
 
 def _go_ahead(conn: smtplib.SMTP, meanwhile: Callable[[], bool] | None) -> None:
-    if meanwhile is not None and not meanwhile():
+    """Run `meanwhile`; if it says stop, or fails, close the connection at once: a relay
+    waiting in DATA would otherwise take the caller's QUIT as message text and never answer."""
+    if meanwhile is None:
+        return
+    try:
+        go_ahead = meanwhile()
+    except BaseException:
+        conn.close()
+        raise
+    if not go_ahead:
         conn.close()
         raise Aborted()
 
