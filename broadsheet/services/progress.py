@@ -10,6 +10,7 @@ when it finishes; a smaller one is counted on every ask.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -39,6 +40,12 @@ def count(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, 
 def is_kept(kept: dict[str, int] | None) -> bool:
     """Whether counts kept on a campaign are what its pages show (it is large)."""
     return kept is not None and kept.get("total", 0) > KEPT_COUNTS_ABOVE
+
+
+def counted_at(campaign: Campaign) -> datetime | None:
+    """When the counts its pages show were made, for a campaign shown with kept counts;
+    None when they are counted at each ask."""
+    return campaign.counted_at if is_kept(campaign.counts) else None
 
 
 def shown(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:

@@ -9,8 +9,6 @@ second tab harmless, and the 409 it raises is shown as a plain message.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import (
     Blueprint,
     Response,
@@ -35,7 +33,7 @@ from broadsheet.preview import (
 )
 from broadsheet.services import campaigns
 from broadsheet.services.paging import page_size
-from broadsheet.services.progress import is_kept
+from broadsheet.services.progress import counted_at
 from broadsheet.settings import Settings
 from web import enqueue
 from web.access import guard
@@ -147,7 +145,7 @@ def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  #
         "admin/campaign.html",
         campaign=campaign,
         counts=campaigns.delivery_counts(db, campaign_id),
-        counted_at=_counted_at(campaign),
+        counted_at=counted_at(campaign),
         audience_size=campaigns.audience_size(db, campaign.audience) if startable else None,
         audiences=campaigns.AUDIENCES,
         parts=parts,
@@ -210,20 +208,14 @@ def progress(campaign_id: int):  # type: ignore[no-untyped-def]
     """The campaign's state and counts, polled by the page while it sends."""
     campaign = campaigns.get_campaign(session(), campaign_id)
     counts = campaigns.delivery_counts(session(), campaign_id)
-    counted_at = _counted_at(campaign)
+    kept_at = counted_at(campaign)
     return jsonify(
         status=campaign.status.value,
         pause_reason=campaign.pause_reason,
         counts=counts,
         done=counts["total"] - counts["queued"] - counts["sending"],
-        counted_at=None if counted_at is None else counted_at.isoformat(),
+        counted_at=None if kept_at is None else kept_at.isoformat(),
     )
-
-
-def _counted_at(campaign: Campaign) -> datetime | None:
-    """When the counts shown were made, for a campaign shown with kept counts (a large
-    one, broadsheet.services.progress); None when they are counted at each request."""
-    return campaign.counted_at if is_kept(campaign.counts) else None
 
 
 @bp.post("/<int:campaign_id>/test")

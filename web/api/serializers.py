@@ -9,7 +9,7 @@ from typing import Any
 
 from broadsheet.checks import Check, worst
 from broadsheet.models import Article, Campaign, Subscriber
-from broadsheet.services.progress import is_kept
+from broadsheet.services.progress import counted_at
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -54,7 +54,7 @@ def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
         "pause_reason": c.pause_reason,
         "counts": counts,
         # When `counts` were made, for a large campaign shown with kept counts; else null.
-        "counted_at": _iso(c.counted_at) if is_kept(c.counts) else None,
+        "counted_at": _iso(counted_at(c)),
         "created_at": _iso(c.created_at),
         "scheduled_at": _iso(c.scheduled_at),
         "started_at": _iso(c.started_at),
