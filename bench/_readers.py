@@ -15,8 +15,10 @@ from broadsheet.models import SubscriberStatus, utcnow
 COPY_COLUMNS = "email, email_key, name, status, source, created_at, status_changed_at, confirmed_at"
 
 
-def load_readers(engine: Engine, count: int) -> None:
-    """Insert `count` active readers; COPY on PostgreSQL, ORM inserts elsewhere."""
+def load_readers(engine: Engine, count: int, *, analyze: bool = True) -> None:
+    """Insert `count` active readers; COPY on PostgreSQL, ORM inserts elsewhere. Then
+    `VACUUM ANALYZE`, unless `analyze` is False: as a new install, an import or a burst of
+    signups leaves the table until autovacuum comes by (its statistics stale or none)."""
     if engine.dialect.name != "postgresql":
         from send import insert_readers
 
@@ -33,5 +35,6 @@ def load_readers(engine: Engine, count: int) -> None:
         for n in range(count):
             email = f"reader{n}@example.org"
             copy.write_row((email, email, f"Reader {n}", active, "bench", now, now, now))
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE subscribers")
+    if analyze:
+        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE subscribers")

@@ -5,13 +5,13 @@ campaign is marked planned once all are in, and a re-run adds only what is missi
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from broadsheet.db import make_session_factory
 from broadsheet.models import Campaign, Delivery, Subscriber, SubscriberStatus
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
-from broadsheet.services.ledger import plan_in_parts
+from broadsheet.services.ledger import plan_deliveries, plan_in_parts
 from tests.support.factories import add_readers
 
 
@@ -65,3 +65,33 @@ def test_a_re_run_adds_only_the_missing_rows(committed, engine, campaign_id):
 def test_no_active_readers_plans_nothing_and_marks_it_planned(committed, engine, campaign_id):
     assert plan_in_parts(make_session_factory(engine), campaign_id, 2) == 0
     assert committed.get(Campaign, campaign_id).planned_at is not None
+
+
+def test_planning_reads_no_deliveries_so_it_cannot_turn_quadratic(engine, committed, campaign_id):
+    """The statement's plan touches only readers: a reader who has a row is skipped by the
+    ledger's unique key (ON CONFLICT), not by an anti-join over the campaign's rows, which
+    PostgreSQL ran as a nested loop (one scan per reader) while readers had no statistics."""
+    sent: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO DELIVERIES"):
+            sent.append((statement, parameters))
+
+    campaign = committed.get(Campaign, campaign_id)
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        plan_deliveries(committed, campaign, (1, 1000))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = sent
+    explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    cursor = committed.connection().connection.driver_connection.cursor()
+    cursor.execute(explain + statement, parameters)
+    plan = "\n".join(str(row) for row in cursor.fetchall())
+    committed.rollback()
+    assert "subscribers" in plan
+    assert "Join" not in plan and "deliveries_1" not in plan, plan
+    if engine.dialect.name == "postgresql":
+        assert "Conflict Resolution: NOTHING" in plan, plan
+    else:
+        assert "deliveries" not in plan, plan

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from sqlalchemy import Integer, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, exists, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.models import (
@@ -36,13 +37,14 @@ def plan_deliveries(
     over the readers with ids in `readers` (inclusive) when given, and then the campaign is
     not marked planned (`plan_in_parts` does that once every part is in).
 
-    Idempotent, so a re-run after a crash adds only what is missing. Readers who confirm later
-    are not added: the audience is frozen when planning completes (`planned_at`).
+    Idempotent by the ledger's unique key, so a re-run after a crash adds only what is
+    missing. The statement skips a reader who has a row with ON CONFLICT DO NOTHING, not an
+    anti-join: with no statistics on fresh readers (a new install, an import, a burst of
+    signups) PostgreSQL ran `NOT EXISTS` as a nested loop over the campaign's rows, which
+    each inserted row lengthened (quadratic). Readers who confirm later are not added: the
+    audience is frozen when planning completes (`planned_at`).
     """
     now = utcnow()
-    already = exists().where(
-        Delivery.campaign_id == campaign.id, Delivery.subscriber_id == Subscriber.id
-    )
     chosen = select(
         literal(campaign.id),
         Subscriber.id,
@@ -50,18 +52,28 @@ def plan_deliveries(
         literal(0),
         literal(now, type_=Delivery.created_at.type),
         literal(now, type_=Delivery.queued_at.type),
-    ).where(Subscriber.status == SubscriberStatus.ACTIVE, ~already)
+    ).where(Subscriber.status == SubscriberStatus.ACTIVE)
     if readers is not None:
         chosen = chosen.where(Subscriber.id.between(*readers))
     columns = ["campaign_id", "subscriber_id", "status", "attempts", "created_at", "queued_at"]
+    statement = _insert_new(session, Delivery).from_select(columns, chosen)
     result = session.execute(
-        insert(Delivery).from_select(columns, chosen).execution_options(preserve_rowcount=True)
+        statement.on_conflict_do_nothing(
+            index_elements=["campaign_id", "subscriber_id"]
+        ).execution_options(preserve_rowcount=True)
     )
     planned = result.rowcount
     if readers is None:
         campaign.planned_at = now
         session.flush()
     return planned
+
+
+def _insert_new(session: Session, model: type[Delivery]) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which can skip rows that would break a unique key."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def plan_in_parts(sessions: sessionmaker[Session], campaign_id: int, parts: int) -> int:
