@@ -28,6 +28,8 @@ lint: install
 test: install browser lint
 	$(BIN)/pytest
 
+# The figures, and the command behind each: docs/performance.md. What each script measures:
+# docs/development.md. bench/trial.py (the fault trial) is run on its own.
 bench: install
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup.py

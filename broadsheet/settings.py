@@ -27,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything Broadsheet reads from its environment; see README's configuration table."""
+    """Everything Broadsheet reads from its environment; see docs/configuration.md."""
 
     instance_path: Path
     database_url: str
