@@ -1,19 +1,22 @@
-"""The operator trial (issue 3): a campaign sent by two workers survives three `kill -9` of
-pool processes and a Redis restart, and five addresses the relay refuses with 550 end bounced.
+"""The operator trial: a campaign sent by two workers survives three `kill -9` of pool
+processes and a Redis restart while the relay answers 10% of readers `451` (try again later)
+twice before it takes their mail, and five addresses the relay refuses with 550 end bounced.
 
 Everything goes through the product's own commands (`broadsheet db upgrade`, `create-token`,
 `worker`, `beat`, `web`) and its HTTP API, on this machine's PostgreSQL, a Redis server of its
 own on another port (so it can be restarted without touching the one CI uses), and a recording
 relay (aiosmtpd) in this process. SEND_RATE=150 (about 14 s for 2,000 readers without
-faults) and otherwise the product's defaults, as an operator would run it (`--env` overrides
-one setting). It prints a fault
+faults), RETRY_DELAYS=1,5,15,30 (a greylisting relay's pace) and otherwise the product's
+defaults, as an operator would run it (`--env` overrides one setting). It prints a fault
 timeline, the figures and what the worker logs said, and exits 1 if a reader got the mail
-twice, a reader is missing without being `unknown`, or a refused address did not end bounced.
+twice, a reader is missing without being `unknown`, a refused address did not end bounced,
+or the send took longer than `--within` seconds (60) from started_at to finished_at.
 It leaves nothing behind: processes stopped, Redis shut down, the database dropped, the folder
 removed (unless --keep, which keeps the logs). Needs PostgreSQL on 127.0.0.1:5432 (user
 postgres), `redis-server`, `redis-cli` and `ss` (iproute2).
 
     .venv/bin/python bench/trial.py [--readers 2000] [--send-rate 150] [--env NAME=VALUE]
+                                    [--tempfail 0.1] [--tempfail-times 2] [--within 60]
                                     [--keep] [--no-redis-restart]
 """
 
@@ -50,17 +53,23 @@ BIN = Path(sys.executable).parent
 # Fractions of the readers at which each fault is injected.
 FAULTS = [(0.15, "kill", "w1"), (0.40, "kill", "w2"), (0.52, "redis", ""), (0.65, "kill", "w1")]
 REJECT = "550 5.1.1 <{}>: Recipient address rejected: User unknown"
+TEMPFAIL = "451 4.3.0 <{}>: Recipient address deferred: try again later"
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 class Relay:
     """Records every accepted message (recipient, Message-ID) in memory and in a file;
-    refuses the `rejected` addresses at RCPT with a 550 5.1.1 "user unknown"."""
+    refuses the `rejected` addresses at RCPT with a 550 5.1.1 "user unknown", and answers
+    the `deferred` ones 451 (try again later) on their first `tempfail_times` attempts."""
 
-    def __init__(self, log_path: Path, rejected: set[str]) -> None:
+    def __init__(
+        self, log_path: Path, rejected: set[str], deferred: set[str], tempfail_times: int
+    ) -> None:
         self.rejected, self.log = rejected, log_path.open("a", buffering=1)
+        self.deferred, self.tempfail_times = deferred, tempfail_times
         self.received: list[tuple[str, str]] = []
         self.refused: list[str] = []
+        self.tempfailed: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
@@ -73,6 +82,11 @@ class Relay:
             with self.lock:
                 self.refused.append(address)
             return REJECT.format(address)
+        if address.lower() in self.deferred:
+            with self.lock:
+                if self.tempfailed[address.lower()] < self.tempfail_times:
+                    self.tempfailed[address.lower()] += 1
+                    return TEMPFAIL.format(address)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -106,6 +120,7 @@ class Trial:
             "PUBLIC_URL": f"http://127.0.0.1:{WEB_PORT}",
             "MAIL_FROM": "The Trial Gazette <newsletter@trial.example.org>",
             "SEND_RATE": str(send_rate),
+            "RETRY_DELAYS": "1,5,15,30",
             "BATCH_SIZE": "50",
             "BROADSHEET_INSTANCE": str(folder / "instance"),
         }
@@ -188,11 +203,14 @@ class Trial:
                 time.sleep(0.2)
         self.note("two workers (-c 2 each), beat and web started")
 
+    @staticmethod
+    def address(i: int) -> str:
+        return f"reader{i:05d}@{('example.org', 'example.com', 'example.net')[i % 3]}"
+
     def load_readers(self) -> None:
         addresses = []
         for i in range(1, self.readers + 1):
-            domain = ("example.org", "example.com", "example.net")[i % 3]
-            addresses.append((f"reader{i:05d}@{domain}", f"Reader {i}"))
+            addresses.append((self.address(i), f"Reader {i}"))
             if i % (self.readers // 5) == 0:  # spread the bad addresses through the list
                 addresses.append((f"nobody{i // (self.readers // 5)}@example.net", "Nobody"))
 
@@ -284,9 +302,9 @@ def _relay_clients(port: int) -> list[int]:
     return [int(pid) for pid in re.findall(r"pid=(\d+)", out)]
 
 
-def verify(trial: Trial, relay: Relay, final: dict) -> bool:
-    """Print the figures; True when nobody got it twice, nobody is lost, and every refused
-    address ended bounced (delivery and reader)."""
+def verify(trial: Trial, relay: Relay, final: dict, within: float) -> bool:
+    """Print the figures; True when nobody got it twice, nobody is lost, every refused
+    address ended bounced (delivery and reader), and the send took `within` seconds or less."""
     with psycopg.connect(trial.env["DATABASE_URL"]) as conn:
         rows = conn.execute(
             "SELECT s.email_key, s.status, d.status, d.attempts, d.last_error, d.relay_reply, d.id"
@@ -308,8 +326,17 @@ def verify(trial: Trial, relay: Relay, final: dict) -> bool:
     took = datetime.fromisoformat(final["finished_at"]) - datetime.fromisoformat(
         final["started_at"]
     )
-    print(f"send took {took.total_seconds():.1f}s (started_at to finished_at)")
+    fast = took.total_seconds() <= within
+    print(
+        f"send took {took.total_seconds():.1f}s (started_at to finished_at; "
+        f"target {within:g}s: {'met' if fast else 'MISSED'})"
+    )
     print(f"relay: {len(relay.received)} messages accepted, {len(relay.refused)} RCPT refused")
+    deferred_got = Counter(copies[r] for r in relay.deferred)
+    print(
+        f"answered 451: {len(relay.deferred)} readers, {sum(relay.tempfailed.values())} times; "
+        f"copies they got: {dict(deferred_got)}"
+    )
     print(f"duplicates: {len(duplicates)} {duplicates[:10]}")
     print(f"readers with two Message-IDs: {sum(len(v) > 1 for v in ids_per_reader.values())}")
     print(f"missing: {len(missing)} {missing}")
@@ -325,14 +352,16 @@ def verify(trial: Trial, relay: Relay, final: dict) -> bool:
     others = Counter(row[1] for email, row in ledger.items() if email in readers)
     print(f"good readers' delivery statuses: {dict(others)}")
     bounced = all(ledger.get(e, [None, None])[:2] == ["bounced", "bounced"] for e in trial.rejected)
-    return not duplicates and not set(missing) - set(unknown) and not strangers and bounced
+    lost = set(missing) - set(unknown)
+    return not duplicates and not lost and not strangers and bounced and fast
 
 
 # What the logs say about the faults: lost pool processes, the broker going away, and every
 # tick that settled a dead claim or re-enqueued a stalled campaign.
 LOG_EVENTS = re.compile(
     r"WorkerLostError|Process .* exited|broker|Connection refused|Traceback|ERROR|CRITICAL"
-    r"|expired|stopping|retry in|'unknown': [1-9]|'requeued': [1-9]|'queued': [1-9]|: planned"
+    r"|expired|stopping|'unknown': [1-9]|'requeued': [1-9]|'overdue': [1-9]|'queued': [1-9]"
+    r"|: planned"
 )
 
 
@@ -359,6 +388,13 @@ def main() -> None:
     parser.add_argument("--no-redis-restart", action="store_true", help="only the three kills")
     parser.add_argument("--send-rate", type=float, default=150.0, help="SEND_RATE")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for every process")
+    parser.add_argument(
+        "--tempfail", type=float, default=0.1, help="share of readers the relay answers 451"
+    )
+    parser.add_argument(
+        "--tempfail-times", type=int, default=2, help="451s each of them gets before success"
+    )
+    parser.add_argument("--within", type=float, default=60, help="target seconds for the send")
     args = parser.parse_args()
     wait_for_quiet_machine()
     folder = Path(tempfile.mkdtemp(prefix="broadsheet-trial-"))
@@ -366,7 +402,9 @@ def main() -> None:
     trial.env.update(item.split("=", 1) for item in args.env)
     if args.no_redis_restart:
         trial.faults = [fault for fault in FAULTS if fault[1] != "redis"]
-    relay = Relay(folder / "relay.log", trial.rejected)
+    every = round(1 / args.tempfail) if args.tempfail else 0
+    deferred = {trial.address(i) for i in range(1, args.readers + 1) if every and i % every == 0}
+    relay = Relay(folder / "relay.log", trial.rejected, deferred, args.tempfail_times)
     port = _free_port()
     controller = Controller(relay, hostname="127.0.0.1", port=port)
     controller.start()
@@ -376,7 +414,7 @@ def main() -> None:
         final = trial.send(relay, port)
         time.sleep(3 * 5)  # a few more ticks: anything still arriving would show as a duplicate
         final = trial.api("GET", f"/campaigns/{trial.campaign_id}")
-        passed = verify(trial, relay, final)
+        passed = verify(trial, relay, final, args.within)
         print_log_events(folder)
     finally:
         trial.stop()

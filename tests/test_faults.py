@@ -12,6 +12,7 @@ import random
 import signal
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
 from tests.support.factories import add_readers
 from tests.support.services import CeleryBeat, TestRedis, make_tempdir
+from worker.tasks import start_campaign
 
 FAST_RECOVERY = {
     "CLAIM_LEASE": "4",
@@ -32,16 +34,24 @@ FAST_RECOVERY = {
 }
 
 
-@pytest.fixture
-def faulty(celery_worker, stack):  # type: ignore[no-untyped-def]
-    """The worker and a real beat (ticking every second), with short leases and retries."""
-    env = {"SEND_RATE": "400", **FAST_RECOVERY}
+@contextmanager
+def ticking(celery_worker, stack, **env: str):  # type: ignore[no-untyped-def]
+    """The worker with `env` added and a real beat beside it; then the original worker."""
     celery_worker.restart(**env)
     beat = CeleryBeat({**celery_worker.env}, stack["workdir"])
     beat.start()
-    yield celery_worker, beat
-    beat.stop()
-    celery_worker.restart()
+    try:
+        yield beat
+    finally:
+        beat.stop()
+        celery_worker.restart()
+
+
+@pytest.fixture
+def faulty(celery_worker, stack):  # type: ignore[no-untyped-def]
+    """The worker and a real beat (ticking every second), with short leases and retries."""
+    with ticking(celery_worker, stack, SEND_RATE="400", **FAST_RECOVERY) as beat:
+        yield celery_worker, beat
 
 
 def launch(session) -> int:  # type: ignore[no-untyped-def]
@@ -112,10 +122,7 @@ def test_whole_worker_killed_and_replaced(committed, smtp, faulty):
     add_readers(committed, 800)
     campaign_id = launch(committed)
     smtp.wait_for(200, timeout=60)
-    os.killpg(worker.proc.pid, signal.SIGKILL)  # the host vanished: nothing acks, nothing cleans
-    worker.proc.wait(10)
-    worker.proc = None
-    worker._log.close()
+    worker.kill()  # the host vanished: nothing acks, nothing cleans
     worker.start()  # another machine's worker carries on; beat settles the expired claims
     wait_until_sent(committed, campaign_id, 180, worker)
     assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=2)
@@ -232,3 +239,40 @@ def test_relay_that_stops_answering(committed, smtp, faulty):
     assert_exactly_once(report, unknown_at_most=2)
     assert report["unknown"] == after, "a message whose answer never came must be `unknown`"
     assert stalled == before | after
+
+
+def test_a_retry_whose_task_died_with_its_worker_is_sent_a_few_ticks_later(
+    committed, smtp, celery_worker, stack
+):
+    """Two readers are refused 451 once: their rows wait in the ledger for their retry time,
+    and the task that was to retry them (a countdown the worker holds) dies with the whole
+    worker. The tick sends them a few ticks after that time, not after STALL_AFTER (an hour
+    here), although nothing else of the campaign is left to show progress or a stall."""
+    refused: set[str] = set()
+
+    def busy(rcpt: str) -> str | None:
+        if rcpt in {"reader5@example.org", "reader15@example.org"} and rcpt not in refused:
+            refused.add(rcpt)
+            return "451 4.3.2 please try again later"
+        return None
+
+    smtp.rcpt_rule = busy
+    env = {**FAST_RECOVERY, "SEND_RATE": "400", "RETRY_DELAYS": "3", "STALL_AFTER": "3600"}
+    with ticking(celery_worker, stack, **env):
+        offset = celery_worker.logfile.stat().st_size
+        add_readers(committed, 20)
+        campaign_id = launch(committed)
+        start_campaign.delay(campaign_id)  # the tick would start it only after STALL_AFTER
+        smtp.wait_for(18, timeout=30)
+        deadline = time.monotonic() + 30
+        while b"retry in" not in celery_worker.logfile.read_bytes()[offset:]:
+            assert time.monotonic() < deadline, celery_worker.log()
+            time.sleep(0.1)
+        time.sleep(0.5)  # the retry's countdown message reaches the worker, which holds it
+        celery_worker.kill()
+        celery_worker.start()
+        wait_until_sent(committed, campaign_id, 30, celery_worker)
+    report = audit(committed, smtp, campaign_id)
+    assert_exactly_once(report, unknown_at_most=0)
+    assert refused == {"reader5@example.org", "reader15@example.org"}
+    assert report["statuses"] == Counter({"sent": 20})

@@ -87,3 +87,37 @@ def test_when_the_broker_lost_its_tasks_every_send_gets_batches_at_once(db):
     assert lost.batches == ((campaign.id, ids[2], ids[3]), (campaign.id, ids[4], ids[4]))
     assert lost.plan == (unplanned.id,)
     assert (lost.unknown, lost.requeued) == (0, 0), "the live claim is left alone"
+
+
+def test_rows_still_queued_after_their_retry_time_are_sent_again_without_waiting_for_a_stall(db):
+    """A row deferred after a 451 whose retrying task is gone (its worker killed, Redis
+    restarted) gets a batch once its retry time is `overdue_after` past: not at STALL_AFTER,
+    while other rows of the campaign are still being sent (it is progressing)."""
+    campaign, ids = sending(db, 6)
+    claims.claim(db, campaign.id, ids[0], ids[-1], "task", timedelta(seconds=30))
+    claims.release(db, "task", [ids[1], ids[4]], "451 try later", utcnow() + timedelta(seconds=5))
+    claims.release(db, "task", [ids[2]], "451 try later", utcnow() + timedelta(minutes=5))
+    claims.finish(db, "task", [ids[0]], DeliveryStatus.SENT)  # progress: no stall
+    grace = timedelta(seconds=10)
+    soon = run_upkeep(db, utcnow(), stall_after=STALL, batch_size=2, overdue_after=grace)
+    assert (soon.overdue, soon.batches) == (0, ()), "not yet due: the task may still be alive"
+    later = utcnow() + timedelta(seconds=20)  # 15 s past the retry time of ids[1] and ids[4]
+    upkeep = run_upkeep(db, later, stall_after=STALL, batch_size=2, overdue_after=grace)
+    assert upkeep.overdue == 2 and upkeep.stalled == 0
+    assert upkeep.batches == ((campaign.id, ids[1], ids[1]), (campaign.id, ids[4], ids[4]))
+    again = run_upkeep(db, later, stall_after=STALL, batch_size=2, overdue_after=grace)
+    assert (again.overdue, again.batches) == (0, ()), "handed back once, not at every tick"
+    rows = {d.id: d for d in db.scalars(select(Delivery).execution_options(populate_existing=True))}
+    assert rows[ids[1]].next_attempt_at is None and rows[ids[2]].next_attempt_at is not None
+    held = claims.claim(db, campaign.id, ids[1], ids[1], "rescue", timedelta(seconds=30))
+    assert [c.delivery_id for c in held] == [ids[1]], "the batch handed back can claim it"
+
+
+def test_overdue_rows_of_a_paused_campaign_wait_for_its_resume(db):
+    campaign, ids = sending(db, 2)
+    claims.claim(db, campaign.id, ids[0], ids[-1], "task", timedelta(seconds=30))
+    claims.release(db, "task", ids, "451 try later", utcnow() - timedelta(minutes=1))
+    campaign.status = CampaignStatus.PAUSED
+    db.flush()
+    upkeep = run_upkeep(db, utcnow(), stall_after=STALL, batch_size=2)
+    assert (upkeep.overdue, upkeep.batches) == (0, ())

@@ -7,6 +7,9 @@ import os
 from celery import Celery, signals
 
 from broadsheet.settings import Settings, load_settings
+from worker import logs
+
+__all__ = ["celery_app", "celery_config", "logs"]  # logs: its signal handler quiets the tick
 
 celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces"])
 

@@ -43,6 +43,10 @@ GATHER_SECONDS = 0.5
 ASK_AGAIN_AFTER = GATHER_SECONDS / 2
 _asked_at = float("-inf")  # time.monotonic() of this process's last ask that enqueued
 RETRY_KEY = "broadsheet:outbox-retry"
+# A row still queued this many ticks after its retry time has no live task to send it (a
+# task retrying it runs within a second of that time, unless every worker is busy): the
+# tick sends it again.
+OVERDUE_TICKS = 2
 
 
 @celery_app.task(name="broadsheet.sweep_outbox", bind=True)
@@ -241,7 +245,8 @@ def _counts(outcome) -> dict[str, int]:  # type: ignore[no-untyped-def]
 def tick() -> dict[str, int]:
     """The scheduler's periodic upkeep (broadsheet.services.upkeep): start scheduled campaigns
     that are due, settle the claims of vanished workers and send their unsent rows at once,
-    and re-enqueue the work of campaigns that stalled (their tasks lost with Redis); then
+    send rows still queued `OVERDUE_TICKS` ticks after their retry time (the task retrying
+    them is gone), and re-enqueue the work of campaigns that stalled; then
     count large sending campaigns again (broadsheet.services.progress). Idempotent: the
     decisions are made in one transaction and only enqueued after it commits; a duplicate
     task finds nothing to claim."""
@@ -253,10 +258,9 @@ def tick() -> dict[str, int]:
             utcnow(),
             stall_after=timedelta(seconds=res.settings.stall_after),
             batch_size=res.settings.batch_size,
+            overdue_after=timedelta(seconds=OVERDUE_TICKS * res.settings.tick_seconds),
             tasks_lost=tasks_lost,
         )
-    if tasks_lost:
-        log.warning("the broker's marker was gone (Redis lost its data): enqueueing sends again")
     for campaign_id, first_id, last_id in upkeep.batches:
         send_batch.delay(campaign_id, first_id, last_id)
     for campaign_id in upkeep.plan:
@@ -268,6 +272,14 @@ def tick() -> dict[str, int]:
     # million), and the transaction above holds locks that finishing batches wait for.
     with res.sessions.begin() as session:
         recounted = progress.recount(session)
+    if tasks_lost and (upkeep.batches or upkeep.plan):
+        log.warning(
+            "Redis came back without its queued tasks (restarted or flushed): %s batches and "
+            "%s plannings enqueued again", len(upkeep.batches), len(upkeep.plan),
+        )  # fmt: skip
+    counts = {name: n for name, n in upkeep.counts().items() if n}
+    if counts:  # a tick that found nothing to do says nothing (see worker/logs.py)
+        log.info("tick: %s", counts)
     return {**upkeep.counts(), "recounted": len(recounted)}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
@@ -21,6 +21,9 @@ class DeliveryStatus(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+# The predicate of the index of rows waiting for their retry time (see ix_deliveries_waiting).
+WAITING = text("status = 'queued' AND next_attempt_at IS NOT NULL")
+
 FINAL_STATUSES = frozenset(
     {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.UNKNOWN}
 )
@@ -34,6 +37,15 @@ class Delivery(Base):
         # (claims, batch ranges, retry times): this serves them without the table's
         # statistics, which are stale right after a large planning.
         Index("ix_deliveries_campaign_status_id", "campaign_id", "status", "id"),
+        # Rows waiting for a retry time (a temporary failure, a domain at its rate): only
+        # those, so the tick finds the ones whose time passed unsent without reading a
+        # campaign's queue, and planning (next_attempt_at empty) never writes to it.
+        Index(
+            "ix_deliveries_waiting",
+            "next_attempt_at",
+            postgresql_where=WAITING,
+            sqlite_where=WAITING,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

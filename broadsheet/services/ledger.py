@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, and_, exists, func, literal, or_, select, update
@@ -22,6 +23,7 @@ from broadsheet.models import (
     SubscriberStatus,
     utcnow,
 )
+from broadsheet.models.delivery import WAITING
 from broadsheet.services import progress
 
 # Planning on PostgreSQL runs this many INSERT ... SELECTs at once, each over its own range
@@ -129,6 +131,39 @@ def batch_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tupl
         .order_by(numbered.c.batch)
     )
     yield from ((first, last) for first, last in session.execute(groups))
+
+
+@dataclass(frozen=True)
+class Rescued:
+    rows: int
+    ranges: tuple[tuple[int, int, int], ...]  # (campaign, first id, last id) to send
+
+
+def rescue_overdue(session: Session, before: datetime, size: int) -> Rescued:
+    """Rows of sending campaigns whose retry time passed before `before` and that are still
+    queued: the task that was to send them then is gone (its worker killed, Redis restarted,
+    a failed enqueue) or far behind. They become due now (their retry time is cleared, so a
+    later call does not pick them again) and are returned as (campaign, first id, last id)
+    ranges spanning at most `size` ids each, for batches to send them; a batch of a task that
+    is alive after all finds them taken, or takes them first: either way, once each.
+
+    Reads only the rows waiting for a retry time (a partial index), never a campaign's
+    queue, so it costs the same at any campaign size and without statistics."""
+    sending = select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
+    rescued = session.execute(
+        update(Delivery)
+        .where(WAITING, Delivery.next_attempt_at < before, Delivery.campaign_id.in_(sending))
+        .values(next_attempt_at=None)
+        .returning(Delivery.campaign_id, Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    ranges: list[tuple[int, int, int]] = []
+    for campaign_id, delivery_id in sorted(rescued):
+        if ranges and ranges[-1][0] == campaign_id and delivery_id - ranges[-1][1] < size:
+            ranges[-1] = (campaign_id, ranges[-1][1], delivery_id)
+        else:
+            ranges.append((campaign_id, delivery_id, delivery_id))
+    return Rescued(len(rescued), tuple(ranges))
 
 
 def complete_if_done(session: Session, campaign_id: int | None = None) -> int:

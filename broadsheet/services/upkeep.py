@@ -26,6 +26,7 @@ class Upkeep:
     started: int  # scheduled campaigns whose time came
     unknown: int  # rows of dead claims whose outcome is unknown
     requeued: int  # rows of dead claims back in the queue
+    overdue: int  # rows whose retry time passed with no task left to send them
     finished: int  # campaigns that became sent
     unplanned: int  # stalled campaigns whose planning never finished
     stalled: int  # stalled campaigns with due rows and no progress
@@ -38,6 +39,7 @@ class Upkeep:
             "started": self.started,
             "unknown": self.unknown,
             "requeued": self.requeued,
+            "overdue": self.overdue,
             "finished": self.finished,
             "unplanned": self.unplanned,
             "queued": self.stalled,
@@ -52,10 +54,12 @@ def run_upkeep(
     *,
     stall_after: timedelta,
     batch_size: int,
+    overdue_after: timedelta = timedelta(seconds=10),
     tasks_lost: bool = False,
 ) -> Upkeep:
-    """Start due campaigns, settle expired claims (campaigns' and the outbox's), find stalled
-    sends and whether outbox mail is due, as of `now`.
+    """Start due campaigns, settle expired claims (campaigns' and the outbox's), send again
+    rows whose retry time passed more than `overdue_after` ago (the task that was to send
+    them is gone), find stalled sends and whether outbox mail is due, as of `now`.
     `tasks_lost`: the broker lost its state (Redis restarted empty), so every sending
     campaign's due rows get batches now, without waiting `stall_after` for it to stall.
 
@@ -71,6 +75,8 @@ def run_upkeep(
         recovered = claims.recover(session, claim_key, now)
         unknown, requeued = unknown + recovered.unknown, requeued + recovered.requeued
         batches.extend(recovered.ranges)
+    overdue = ledger.rescue_overdue(session, now - overdue_after, batch_size)
+    batches.extend(overdue.ranges)
     mail = outbox_queue.recover(session, now)
     mail_due = outbox_queue.next_due(session)
     # The rows settled last may have been a campaign's last open ones.
@@ -87,6 +93,7 @@ def run_upkeep(
         started=len(due),
         unknown=unknown,
         requeued=requeued,
+        overdue=overdue.rows,
         finished=finished,
         unplanned=len(stalled["unplanned"]),
         stalled=len(stalled["queued"]),

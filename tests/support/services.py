@@ -152,6 +152,15 @@ class CeleryWorker:
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(pid) for pid in path.read_text().split()]
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool at once, as if its host vanished: nothing acks,
+        nothing cleans up, and the tasks it held in memory (countdowns) are gone with it."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+        self._log.close()
+
     def stop(self) -> None:
         if self.proc is None:
             return
