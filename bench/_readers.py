@@ -1,4 +1,5 @@
-"""Many active readers, fast: PostgreSQL COPY for the scale benchmarks (1,000,000 in seconds).
+"""Many active readers, fast: PostgreSQL COPY for the scale benchmarks (1,000,000 in seconds),
+or through the API as an integration adds them (`post_readers`).
 
 The rows are what `send.insert_readers` makes through the ORM (`reader<n>@example.org`,
 active, consent given elsewhere); every column the model fills by default is given here,
@@ -6,6 +7,12 @@ because COPY skips Python-side defaults. On SQLite it falls back to `send.insert
 """
 
 from __future__ import annotations
+
+import http.client
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import psycopg
 from sqlalchemy import Engine, make_url
@@ -38,3 +45,32 @@ def load_readers(engine: Engine, count: int, *, analyze: bool = True) -> None:
     if analyze:
         with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE subscribers")
+
+
+def post_readers(base_url: str, token: str, count: int, threads: int = 8) -> float:
+    """Add `count` active readers through `POST /api/v1/subscribers`, as an integration
+    would, on `threads` keep-alive connections; returns the readers added per second."""
+    url = urlsplit(base_url)
+    started = time.perf_counter()
+
+    def post_share(share: range) -> None:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        try:
+            for n in share:
+                body = {
+                    "email": f"reader{n}@example.org",
+                    "name": f"Reader {n}",
+                    "status": "active",
+                }
+                conn.request("POST", "/api/v1/subscribers", json.dumps(body), headers)
+                answer = conn.getresponse()
+                text = answer.read()
+                if answer.status != 201:
+                    raise RuntimeError(f"POST /api/v1/subscribers: {answer.status} {text[:200]!r}")
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post_share, [range(i, count, threads) for i in range(threads)]))
+    return count / (time.perf_counter() - started)

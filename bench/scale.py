@@ -14,27 +14,34 @@ package, installed with apt-get if missing). It prints:
 `--stop-after N` stops the worker (a warm shutdown) once N messages are sent: for the memory
 of a 1,000,000-reader campaign without sending all of it. The checks then compare the sink
 with the ledger's `sent` count instead.
+
+The readers are sent to straight after they were added, as a new install, an import or a
+burst of signups meets it: no ANALYZE, and autovacuum off for `subscribers` so none comes
+between (`--analyze` runs VACUUM ANALYZE first, the friendly case). `--load api` adds them
+through `POST /api/v1/subscribers` on `broadsheet web` instead of COPY (slower to set up: a few
+hundred a second).
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import socket
 import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
 from _profile import Profile, WorkerProfile
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.models import Campaign, Delivery, DeliveryStatus
-from broadsheet.services import articles, campaigns
+from broadsheet.services import api_tokens, articles, campaigns
 
 import _proc
 from _postfix import PostfixSink, ensure_installed, measure_source_ceiling
-from _readers import load_readers
+from _readers import load_readers, post_readers
 from _stack import Process, Stack, code_line, machine_line
 from send import ARTICLE, sample_message
 
@@ -65,6 +72,12 @@ def parse_args() -> argparse.Namespace:
         "use the figures of a run without it for throughput)",
     )
     parser.add_argument("--profile-raw", type=Path, help="keep py-spy's raw samples here")
+    parser.add_argument(
+        "--load", choices=["copy", "api"], default="copy", help="how the readers are added"
+    )
+    parser.add_argument(
+        "--analyze", action="store_true", help="VACUUM ANALYZE the readers before the send"
+    )
     return parser.parse_args()
 
 
@@ -97,9 +110,7 @@ def main() -> int:
 
 def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engine) -> int:
     sessions = make_session_factory(engine)
-    started = time.perf_counter()
-    load_readers(engine, args.readers)
-    print(f"setup: {args.readers:,} readers loaded in {time.perf_counter() - started:.2f} s")
+    add_readers(args, stack, engine, sessions)
     with sessions.begin() as session:
         article = articles.create_article(session, **ARTICLE)
         campaign_id = campaigns.create_campaign(session, article.id).id
@@ -137,6 +148,48 @@ def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engin
     for ok, line in checks:
         print(f"{'OK  ' if ok else 'FAIL'} {line}")
     return 0 if all(ok for ok, _ in checks) else 1
+
+
+def add_readers(args: argparse.Namespace, stack: Stack, engine: Engine, sessions) -> None:  # type: ignore[no-untyped-def]
+    """The readers, added by COPY or the API, then analyzed only if `--analyze` says so."""
+    with engine.begin() as conn:  # no statistics appear behind the measurement's back
+        conn.execute(text("ALTER TABLE subscribers SET (autovacuum_enabled = false)"))
+    started = time.perf_counter()
+    if args.load == "copy":
+        load_readers(engine, args.readers, analyze=False)
+    else:
+        with sessions.begin() as session:
+            token = api_tokens.create_token(session, "bench")[1]
+        port = _free_port()
+        web = stack.start_web(port, workers=2)
+        _wait_for_web(web, port)
+        rate = post_readers(f"http://127.0.0.1:{port}", token, args.readers)
+        web.stop()
+        print(f"setup: POST /api/v1/subscribers at {rate:,.0f} readers/s")
+    took = time.perf_counter() - started
+    print(f"setup: {args.readers:,} readers added ({args.load}) in {took:.2f} s")
+    if args.analyze:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE subscribers"))
+    print(f"setup: readers {'analyzed' if args.analyze else 'not analyzed (as just added)'}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_web(web: Process, port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                return
+        except OSError:
+            if not web.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"broadsheet web did not come up:\n{web.tail()}") from None
+            time.sleep(0.1)
 
 
 class CpuMeter:
