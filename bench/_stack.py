@@ -16,6 +16,7 @@ import platform
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,13 @@ def machine_line() -> str:
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def code_line() -> str:

@@ -42,7 +42,7 @@ from broadsheet.services import api_tokens, articles, campaigns
 import _proc
 from _postfix import PostfixSink, ensure_installed, measure_source_ceiling
 from _readers import load_readers, post_readers
-from _stack import Process, Stack, code_line, machine_line
+from _stack import Process, Stack, code_line, free_port, machine_line
 from send import ARTICLE, sample_message
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -160,7 +160,7 @@ def add_readers(args: argparse.Namespace, stack: Stack, engine: Engine, sessions
     else:
         with sessions.begin() as session:
             token = api_tokens.create_token(session, "bench")[1]
-        port = _free_port()
+        port = free_port()
         web = stack.start_web(port, workers=2)
         _wait_for_web(web, port)
         rate = post_readers(f"http://127.0.0.1:{port}", token, args.readers)
@@ -172,12 +172,6 @@ def add_readers(args: argparse.Namespace, stack: Stack, engine: Engine, sessions
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE subscribers"))
     print(f"setup: readers {'analyzed' if args.analyze else 'not analyzed (as just added)'}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_web(web: Process, port: int, timeout: float = 30) -> None:

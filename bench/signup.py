@@ -35,7 +35,7 @@ from broadsheet.models import Subscriber
 
 import _proc
 from _driver import Load, drive, percentile
-from _stack import Process, Stack, code_line, machine_line
+from _stack import Process, Stack, code_line, free_port, machine_line
 
 TARGET_P99 = 0.050
 TARGET_RATE = 200
@@ -134,7 +134,7 @@ def run_trial(
     stack: Stack, worker: Process | None, workers: int, name: str, args: argparse.Namespace
 ) -> Trial:
     """One gunicorn worker count: start the web, warm up, measure, wait for the mail, stop."""
-    port = _free_port()
+    port = free_port()
     web = stack.start_web(port, workers, args.threads)
     try:
         _wait_for_web(web, port)
@@ -221,12 +221,6 @@ def _count(stack: Stack, prefix: str) -> int:
             return conn.scalar(query) or 0
     finally:
         engine.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_web(web: Process, port: int, timeout: float = 30) -> None:
