@@ -97,7 +97,7 @@ def test_a_temporary_failure_is_retried_after_its_delay_then_given_up(db):
     for expected in ("pending", "failed"):
         (held,) = outbox_queue.claim(db, "sweep", LEASE, 10)
         outbox_queue.finish_and_begin(db, "sweep", None, None, held.row_id)
-        due = outbox_queue.defer(db, "sweep", [held.row_id], "451 busy", delays)
+        due = outbox_queue.defer(db, "sweep", [held.row_id], "451 busy", delays).retry_at
         assert rows(db)[0][1] == expected
         if expected == "pending":
             assert due is not None and due > utcnow() + timedelta(seconds=50)

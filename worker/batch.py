@@ -1,161 +1,151 @@
-"""One claim being worked through: the held rows, and how their outcomes reach the ledger.
+"""A campaign's batch: the due, queued deliveries of one id range, sent by the one send loop
+(worker/sending.py) with their outcomes in the delivery ledger (broadsheet/services/claims.py).
 
-Each outcome is committed in the same transaction that marks the next row in flight (see
-broadsheet/services/claims.py), so a killed worker leaves at most one row of its connection
-whose fate is unknown. Everything else (deferrals, give-backs, rows put off) is one
-statement for all the rows concerned.
+Each outcome is committed in the same statement that marks the next row in flight, so a
+killed worker leaves at most one row of its connection whose fate is unknown.
 """
 
 from __future__ import annotations
 
-import logging
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
-from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus, utcnow
+from broadsheet.message import MessageSkeleton, domain_of
+from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus
+from broadsheet.outbox import campaign_recipient, campaign_skeleton
 from broadsheet.services import claims, suppression
 from broadsheet.services.claims import Claimed
+from worker import sending
 from worker.resources import Resources
+from worker.sending import Connections, Fate, Outcome
 
-log = logging.getLogger(__name__)
+# What each fate is in the delivery ledger.
+STATUS = {
+    Fate.SENT: DeliveryStatus.SENT,
+    Fate.FAILED: DeliveryStatus.FAILED,
+    Fate.BOUNCED: DeliveryStatus.BOUNCED,
+    Fate.UNKNOWN: DeliveryStatus.UNKNOWN,
+}
+
+
+def send_range(
+    res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
+) -> Outcome:
+    """Send the due, queued deliveries with ids in [first_id, last_id] over one connection;
+    the outcome's `retry_at` says when rows of the range that wait for a retry fall due."""
+    return sending.run(res, claim_key, CampaignRange(res, campaign_id, first_id, last_id))
+
+
+class CampaignRange:
+    """The source of a batch: one claim on the range (a batch never claims twice)."""
+
+    def __init__(self, res: Resources, campaign_id: int, first_id: int, last_id: int) -> None:
+        self.res, self.campaign_id, self.first_id, self.last_id = (
+            res,
+            campaign_id,
+            first_id,
+            last_id,
+        )
+
+    def claim(self, held: Connections, claim_key: str, outcome: Outcome) -> CampaignLedger | None:
+        lease = timedelta(seconds=self.res.settings.claim_lease)
+        with held.sessions.begin() as session:
+            rows = claims.claim(
+                session, self.campaign_id, self.first_id, self.last_id, claim_key, lease,
+                begin_first=False,
+            )  # fmt: skip
+            campaign = session.get(Campaign, self.campaign_id) if rows else None
+        if not rows or campaign is None:
+            return None
+        skeleton = campaign_skeleton(campaign, self.res.settings)
+        return CampaignLedger(self.res, held, claim_key, outcome, campaign.id, rows, skeleton)
+
+    def again(self, ledger: sending.Ledger) -> bool:
+        return False
+
+    def renew(self, session: Session, claim_key: str, until: datetime) -> bool:
+        return claims.renew(session, claim_key, until)
+
+    def next_due(self, session: Session) -> datetime | None:
+        return claims.next_due(session, self.campaign_id, self.first_id, self.last_id)
 
 
 @dataclass
-class BatchOutcome:
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0
-    stopped: bool = False  # the campaign was paused or cancelled mid-batch
-    retry_at: datetime | None = None
-    error: str | None = None
+class CampaignLedger(sending.Ledger):
+    """The held deliveries of a claim, each reader's message made from the campaign's
+    skeleton (rendered once per campaign; only the personal parts per reader)."""
 
+    campaign_id: int
+    rows: list[Claimed]
+    skeleton: MessageSkeleton
+    message_ids: dict[int, str] = field(default_factory=dict)  # by row, kept once it is sent
 
-@dataclass(frozen=True)
-class Result:
-    """What happened to one message: a final status, or None for a temporary refusal."""
+    def __post_init__(self) -> None:
+        self.sender_domain = domain_of(self.res.settings.mail_from)  # once, not per reader
 
-    status: DeliveryStatus | None
-    values: Mapping[str, str] = field(default_factory=dict)
+    def addresses(self) -> Sequence[str]:
+        return [row.email for row in self.rows]
 
-
-@dataclass
-class Batch:
-    res: Resources
-    campaign: Campaign
-    claim_key: str
-    held: list[Claimed]
-    # Sessions on one connection held for the whole batch: a message's ledger write is then
-    # one round trip, with no pool checkout (and no liveness ping) per message.
-    sessions: sessionmaker[Session]
-    # A second held connection for the one-statement outcome writes: in autocommit mode on
-    # PostgreSQL, so the statement is its own commit (no BEGIN and COMMIT round trips).
-    hot: Connection
-    autocommit: bool = False  # `hot` commits each statement itself (PostgreSQL)
-    outcome: BatchOutcome = field(default_factory=BatchOutcome)
-
-    def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
-        """In one commit: record the outcome of row `done` (an index into `held`) and mark
-        row `begin` in flight. False when `begin` is no longer ours (the claim expired and
-        the tick settled it): the worker must stop sending."""
-        status = None if done is None else done[1].status
-        if done is not None and status not in (None, DeliveryStatus.BOUNCED):
-            still_ours = self._fast_record(*done, begin)  # the common case: one statement
-        else:
-            still_ours = True
-            with self.sessions.begin() as session:
-                if done is not None and status is not None:  # bounced: suppress the reader too
-                    still_ours = self._record_and_begin(session, *done, begin)
-                else:
-                    if done is not None:
-                        row = self.held[done[0]].delivery_id
-                        self._defer(session, [row], done[1].values["reply"])
-                    if begin is not None:
-                        next_row = self.held[begin].delivery_id
-                        still_ours = claims.begin(session, self.claim_key, next_row)
-        if not still_ours:
-            log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
-        return still_ours
-
-    def _fast_record(self, index: int, result: Result, begin: int | None) -> bool:
-        if self.autocommit:
-            return self._record_and_begin(self.hot, index, result, begin)
-        with self.hot.begin():
-            return self._record_and_begin(self.hot, index, result, begin)
-
-    def defer(self, indices: Iterable[int], error: str, *, count_attempt: bool) -> None:
-        """A temporary failure for rows not sent: retried after RETRY_DELAYS, or given up."""
-        rows = self._rows(indices)
-        with self.sessions.begin() as session:
-            self._defer(session, rows, error, count_attempt=count_attempt)
-
-    def give_back(self, indices: Iterable[int], reason: str) -> None:
-        """The campaign stopped: rows not yet sent go back to the queue, due at once."""
-        with self.sessions.begin() as session:
-            claims.release(session, self.claim_key, self._rows(indices), reason)
-        self.outcome.stopped = True
-
-    def put_off(self, waits: Mapping[int, float]) -> None:
-        """Rows whose domain is at its rate go back unsent, each due when its domain frees."""
-        if not waits:
-            return
-        by_wait: dict[float, list[int]] = {}  # rows of one domain share their wait
-        for index, seconds in waits.items():
-            by_wait.setdefault(seconds, []).append(index)
-        now = utcnow()
-        with self.sessions.begin() as session:
-            for seconds, indices in by_wait.items():
-                due = now + timedelta(seconds=seconds + random.uniform(0, 0.5))
-                claims.postpone(session, self.claim_key, self._rows(indices), due)
-                self._retry_by(due)
+    def message(self, index: int) -> bytes:
+        row = self.rows[index]
+        recipient = campaign_recipient(
+            self.res.settings, self.campaign_id, row.subscriber_id, row.email, row.name,
+            self.sender_domain,
+        )  # fmt: skip
+        self.message_ids[index] = recipient.message_id
+        return self.skeleton.render(recipient)
 
     def still_sending(self) -> bool:
-        with self.sessions.begin() as session:
-            status = session.get(Campaign, self.campaign.id, populate_existing=True).status
+        with self.held.sessions.begin() as session:
+            status = session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
         return status == CampaignStatus.SENDING
 
-    def _record_and_begin(self, db, index: int, result: Result, begin: int | None) -> bool:  # type: ignore[no-untyped-def]
-        status = result.status
-        assert status is not None
-        next_row = None if begin is None else self.held[begin].delivery_id
-        row = self.held[index]
-        still_ours = claims.finish_and_begin(
-            db, self.claim_key, row.delivery_id, status, next_row, **result.values
-        )
-        if status == DeliveryStatus.BOUNCED:  # the relay says the address does not exist
-            suppression.mark_bounced(db, row.subscriber_id, result.values["reply"])
-        if status == DeliveryStatus.SENT:
-            self.outcome.sent += 1
-        elif status == DeliveryStatus.UNKNOWN:
-            self.outcome.unknown += 1
-        else:
-            self.outcome.failed += 1
-        return still_ours
+    def _finish_and_begin(
+        self, db: Session | Connection, index: int, fate: Fate, values: Mapping[str, str],
+        begin: int | None,
+    ) -> bool:  # fmt: skip
+        next_row = None if begin is None else self.rows[begin].delivery_id
+        message_id = self.message_ids.get(index) if fate is Fate.SENT else None
+        return claims.finish_and_begin(
+            db, self.claim_key, self.rows[index].delivery_id, STATUS[fate], next_row,
+            error=values.get("error"), reply=values.get("reply"), message_id=message_id,
+        )  # fmt: skip
 
-    def _defer(self, session, rows: list[int], error: str, *, count_attempt: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def _begin(self, session: Session, index: int) -> bool:
+        return claims.begin(session, self.claim_key, self.rows[index].delivery_id)
+
+    def _defer(
+        self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
+    ) -> tuple[int, datetime | None]:
         settings = self.res.settings
         deferred = claims.defer(
             session,
             self.claim_key,
-            rows,
+            self._ids(indices),
             error,
             delays=settings.retry_delays,
             max_age=timedelta(seconds=settings.retry_max_age),
             jitter=random.uniform(-0.2, 0.2),
             count_attempt=count_attempt,
         )
-        self.outcome.failed += len(deferred.failed)
-        self.outcome.error = error  # the latest temporary failure, logged with the retry
-        if deferred.retry_at is not None:
-            self._retry_by(deferred.retry_at)
+        return len(deferred.failed), deferred.retry_at
 
-    def _retry_by(self, when: datetime) -> None:
-        current = self.outcome.retry_at
-        self.outcome.retry_at = min(current, when) if current else when
+    def _give_back(
+        self, session: Session, indices: Sequence[int], due: datetime | None, reason: str | None
+    ) -> None:
+        if reason is None:  # put off: not a failure, the attempt is taken back
+            assert due is not None
+            claims.postpone(session, self.claim_key, self._ids(indices), due)
+        else:
+            claims.release(session, self.claim_key, self._ids(indices), reason, due)
 
-    def _rows(self, indices: Iterable[int]) -> list[int]:
-        return [self.held[i].delivery_id for i in indices]
+    def _bounce(self, session: Session, index: int, reply: str) -> None:
+        suppression.mark_bounced(session, self.rows[index].subscriber_id, reply)
+
+    def _ids(self, indices: Sequence[int]) -> list[int]:
+        return [self.rows[i].delivery_id for i in indices]

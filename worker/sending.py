@@ -1,25 +1,37 @@
-"""Sending one batch of a campaign: a connection place at a relay, the claim, one SMTP
-connection, a booked slot per message, and each outcome in the ledger (worker/batch.py)."""
+"""The one send loop, for campaign batches (worker/batch.py) and the outbox sweep
+(worker/sweep.py) alike: a connection place at a relay, a claim on ledger rows, one SMTP
+connection, a booked throttle slot per message, and each outcome in the ledger in the
+statement that marks the next row in flight.
+
+What differs between the two is the ledger: which rows a claim takes, how a message is built,
+where outcomes are written. Each supplies a `Source` (claims rows, says when to claim again)
+and a `Ledger` per claim (the held rows and their outcomes); everything else is here once:
+pacing, the order of record and send, how a refusal is classified, and when to run again.
+"""
 
 from __future__ import annotations
 
+import abc
+import enum
 import functools
 import logging
+import random
 import smtplib
 import time
-from datetime import timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import Protocol
 
 import redis
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_session_factory
-from broadsheet.message import MessageSkeleton, domain_of
-from broadsheet.models import Campaign, DeliveryStatus, utcnow
-from broadsheet.outbox import campaign_recipient, campaign_skeleton
-from broadsheet.services import claims
+from broadsheet.models import utcnow
 from broadsheet.settings import SmtpTarget
 from worker import smtp
-from worker.batch import Batch, BatchOutcome, Result
 from worker.connections import (
     PLACE_LEASE,
     PLACE_RETRY,
@@ -36,147 +48,343 @@ from worker.smtp import Aborted, Lost, Rejected, transmit
 
 log = logging.getLogger(__name__)
 
-# How often (seconds) a batch checks that its campaign was not paused or cancelled.
+# How often (seconds) the loop asks the ledger whether the send goes on (a campaign may be
+# paused or cancelled meanwhile).
 STATUS_CHECK_SECONDS = 0.5
 
 
-def send_batch(
-    res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
-) -> BatchOutcome:
-    """Send the due, queued deliveries of one id range over one SMTP connection; the
-    outcome's `retry_at` says when rows of the range that wait for a retry fall due."""
-    outcome = _send_due(res, campaign_id, first_id, last_id, claim_key)
-    if not outcome.stopped:
-        with res.sessions.begin() as session:
-            due = claims.next_due(session, campaign_id, first_id, last_id)
-        if due is not None and (outcome.retry_at is None or due < outcome.retry_at):
-            outcome.retry_at = due
-    return outcome
+class Fate(enum.Enum):
+    """A message's final outcome, in words both ledgers map to their own statuses."""
+
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or no message could be built
+    BOUNCED = "bounced"  # the relay says the address does not exist: the reader bounces
+    UNKNOWN = "unknown"  # the connection broke after the body went out
 
 
-def _send_due(
-    res: Resources, campaign_id: int, first_id: int, last_id: int, claim_key: str
-) -> BatchOutcome:
+@dataclass(frozen=True)
+class Result:
+    """What happened to one message: a fate, or None for a temporary refusal (retried)."""
+
+    fate: Fate | None
+    values: Mapping[str, str] = field(default_factory=dict)  # error, reply
+
+
+@dataclass
+class Outcome:
+    """What a run did, and when it should run again (`retry_at`, None: not for its rows)."""
+
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    stopped: bool = False  # the send was paused or cancelled mid-run
+    more: bool = False  # stopped with rows still due: run again at once
+    retry_at: datetime | None = None
+    error: str | None = None  # the latest temporary failure, for the log
+
+    def retry_by(self, when: datetime | None) -> None:
+        """Run again no later than `when`: the one place a run's next time is decided."""
+        if when is not None and (self.retry_at is None or when < self.retry_at):
+            self.retry_at = when
+
+    def count(self, fate: Fate) -> None:
+        if fate is Fate.SENT:
+            self.sent += 1
+        elif fate is Fate.UNKNOWN:
+            self.unknown += 1
+        else:
+            self.failed += 1
+
+    def counts(self) -> dict[str, int]:
+        return {"sent": self.sent, "failed": self.failed, "unknown": self.unknown}
+
+
+@dataclass
+class Connections:
+    """The database connections a run holds: `db` for sessions (claims, deferrals), and `hot`
+    for the one statement per message, in autocommit mode on PostgreSQL (no BEGIN and COMMIT
+    round trips). Held for the whole run: no pool checkout, no liveness ping per message."""
+
+    db: Connection
+    hot: Connection
+    sessions: sessionmaker[Session]
+    autocommit: bool
+
+
+@dataclass
+class Ledger(abc.ABC):
+    """The rows one claim holds, in sending order, and how their outcomes reach the ledger.
+
+    The transactions are the same for both kinds: each outcome in the commit that marks the
+    next row in flight (one statement on the hot connection in the common case; a session
+    when a refusal is retried or a reader bounces); deferrals, put-offs and give-backs one
+    statement for all the rows concerned. Subclasses say which statements, on which table.
+    """
+
+    res: Resources
+    held: Connections
+    claim_key: str
+    outcome: Outcome
+
+    # --- what a kind of ledger supplies ----------------------------------------------------
+    @abc.abstractmethod
+    def addresses(self) -> Sequence[str]:
+        """Each held row's recipient address, in sending order."""
+
+    @abc.abstractmethod
+    def message(self, index: int) -> bytes:
+        """Row `index`'s message; ValueError when none can be built for its address."""
+
+    @abc.abstractmethod
+    def still_sending(self) -> bool:
+        """False once the send was paused or cancelled."""
+
+    @abc.abstractmethod
+    def _finish_and_begin(
+        self, db: Session | Connection, index: int, fate: Fate, values: Mapping[str, str],
+        begin: int | None,
+    ) -> bool:  # fmt: skip
+        """Row `index`'s final fate and row `begin` in flight, one statement on `db`."""
+
+    @abc.abstractmethod
+    def _begin(self, session: Session, index: int) -> bool:
+        """Row `index` in flight (no outcome to record with it)."""
+
+    @abc.abstractmethod
+    def _defer(
+        self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
+    ) -> tuple[int, datetime | None]:
+        """Rows retried later or given up: (how many were given up, the earliest retry)."""
+
+    @abc.abstractmethod
+    def _give_back(
+        self, session: Session, indices: Sequence[int], due: datetime | None, reason: str | None
+    ) -> None:
+        """Rows back to waiting, unsent and not refused, due at `due` (None: at once)."""
+
+    @abc.abstractmethod
+    def _bounce(self, session: Session, index: int, reply: str) -> None:
+        """The relay said row `index`'s address does not exist: the reader bounces."""
+
+    # --- the same for every kind -----------------------------------------------------------
+    def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
+        """In one commit: row `done`'s outcome (an index into the held rows) and row `begin`
+        in flight. False when `begin` is no longer this claim's (its lease ran out and the
+        tick settled it): the sender must stop."""
+        fate = None if done is None else done[1].fate
+        if done is not None and fate not in (None, Fate.BOUNCED):
+            still_ours = self._fast_record(*done, begin)  # the common case: one statement
+        else:
+            with self.held.sessions.begin() as session:
+                still_ours = self._record_in(session, done, begin)
+        if not still_ours:
+            log.warning("claim %s expired while its worker was busy; stopping", self.claim_key)
+        return still_ours
+
+    def _fast_record(self, index: int, result: Result, begin: int | None) -> bool:
+        assert result.fate is not None
+        hot = self.held.hot
+        if self.held.autocommit:
+            still_ours = self._finish_and_begin(hot, index, result.fate, result.values, begin)
+        else:
+            with hot.begin():
+                still_ours = self._finish_and_begin(hot, index, result.fate, result.values, begin)
+        self.outcome.count(result.fate)
+        return still_ours
+
+    def _record_in(self, session: Session, done: tuple[int, Result] | None, begin: int | None):  # type: ignore[no-untyped-def]
+        if done is not None and done[1].fate is Fate.BOUNCED:
+            index, result = done
+            still_ours = self._finish_and_begin(session, index, Fate.BOUNCED, result.values, begin)
+            self._bounce(session, index, result.values["reply"])
+            self.outcome.count(Fate.BOUNCED)
+            return still_ours
+        if done is not None:  # refused for now: retried later
+            self._defer_in(session, [done[0]], done[1].values["reply"], count_attempt=False)
+        return begin is None or self._begin(session, begin)
+
+    def defer(self, indices: Iterable[int], error: str, *, count_attempt: bool) -> None:
+        """A temporary failure for rows not sent: due again after RETRY_DELAYS, or failed.
+        `count_attempt` counts it as an attempt for rows never begun (no relay answered)."""
+        with self.held.sessions.begin() as session:
+            self._defer_in(session, list(indices), error, count_attempt=count_attempt)
+
+    def _defer_in(
+        self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
+    ) -> None:
+        failed, retry_at = self._defer(session, indices, error, count_attempt=count_attempt)
+        self.outcome.failed += failed
+        self.outcome.error = error
+        self.outcome.retry_by(retry_at)
+
+    def put_off(self, waits: Mapping[int, float]) -> None:
+        """Rows whose domain is at its rate go back unsent, each due when its domain frees
+        (with up to half a second of jitter, so they do not all come back at once)."""
+        if not waits:
+            return
+        by_wait: dict[float, list[int]] = {}  # rows of one domain share their wait
+        for index, seconds in waits.items():
+            by_wait.setdefault(seconds, []).append(index)
+        now = utcnow()
+        with self.held.sessions.begin() as session:
+            for seconds, indices in by_wait.items():
+                due = now + timedelta(seconds=seconds + random.uniform(0, 0.5))
+                self._give_back(session, indices, due, None)
+                self.outcome.retry_by(due)
+
+    def give_back(self, indices: Iterable[int], reason: str) -> None:
+        """The send stopped: rows not yet sent go back, due at once."""
+        with self.held.sessions.begin() as session:
+            self._give_back(session, list(indices), None, reason)
+        self.outcome.stopped = True
+
+
+class Source(Protocol):
+    """Where a run's rows come from: a campaign's id range, or the outbox."""
+
+    def claim(self, held: Connections, claim_key: str, outcome: Outcome) -> Ledger | None:
+        """Claim rows (their own transaction) as a ledger sharing `outcome`; None: none due."""
+
+    def again(self, ledger: Ledger) -> bool:
+        """Whether to claim again over the same connection after this claim's rows."""
+
+    def renew(self, session: Session, claim_key: str, until: datetime) -> bool:
+        """Extend the claim's lease (the lease keeper's call); False: it holds nothing."""
+
+    def next_due(self, session: Session) -> datetime | None:
+        """When the earliest of this source's rows that wait for a retry falls due."""
+
+
+def run(res: Resources, claim_key: str, source: Source, *, seconds: float = 0.0) -> Outcome:
+    """Claim, connect and send until the source has nothing due, claiming again while it
+    says so for at most `seconds` (then `more`); the outcome says when to run again."""
     relays = in_turn(res.settings.relays)
     place = wait_for_place(res, relays, claim_key)
     if place is None:  # every relay has all the connections it allows: try again shortly
         retry_at = utcnow() + timedelta(seconds=PLACE_RETRY)
-        return BatchOutcome(retry_at=retry_at, error="every relay connection is in use")
+        return Outcome(retry_at=retry_at, error="every relay connection is in use")
+    outcome = Outcome()
     try:
-        with res.sessions.begin() as session:
-            lease = timedelta(seconds=res.settings.claim_lease)
-            held = claims.claim(
-                session, campaign_id, first_id, last_id, claim_key, lease, begin_first=False
-            )
-            campaign = session.get(Campaign, campaign_id) if held else None
-        if not held or campaign is None:
-            return BatchOutcome()
         engine = res.sessions.kw["bind"]
-        keeper = LeaseKeeper(res, claim_key, PLACE_LEASE)
-        with keeper, engine.connect() as db, engine.connect() as hot:
+        with engine.connect() as db, engine.connect() as hot:
             autocommit = engine.dialect.name == "postgresql"
             if autocommit:
                 hot.execution_options(isolation_level="AUTOCOMMIT")
-            sessions = make_session_factory(db)
-            batch = Batch(res, campaign, claim_key, held, sessions, hot, autocommit)
-            connection = _connect(batch, relays[place:] + relays[:place])
-            if connection is not None:
-                relay, conn = connection
-                keeper.relay = relay
-                try:
-                    skeleton = campaign_skeleton(campaign, res.settings)
-                    _work_through(batch, relay, conn, skeleton, keeper)
-                finally:
-                    smtp.close(conn)
-        return batch.outcome
+            held = Connections(db, hot, make_session_factory(db), autocommit)
+            ordered = relays[place:] + relays[:place]
+            _send_claims(res, claim_key, source, held, ordered, outcome, seconds)
+            if not (outcome.stopped or outcome.more):
+                with held.sessions.begin() as session:
+                    outcome.retry_by(source.next_due(session))
     finally:
         release_places(res, relays, claim_key)
+    return outcome
 
 
-def _connect(batch: Batch, relays: list[SmtpTarget]) -> tuple[SmtpTarget, smtplib.SMTP] | None:
-    """A connection to a relay, or None (the rows deferred) when none can be reached."""
-    connection = connect_first(batch.res, relays, batch.claim_key)
-    if isinstance(connection, str):
-        batch.defer(range(len(batch.held)), connection, count_attempt=True)
-        return None
-    return connection
-
-
-def _work_through(
-    batch: Batch,
-    relay: SmtpTarget,
-    conn: smtplib.SMTP,
-    skeleton: MessageSkeleton,
-    keeper: LeaseKeeper,
+def _send_claims(
+    res: Resources,
+    claim_key: str,
+    source: Source,
+    held: Connections,
+    relays: list[SmtpTarget],
+    outcome: Outcome,
+    seconds: float,
 ) -> None:
-    res = batch.res
+    deadline = time.monotonic() + seconds
+    connection: tuple[SmtpTarget, smtplib.SMTP] | None = None
+    try:
+        while (ledger := source.claim(held, claim_key, outcome)) is not None:
+            # The lease is renewed from a thread of its own from the claim on, while a relay
+            # is slow to answer the connection or a message (worker/lease.py).
+            with LeaseKeeper(res, claim_key, PLACE_LEASE, renew=source.renew) as keeper:
+                if connection is None:
+                    got = connect_first(res, relays, claim_key)
+                    if isinstance(got, str):  # no relay answered: the rows wait, counted
+                        ledger.defer(range(len(ledger.addresses())), got, count_attempt=True)
+                        return
+                    connection = got
+                keeper.relay = connection[0]
+                if not work_through(res, ledger, *connection, keeper):
+                    return
+            if not source.again(ledger):
+                return
+            if time.monotonic() > deadline:
+                outcome.more = True
+                return
+    finally:
+        if connection is not None:
+            smtp.close(connection[1])
+
+
+def work_through(
+    res: Resources, ledger: Ledger, relay: SmtpTarget, conn: smtplib.SMTP, keeper: LeaseKeeper
+) -> bool:
+    """Send the ledger's rows over `conn`, each when the throttle gives it a slot; True when
+    all were dealt with, False when the run must stop (the claim or the connection lost,
+    the rate limiter unreachable, the send paused)."""
     envelope_from = parseaddr(res.settings.mail_from)[1]
-    domain = domain_of(res.settings.mail_from)
-    domains = [item.email.rpartition("@")[2].lower() for item in batch.held]
+    addresses = ledger.addresses()
+    domains = [address.rpartition("@")[2].lower() for address in addresses]
     pacer = Pacer(res.throttle, relay, domains)
-    done: tuple[int, Result] | None = None  # the last message sent, its outcome not yet recorded
+    done: tuple[int, Result] | None = None  # the last message sent, its outcome not recorded
     status_checked = time.monotonic()
     while True:
         if keeper.lost.is_set():
-            return  # the tick settled this claim: none of these rows are ours
+            return False  # the tick settled this claim: none of these rows are ours
         if time.monotonic() > status_checked + STATUS_CHECK_SECONDS:
-            if not batch.still_sending():
-                batch.record(done, begin=None)
-                batch.give_back(pacer.left, "the campaign was paused or cancelled")
-                return
+            if not ledger.still_sending():
+                ledger.record(done, begin=None)
+                ledger.give_back(pacer.left, "the send was paused or cancelled")
+                return False
             status_checked = time.monotonic()
         try:
             turn = pacer.next_turn()
         except redis.RedisError as exc:  # nothing more was sent: try the rest again later
-            batch.record(done, begin=None)
-            batch.defer(pacer.left, f"rate limiter unavailable: {exc}", count_attempt=False)
-            return
+            ledger.record(done, begin=None)
+            ledger.defer(pacer.left, f"rate limiter unavailable: {exc}", count_attempt=False)
+            return False
         if turn.wait:
             # Wait for the slot before the next row is marked in flight: a worker killed
             # meanwhile leaves the message just sent as the one `unknown`, and that reader
             # has it, rather than one who was never sent anything.
             time.sleep(turn.wait)
-        batch.put_off(turn.put_off)
+        ledger.put_off(turn.put_off)
         if turn.index is None:
-            batch.record(done, begin=None)
-            return
-        index, item = turn.index, batch.held[turn.index]
-        recipient = campaign_recipient(
-            res.settings, batch.campaign.id, item.subscriber_id, item.email, item.name, domain
-        )
+            ledger.record(done, begin=None)
+            return True
+        index = turn.index
         try:
-            message = skeleton.render(recipient)
+            message = ledger.message(index)
         except ValueError as exc:  # an address no relay would take: final for this row
-            if not batch.record(done, begin=index):
-                return
-            done = (index, Result(DeliveryStatus.FAILED, {"error": f"cannot build message: {exc}"}))
+            if not ledger.record(done, begin=index):
+                return False
+            done = (index, Result(Fate.FAILED, {"error": f"cannot build message: {exc}"}))
             continue
         # The last outcome and this row's start are written while the relay answers the
         # envelope; the body goes only once they are in (see `transmit`).
-        begin = functools.partial(batch.record, done, index)
+        begin = functools.partial(ledger.record, done, index)
         try:
-            reply = transmit(conn, envelope_from, recipient.email, message, meanwhile=begin)
+            reply = transmit(conn, envelope_from, addresses[index], message, meanwhile=begin)
         except Aborted:
-            return
+            return False
         except Rejected as exc:
-            done = (index, _refusal(res, relay, domains[index], exc))
+            done = (index, refusal(res, relay, domains[index], exc))
             continue
         except Lost as exc:
             error = f"connection lost: {exc}"
             if exc.maybe_delivered:
-                batch.record((index, Result(DeliveryStatus.UNKNOWN, {"error": error})), None)
-                batch.defer(pacer.left, error, count_attempt=False)
+                ledger.record((index, Result(Fate.UNKNOWN, {"error": error})), None)
+                ledger.defer(pacer.left, error, count_attempt=False)
             else:
-                batch.defer([index, *pacer.left], error, count_attempt=False)
-            return
-        sent = {"reply": reply, "message_id": recipient.message_id}
-        done = (index, Result(DeliveryStatus.SENT, sent))
+                ledger.defer([index, *pacer.left], error, count_attempt=False)
+            return False
+        done = (index, Result(Fate.SENT, {"reply": reply}))
 
 
-def _refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> Result:
+def refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> Result:
     """What a refusal means for the row (only 421 and 4.7.x slow the rates down)."""
     slow_down_after(res, relay, domain, exc)
     if exc.no_such_address:
-        return Result(DeliveryStatus.BOUNCED, {"error": "no such address", "reply": exc.reply})
-    status = DeliveryStatus.FAILED if exc.permanent else None
-    return Result(status, {"error": "refused by the relay", "reply": exc.reply})
+        return Result(Fate.BOUNCED, {"error": "no such address", "reply": exc.reply})
+    fate = Fate.FAILED if exc.permanent else None
+    return Result(fate, {"error": "refused by the relay", "reply": exc.reply})

@@ -22,10 +22,10 @@ from broadsheet.services import campaigns, ledger, outbox_queue, progress
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
+from worker.batch import send_range
 from worker.links import check_links
 from worker.resources import Resources, resources
-from worker.sending import send_batch as send_one_batch
-from worker.sweep import sweep
+from worker.sweep import sweep_due
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
         res.redis.delete(WAKE_KEY, *([RETRY_KEY] if scheduled else []))
     except redis.RedisError as exc:
         log.warning("could not clear the sweep request: %s", exc)
-    outcome = sweep(res, f"{self.request.id}:{uuid.uuid4().hex[:12]}")
+    outcome = sweep_due(res, f"{self.request.id}:{uuid.uuid4().hex[:12]}")
     if outcome.more:
         try:
             wake_sweep(res.redis)
@@ -73,7 +73,7 @@ def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
         if outcome.error:
             log.info("outbox: sweeping again in %.0fs after %s", wait, outcome.error)
         _sweep_later(res.redis, wait)
-    return {"sent": outcome.sent, "failed": outcome.failed, "unknown": outcome.unknown}
+    return outcome.counts()
 
 
 def forget_asking() -> None:
@@ -212,7 +212,7 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
     # A key of its own for every run: a redelivered or retried message keeps its task id, and
     # a second run must never act on rows the first (perhaps still alive) holds.
     claim_key = f"{self.request.id}:{uuid.uuid4().hex[:12]}"
-    outcome = send_one_batch(res, campaign_id, first_id, last_id, claim_key=claim_key)
+    outcome = send_range(res, campaign_id, first_id, last_id, claim_key)
     with res.sessions.begin() as session:
         # Only a batch that failed some rows can push the campaign over its failure limit.
         done = ledger.complete_if_done(session, campaign_id)
@@ -225,7 +225,7 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
             )
             if reason:
                 log.warning("campaign %s paused: %s", campaign_id, reason)
-                return _counts(outcome)
+                return outcome.counts()
     if outcome.retry_at is not None and not outcome.stopped:
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
         log.info(
@@ -234,11 +234,7 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dic
             outcome.error or "rows of this range waiting for their retry time",
         )  # fmt: skip
         raise self.retry(countdown=wait)
-    return _counts(outcome)
-
-
-def _counts(outcome) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    return {"sent": outcome.sent, "failed": outcome.failed, "unknown": outcome.unknown}
+    return outcome.counts()
 
 
 @celery_app.task(name="broadsheet.tick")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, exists, func, or_, select, update
+from sqlalchemy import Connection, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -29,7 +29,17 @@ from broadsheet.models import (
 from broadsheet.services import holds
 
 SUPPRESSED_ERROR = "suppressed: the reader is no longer active"
-UNKNOWN_ERROR = "outcome unknown: the worker stopped while this message was being sent"
+
+# The hold verbs over the ledger (broadsheet/services/holds.py), which the outbox shares.
+DELIVERIES = holds.Holds(
+    Delivery.__table__,
+    DeliveryStatus,
+    waiting=DeliveryStatus.QUEUED,
+    due="next_attempt_at",
+    kept=("last_error", "relay_reply", "message_id", "sent_at"),
+    queued_at="queued_at",
+)
+Deferred = holds.Deferred
 
 
 @dataclass(frozen=True)
@@ -142,17 +152,7 @@ def next_due(session: Session, campaign_id: int, first_id: int, last_id: int) ->
 def begin(session: Session, claim_key: str, delivery_id: int) -> bool:
     """Mark a held row as in flight: its transmission is about to start. False when the
     claim no longer holds it (its lease expired and it was settled): then do not send it."""
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.claimed_by == claim_key,
-            Delivery.status == DeliveryStatus.SENDING,
-        )
-        .values(attempted_at=utcnow(), attempts=Delivery.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return DELIVERIES.begin(session, claim_key, delivery_id)
 
 
 def finish(
@@ -168,18 +168,16 @@ def finish(
 ) -> int:
     """Record a final outcome for rows this claim still holds; returns how many changed.
     `suppressed`: failed unsent, because the reader is no longer active."""
-    values: dict[str, object] = {"status": status, "claimed_by": None, "lease_expires_at": None}
-    if suppressed:
-        values["suppressed"] = True
-    if error is not None:
-        values["last_error"] = error
-    if reply is not None:
-        values["relay_reply"] = reply
-    if message_id is not None:
-        values["message_id"] = message_id
-    if status == DeliveryStatus.SENT:
-        values["sent_at"] = utcnow()
-    return _update_held(session, claim_key, delivery_ids, values)
+    return DELIVERIES.finish(
+        session,
+        claim_key,
+        delivery_ids,
+        status,
+        last_error=error,
+        relay_reply=reply,
+        message_id=message_id,
+        suppressed=True if suppressed else None,
+    )
 
 
 def finish_and_begin(
@@ -208,15 +206,8 @@ def finish_and_begin(
         "sent_at": now if status == DeliveryStatus.SENT else None,
         "now": now,
     }
-    changed = _FINISH_AND_BEGIN.changed(db, params)
+    changed = DELIVERIES.finish_and_begin(db, params)
     return next_id is None or next_id in changed
-
-
-_FINISH_AND_BEGIN = holds.FinishAndBegin(
-    Delivery.__table__,
-    DeliveryStatus.SENDING,
-    ("last_error", "relay_reply", "message_id", "sent_at"),
-)
 
 
 def release(
@@ -227,64 +218,28 @@ def release(
     retry_at: datetime | None = None,
 ) -> int:
     """Give held rows back to the queue after a temporary failure, due again at `retry_at`."""
-    values = {
-        "status": DeliveryStatus.QUEUED,
-        "claimed_by": None,
-        "lease_expires_at": None,
-        "last_error": error,
-        "next_attempt_at": retry_at,
-    }
-    return _update_held(session, claim_key, delivery_ids, values)
+    return DELIVERIES.give_back(session, claim_key, delivery_ids, retry_at, error=error)
 
 
 def postpone(session: Session, claim_key: str, delivery_ids: Sequence[int], until: datetime) -> int:
     """Give held rows back unsent until `until` (their domain or relay is at its rate): not a
     failure, so the attempt `begin` counted for an in-flight row is taken back."""
-    values = {
-        "status": DeliveryStatus.QUEUED,
-        "claimed_by": None,
-        "lease_expires_at": None,
-        "next_attempt_at": until,
-        "attempts": case(
-            (Delivery.attempted_at.is_not(None), Delivery.attempts - 1), else_=Delivery.attempts
-        ),
-        "attempted_at": None,
-    }
-    return _update_held(session, claim_key, delivery_ids, values)
+    return DELIVERIES.give_back(session, claim_key, delivery_ids, until, undo_attempt=True)
 
 
 def renew(session: Session, claim_key: str, until: datetime) -> bool:
     """Extend a live worker's hold on the rows it still has to send; False means the claim
-    holds nothing any more: the worker stops (see `holds.renew`)."""
-    return holds.renew(session, Delivery.__table__, DeliveryStatus.SENDING, claim_key, until)
+    holds nothing any more: the worker stops (see `Holds.renew`)."""
+    return DELIVERIES.renew(session, claim_key, until)
 
 
 def recover(session: Session, claim_key: str, now: datetime | None = None) -> Recovered:
     """Settle an expired claim: its in-flight row is `unknown` (it may have been delivered),
     its never-attempted rows go back to the queue. One statement, and only rows whose lease
-    has run out, so a worker that is merely slow is never overtaken mid-message."""
-    rows = (
-        Delivery.claimed_by == claim_key,
-        Delivery.status == DeliveryStatus.SENDING,
-        Delivery.lease_expires_at < (now or utcnow()),
-    )
-    attempted = Delivery.attempted_at.is_not(None)
-    settled = session.execute(
-        update(Delivery)
-        .where(*rows)
-        .values(
-            status=case(
-                (attempted, DeliveryStatus.UNKNOWN.value), else_=DeliveryStatus.QUEUED.value
-            ),
-            last_error=case((attempted, UNKNOWN_ERROR), else_=Delivery.last_error),
-            claimed_by=None,
-            lease_expires_at=None,
-        )
-        .returning(Delivery.status, Delivery.campaign_id, Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    has run out, so a worker that is merely slow is never overtaken."""
+    settled = DELIVERIES.recover(session, now or utcnow(), claim_key, "campaign_id")
     spans: dict[int, tuple[int, int]] = {}
-    for status, campaign_id, delivery_id in settled:
+    for status, delivery_id, campaign_id in settled:
         if status == DeliveryStatus.QUEUED:
             low, high = spans.get(campaign_id, (delivery_id, delivery_id))
             spans[campaign_id] = (min(low, delivery_id), max(high, delivery_id))
@@ -307,23 +262,6 @@ def expired_claims(session: Session, now: datetime | None = None) -> list[str]:
     )
 
 
-def _update_held(
-    session: Session, claim_key: str, delivery_ids: Sequence[int], values: dict[str, object]
-) -> int:
-    return holds.update_held(
-        session, Delivery.__table__, DeliveryStatus.SENDING, claim_key, delivery_ids, values
-    )
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """What became of rows after a temporary failure: given up, or due again at `retry_at`."""
-
-    failed: list[int]
-    retried: list[int]
-    retry_at: datetime | None
-
-
 def defer(
     session: Session,
     claim_key: str,
@@ -342,35 +280,13 @@ def defer(
     `count_attempt` counts the failure as an attempt for rows not yet begun (the relay could
     not be reached at all), so a relay that stays down uses up the budget.
     """
-    if not delivery_ids:
-        return Deferred([], [], None)
-    now = utcnow()
-    if count_attempt:
-        session.execute(
-            update(Delivery)
-            .where(
-                Delivery.id.in_(delivery_ids),
-                Delivery.claimed_by == claim_key,
-                Delivery.attempted_at.is_(None),
-            )
-            .values(attempts=Delivery.attempts + 1, attempted_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    rows = session.execute(
-        select(Delivery.id, Delivery.attempts, Delivery.queued_at).where(
-            Delivery.id.in_(delivery_ids), Delivery.claimed_by == claim_key
-        )
-    ).all()
-    failed, retried, earliest = [], [], None
-    for delivery_id, attempts, queued_at in rows:
-        if attempts > len(delays) or now - queued_at > max_age:
-            failed.append(delivery_id)
-            continue
-        delay = delays[max(attempts - 1, 0)] * (1 + jitter)
-        retry_at = now + timedelta(seconds=delay)
-        release(session, claim_key, [delivery_id], error, retry_at)
-        retried.append(delivery_id)
-        earliest = retry_at if earliest is None else min(earliest, retry_at)
-    spent = f"gave up after {len(delays) + 1} attempts or {max_age}: {error}"
-    finish(session, claim_key, failed, DeliveryStatus.FAILED, error=spent)
-    return Deferred(failed, retried, earliest)
+    return DELIVERIES.defer(
+        session,
+        claim_key,
+        delivery_ids,
+        error,
+        delays=delays,
+        max_age=max_age,
+        jitter=jitter,
+        count_attempt=count_attempt,
+    )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,15 @@ from broadsheet.models import (
 from broadsheet.services import holds
 
 NOT_OWED = "not sent: the reader is no longer waiting to confirm"
-UNKNOWN_ERROR = "outcome unknown: the worker stopped while this message was being sent"
+
+# The hold verbs over the outbox (broadsheet/services/holds.py), which the ledger shares.
+OUTBOX = holds.Holds(
+    OutboxMessage.__table__,
+    OutboxStatus,
+    waiting=OutboxStatus.PENDING,
+    due="due_at",
+    kept=("last_error", "relay_reply", "sent_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,7 @@ def finish_and_begin(
         "sent_at": now if status == OutboxStatus.SENT else None,
         "now": now,
     }
-    changed = _FINISH_AND_BEGIN.changed(db, params)
+    changed = OUTBOX.finish_and_begin(db, params)
     if done is not None and status == OutboxStatus.SENT and done.row_id in changed:
         _stamp_sent(db, done, now)
     return next_id is None or next_id in changed
@@ -163,11 +171,6 @@ _STAMP_CONFIRMATION = (
 )
 
 
-_FINISH_AND_BEGIN = holds.FinishAndBegin(
-    OutboxMessage.__table__, OutboxStatus.SENDING, ("last_error", "relay_reply", "sent_at")
-)
-
-
 def finish(
     session: Session,
     claim_key: str,
@@ -178,113 +181,48 @@ def finish(
     reply: str | None = None,
 ) -> int:
     """A final outcome for held rows (not sent: refused, or no longer owed)."""
-    values: dict[str, object] = {"status": status, "claimed_by": None, "lease_expires_at": None}
-    if error is not None:
-        values["last_error"] = error
-    if reply is not None:
-        values["relay_reply"] = reply
-    return _update_held(session, claim_key, row_ids, values)
+    return OUTBOX.finish(session, claim_key, row_ids, status, last_error=error, relay_reply=reply)
 
 
 def defer(
-    session: Session, claim_key: str, row_ids: Sequence[int], error: str, delays: Sequence[int]
-) -> datetime | None:
+    session: Session,
+    claim_key: str,
+    row_ids: Sequence[int],
+    error: str,
+    delays: Sequence[int],
+    *,
+    count_attempt: bool = True,
+) -> holds.Deferred:
     """A temporary failure: each row is due again after the delay for its attempt count, or
-    failed once it has used every delay. Returns when the first retried row falls due. A row
-    never begun (the relay could not be reached) counts the failure as an attempt too."""
-    if not row_ids:
-        return None
-    now = utcnow()
-    held = (OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == claim_key)
-    session.execute(
-        update(OutboxMessage)
-        .where(*held, OutboxMessage.attempted_at.is_(None))
-        .values(attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
+    failed once it has used every delay (`retry_at`: when the first retried row falls due).
+    `count_attempt`: a row never begun (the relay could not be reached) counts the failure
+    as an attempt too."""
+    return OUTBOX.defer(
+        session, claim_key, row_ids, error, delays=delays, count_attempt=count_attempt
     )
-    rows = session.execute(select(OutboxMessage.id, OutboxMessage.attempts).where(*held)).all()
-    failed, earliest = [], None
-    for row_id, attempts in rows:
-        if attempts > len(delays):
-            failed.append(row_id)
-            continue
-        due = now + timedelta(seconds=delays[max(attempts - 1, 0)])
-        _give_back(session, claim_key, [row_id], due, error=error)
-        earliest = due if earliest is None else min(earliest, due)
-    spent = f"gave up after {len(delays) + 1} attempts: {error}"
-    finish(session, claim_key, failed, OutboxStatus.FAILED, error=spent)
-    return earliest
 
 
 def postpone(session: Session, claim_key: str, row_ids: Sequence[int], until: datetime) -> int:
     """Give held rows back unsent until `until` (their domain is at its rate), not counting
     it as an attempt; also how a stopping sweep gives back what it did not reach."""
-    return _give_back(session, claim_key, row_ids, until, undo_attempt=True)
-
-
-def _give_back(
-    session: Session,
-    claim_key: str,
-    row_ids: Sequence[int],
-    due: datetime,
-    *,
-    error: str | None = None,
-    undo_attempt: bool = False,
-) -> int:
-    values: dict[str, object] = {
-        "status": OutboxStatus.PENDING,
-        "claimed_by": None,
-        "lease_expires_at": None,
-        "attempted_at": None,
-        "due_at": due,
-    }
-    if error is not None:
-        values["last_error"] = error
-    if undo_attempt:
-        begun = OutboxMessage.attempted_at.is_not(None)
-        values["attempts"] = case((begun, OutboxMessage.attempts - 1), else_=OutboxMessage.attempts)
-    return _update_held(session, claim_key, row_ids, values)
+    return OUTBOX.give_back(session, claim_key, row_ids, until, undo_attempt=True)
 
 
 def renew(session: Session, claim_key: str, until: datetime) -> bool:
     """Extend a live sweep's hold on its rows; False when it holds none any more."""
-    return holds.renew(session, OutboxMessage.__table__, OutboxStatus.SENDING, claim_key, until)
+    return OUTBOX.renew(session, claim_key, until)
 
 
 def recover(session: Session, now: datetime | None = None) -> Recovered:
     """Settle the rows of sweeps whose lease ran out: the one in flight becomes `unknown`
     (it may have been delivered), the others are pending again, due at once."""
-    attempted = OutboxMessage.attempted_at.is_not(None)
-    settled = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.lease_expires_at < (now or utcnow()),
-        )
-        .values(
-            status=case((attempted, OutboxStatus.UNKNOWN.value), else_=OutboxStatus.PENDING.value),
-            last_error=case((attempted, UNKNOWN_ERROR), else_=OutboxMessage.last_error),
-            claimed_by=None,
-            lease_expires_at=None,
-        )
-        .returning(OutboxMessage.status)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    statuses = list(settled)
-    unknown = sum(1 for status in statuses if status == OutboxStatus.UNKNOWN)
-    return Recovered(unknown, len(statuses) - unknown)
+    settled = OUTBOX.recover(session, now or utcnow())
+    unknown = sum(1 for status, _ in settled if status == OutboxStatus.UNKNOWN)
+    return Recovered(unknown, len(settled) - unknown)
 
 
 def next_due(session: Session) -> datetime | None:
     """When the earliest pending row falls due (None: nothing is pending)."""
     return session.scalar(
         select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
-    )
-
-
-def _update_held(
-    session: Session, claim_key: str, row_ids: Sequence[int], values: dict[str, object]
-) -> int:
-    return holds.update_held(
-        session, OutboxMessage.__table__, OutboxStatus.SENDING, claim_key, row_ids, values
     )
