@@ -3,100 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from broadsheet.checks import run_checks
 from broadsheet.models import Campaign
 from tests.support.factories import make_campaign, sample_message
 from tests.support.smtp import free_port
+from tests.support.web_servers import Server, make_certificate, serve
 from worker.links import USER_AGENT, check_links
 from worker.tasks import check_campaign_links
 
 TIMEOUT = 0.5
-
-
-class Handler(BaseHTTPRequestHandler):
-    """/ok, /missing, /broken (500), /no-head (405 to HEAD), /moved (to /ok), /loop, /slow."""
-
-    def do_HEAD(self) -> None:
-        self.answer(head=True)
-
-    def do_GET(self) -> None:
-        self.answer(head=False)
-
-    def answer(self, *, head: bool) -> None:
-        self.server.seen.append((self.command, self.path, self.headers["User-Agent"]))
-        status, headers = {
-            "/ok": (200, {}),
-            "/missing": (404, {}),
-            "/broken": (500, {}),
-            "/no-head": (405 if head else 200, {}),
-            "/moved": (301, {"Location": "/ok"}),
-            "/loop": (302, {"Location": "/loop"}),
-        }.get(self.path, (404, {}))
-        if self.path == "/slow":
-            time.sleep(TIMEOUT * 3)
-            status = 200
-        body = b"<p>a page</p>" * 100
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class Server(ThreadingHTTPServer):
-    """Plain HTTP on loopback; with `tls`, it also speaks TLS on the same port (a connection
-    whose first byte opens a TLS handshake is wrapped), as http:// and https:// at one host."""
-
-    daemon_threads = True
-    # socketserver listens with a backlog of 5; the check opens up to 16 connections at once,
-    # and on a busy machine a dropped SYN waits a second for its retry, past the test timeout.
-    request_queue_size = 64
-
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.tls = tls
-        self.seen: list[tuple[str, str, str]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def finish_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
-        request.settimeout(5)
-        if self.tls is None or request.recv(1, socket.MSG_PEEK) != b"\x16":
-            super().finish_request(request, client_address)
-            return
-        with self.tls.wrap_socket(request, server_side=True) as wrapped:  # takes over the fd
-            super().finish_request(wrapped, client_address)
-
-
-def serve(server: Server) -> Iterator[Server]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -107,35 +29,7 @@ def site() -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1, and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
+    return make_certificate(tmp_path_factory.mktemp("tls"), [])
 
 
 @pytest.fixture
@@ -173,12 +67,12 @@ def test_each_answer_is_reported(site):
 def test_requests_are_head_with_a_get_only_for_servers_refusing_head(site):
     site.seen.clear()
     check_links([f"{site.url}/ok", f"{site.url}/no-head", f"{site.url}/moved"], timeout=TIMEOUT)
-    seen = [(method, path) for method, path, _ in site.seen if not path.startswith("/slow")]
+    seen = [(method, path) for method, path, _, _ in site.seen if not path.startswith("/slow")]
     assert sorted(seen) == sorted(
         [("HEAD", "/ok"), ("HEAD", "/no-head"), ("GET", "/no-head"), ("HEAD", "/moved"),
          ("HEAD", "/ok")]
     )  # fmt: skip
-    assert {agent for _, _, agent in site.seen} == {USER_AGENT}
+    assert {agent for _, _, agent, _ in site.seen} == {USER_AGENT}
 
 
 def test_http_link_whose_https_form_does_not_answer(site):
