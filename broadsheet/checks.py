@@ -3,7 +3,8 @@ pass, warn or fail with one sentence saying why.
 
 The checks read the complete message a sample reader would get (the bytes the worker sends),
 so the admin, the API and the worker judge exactly what goes out. The link check itself runs
-in the worker (worker/links.py); its stored report (`Campaign.link_report`) is read here.
+in the worker (worker/links.py); its stored report (`Campaign.link_report`, shaped as in
+broadsheet/link_report.py) is read here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from email.parser import BytesParser
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from broadsheet.link_report import BROKEN, NOT_CHECKED, WORKS
 from broadsheet.markup import Markup, scan
 from broadsheet.message import PLACEHOLDERS, domain_of
 from broadsheet.settings import Settings
@@ -169,21 +171,26 @@ def _links(current: Sequence[str], report: Mapping[str, Any] | None) -> Check:
     results = [
         r for r in report.get("results") or () if isinstance(r, Mapping) and r.get("url") in present
     ]
-    broken = [r for r in results if not r.get("ok")]
+    if any("outcome" not in r for r in results):  # a report from before outcomes were kept
+        return Check(
+            "links", title, "warn",
+            "The links were last checked by an earlier version of Broadsheet: check them again.",
+        )  # fmt: skip
+    broken = [r for r in results if r["outcome"] == BROKEN]
+    skipped = [r for r in results if r["outcome"] == NOT_CHECKED]
     insecure = [
-        str(r.get("url"))
+        str(r["url"])
         for r in results
-        if r.get("ok") and r.get("https") and str(r.get("url")).startswith("http://")
+        if r["outcome"] == WORKS and r.get("https") and str(r["url"]).startswith("http://")
     ]
-    checked = {r.get("url") for r in results}
+    checked = {r["url"] for r in results}
     unchecked = [url for url in current if url not in checked]
     if broken:
-        listed = ", ".join(f"{r.get('url')} ({_failure(r)})" for r in broken[:SHOWN])
-        more = f" and {len(broken) - SHOWN} more" if len(broken) > SHOWN else ""
+        also = f" {_not_checked(skipped)}" if skipped else ""
         return Check(
             "links", title, "fail",
             f"{len(broken)} of {_count(len(results), 'link')} did not work when checked: "
-            f"{listed}{more}.",
+            f"{_reasons(broken)}.{also}",
         )  # fmt: skip
     if unchecked:
         if len(current) > MAX_LINKS:
@@ -191,14 +198,30 @@ def _links(current: Sequence[str], report: Mapping[str, Any] | None) -> Check:
         else:
             why = f"{_count(len(unchecked), 'link')} changed since the last check"
         return Check("links", title, "warn", f"{why} ({_few(unchecked)}).")
+    if skipped:
+        return Check("links", title, "warn", _not_checked(skipped))
     if insecure:
         return Check(
             "links", title, "warn",
             f"{_count(len(insecure), 'link')} {'uses' if len(insecure) == 1 else 'use'} "
-            f"http:// where the https:// address answers too ({_few(insecure)}): switch "
+            f"http:// where the https:// address works too ({_few(insecure)}): switch "
             f"{'it' if len(insecure) == 1 else 'them'} to https://.",
         )  # fmt: skip
-    return Check("links", title, "pass", f"All {_count(len(results), 'link')} answered.")
+    return Check("links", title, "pass", f"All {_count(len(results), 'link')} work.")
+
+
+def _not_checked(results: Sequence[Mapping[str, Any]]) -> str:
+    """A sentence naming the links the check did not ask, and why (an internal address...)."""
+    return (
+        f"{_count(len(results), 'link')} {'was' if len(results) == 1 else 'were'} not checked: "
+        f"{_reasons(results)}."
+    )
+
+
+def _reasons(results: Sequence[Mapping[str, Any]]) -> str:
+    """The first few links of `results`, each with its reason: "url (404 Not Found), ..."."""
+    shown = ", ".join(f"{r['url']} ({r.get('reason') or r['outcome']})" for r in results[:SHOWN])
+    return f"{shown} and {len(results) - SHOWN} more" if len(results) > SHOWN else shown
 
 
 def _unsubscribe(message: EmailMessage, markup: Markup, text: str) -> Check:
@@ -321,13 +344,6 @@ def _under(url: str, base: str) -> bool:
         return False
     path = root.path.rstrip("/")
     return not path or link.path == path or link.path.startswith(f"{path}/")
-
-
-def _failure(result: Mapping[str, Any]) -> str:
-    status, error = result.get("status"), result.get("error")
-    if error and status:
-        return f"{status}, {error}"
-    return str(error or status or "no answer")
 
 
 def _few(items: Sequence[object], *, quoted: bool = False) -> str:

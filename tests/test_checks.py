@@ -53,8 +53,16 @@ def report(*results, skipped=None):
     return {"checked_at": "2026-03-01T07:00:00+00:00", "results": list(results), "skipped": skipped}
 
 
-def answered(url, status=200, https=None):
-    return {"url": url, "ok": status < 400, "status": status, "error": None, "https": https}
+def answered(url, https=None):
+    return {"url": url, "outcome": "works", "reason": None, "https": https}
+
+
+def broken(url, reason="404 Not Found"):
+    return {"url": url, "outcome": "broken", "reason": reason, "https": None}
+
+
+def not_checked(url, reason="the address is internal"):
+    return {"url": url, "outcome": "not checked", "reason": reason, "https": None}
 
 
 def test_every_check_runs_in_order_with_a_title_and_a_reason(db, settings):
@@ -79,7 +87,7 @@ def test_a_well_prepared_campaign_passes_every_check(db, https_settings, dkim_pe
     )
     assert {key: check.level for key, check in checks.items()} == dict.fromkeys(KEYS, "pass")
     assert worst(checks.values()) == "pass"
-    assert checks["links"].detail == "All 2 links answered."
+    assert checks["links"].detail == "All 2 links work."
 
 
 def test_worst_ranks_fail_over_warn_over_pass():
@@ -177,18 +185,35 @@ def test_absolute_addresses_pass(db, settings):
         ),
         (
             report(
-                answered("https://example.org/report", 404),
-                {
-                    "url": "https://example.org/data",
-                    "ok": False,
-                    "status": None,
-                    "error": "no answer within 3 s",
-                    "https": None,
-                },
+                broken("https://example.org/report"),
+                broken("https://example.org/data", "no answer"),
             ),
             "fail",
-            "2 of 2 links did not work when checked: https://example.org/report (404), "
-            "https://example.org/data (no answer within 3 s).",
+            "2 of 2 links did not work when checked: https://example.org/report (404 Not Found), "
+            "https://example.org/data (no answer).",
+        ),
+        (
+            report(broken("https://example.org/report"), not_checked("https://example.org/data")),
+            "fail",
+            "1 of 2 links did not work when checked: https://example.org/report (404 Not Found). "
+            "1 link was not checked: https://example.org/data (the address is internal).",
+        ),
+        (
+            report(
+                answered("https://example.org/report"),
+                not_checked("https://example.org/data", "it redirects to an internal address"),
+            ),
+            "warn",
+            "1 link was not checked: https://example.org/data (it redirects to an internal "
+            "address).",
+        ),
+        (
+            report(
+                {"url": "https://example.org/report", "ok": True, "status": 200, "error": None},
+                {"url": "https://example.org/data", "ok": False, "status": None, "error": "x"},
+            ),
+            "warn",
+            "The links were last checked by an earlier version of Broadsheet: check them again.",
         ),
         (
             report(answered("https://example.org/report")),
@@ -199,10 +224,10 @@ def test_absolute_addresses_pass(db, settings):
             report(
                 answered("https://example.org/report"),
                 answered("https://example.org/data"),
-                answered("https://example.org/taken-out", 404),
+                broken("https://example.org/taken-out"),
             ),
             "pass",
-            "All 2 links answered.",
+            "All 2 links work.",
         ),
     ],
 )
@@ -217,7 +242,7 @@ def test_http_link_whose_https_answers_warns(db, settings):
     check = checks_of(db, settings, body_markdown=body, link_report=links)["links"]
     assert check.level == "warn"
     assert check.detail == (
-        "1 link uses http:// where the https:// address answers too "
+        "1 link uses http:// where the https:// address works too "
         "(http://example.org/report): switch it to https://."
     )
 

@@ -1,11 +1,18 @@
-"""The link check against real HTTP servers on loopback, and through the real worker."""
+"""The link check against real servers on loopback, and through the real worker.
+
+The check asks only public addresses. These tests allow 127.0.0.1 explicitly (LOOPBACK) for
+their web site; the tests of refusals use the production policy, or one that allows 127.0.0.1
+alone, and a listening port that records every connection made to it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import ssl
 import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -14,11 +21,29 @@ from broadsheet.checks import run_checks
 from broadsheet.models import Campaign
 from tests.support.factories import make_campaign, sample_message
 from tests.support.smtp import free_port
-from tests.support.web_servers import Server, make_certificate, serve
-from worker.links import USER_AGENT, check_links
+from tests.support.web_servers import Listener, Server, listening, make_certificate, serve
+from worker.link_http import USER_AGENT
+from worker.link_policy import AddressPolicy, IPAddress, is_public
+from worker.links import check_links
 from worker.tasks import check_campaign_links
 
 TIMEOUT = 0.5
+LOOPBACK = AddressPolicy(also=(ipaddress.ip_network("127.0.0.1/32"),))
+INTERNAL = ("not checked", "the address is internal")
+NO_ANSWER = ("broken", "no answer")
+
+
+def check(urls: list[str], **options: object) -> dict[str, dict]:
+    """Each URL's result, checked with the tests' policy (public addresses and 127.0.0.1)."""
+    return results(check_links(urls, **({"policy": LOOPBACK, "timeout": TIMEOUT} | options)))
+
+
+def results(report: dict) -> dict[str, dict]:
+    return {result["url"]: result for result in report["results"]}
+
+
+def verdict(result: dict) -> tuple[str, str | None]:
+    return result["outcome"], result["reason"]
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +53,8 @@ def site() -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1, and its key, as PEM files."""
-    return make_certificate(tmp_path_factory.mktemp("tls"), [])
+    """A self-signed certificate for 127.0.0.1 and the names localhost and rebind.test."""
+    return make_certificate(tmp_path_factory.mktemp("tls"), ["localhost", "rebind.test"])
 
 
 @pytest.fixture
@@ -42,86 +67,245 @@ def secure_site(certificate, monkeypatch) -> Iterator[Server]:
     yield from serve(Server(tls=context))
 
 
-def results(report: dict) -> dict[str, dict]:
-    return {result["url"]: result for result in report["results"]}
+@pytest.fixture
+def witness() -> Iterator[Listener]:
+    """A port on every local address (IPv4 and IPv6) that records each connection to it."""
+    with listening("close") as listener:
+        yield listener
 
 
 def test_each_answer_is_reported(site):
     paths = ["/ok", "/missing", "/broken", "/no-head", "/moved", "/loop", "/slow"]
-    report = check_links([f"{site.url}{path}" for path in paths], timeout=TIMEOUT)
-    found = {url.removeprefix(site.url): result for url, result in results(report).items()}
-    summary = {path: (r["ok"], r["status"], r["error"]) for path, r in found.items()}
+    found = check([f"{site.url}{path}" for path in paths])
+    summary = {url.removeprefix(site.url): verdict(result) for url, result in found.items()}
     assert summary == {
-        "/ok": (True, 200, None),
-        "/missing": (False, 404, None),
-        "/broken": (False, 500, None),
-        "/no-head": (True, 200, None),
-        "/moved": (True, 200, None),
-        "/loop": (False, 302, "more than 5 redirects"),
-        "/slow": (False, None, f"no answer within {TIMEOUT:g} s"),
+        "/ok": ("works", None),
+        "/missing": ("broken", "404 Not Found"),
+        "/broken": ("broken", "500 Internal Server Error"),
+        "/no-head": ("works", None),
+        "/moved": ("works", None),
+        "/loop": ("broken", "more than 5 redirects"),
+        "/slow": NO_ANSWER,
     }
+
+
+def test_report_says_when_it_was_made_and_nothing_else(site):
+    report = check_links([f"{site.url}/ok"], policy=LOOPBACK, timeout=TIMEOUT)
+    assert set(report) == {"checked_at", "results", "skipped"}
     assert report["skipped"] is None
     assert dt.datetime.fromisoformat(report["checked_at"]).tzinfo is not None
+    assert set(report["results"][0]) == {"url", "outcome", "reason", "https"}
 
 
 def test_requests_are_head_with_a_get_only_for_servers_refusing_head(site):
     site.seen.clear()
-    check_links([f"{site.url}/ok", f"{site.url}/no-head", f"{site.url}/moved"], timeout=TIMEOUT)
-    seen = [(method, path) for method, path, _, _ in site.seen if not path.startswith("/slow")]
+    check([f"{site.url}/ok", f"{site.url}/no-head", f"{site.url}/moved"])
+    seen = [(method, path) for method, path, _, _ in site.seen]
     assert sorted(seen) == sorted(
         [("HEAD", "/ok"), ("HEAD", "/no-head"), ("GET", "/no-head"), ("HEAD", "/moved"),
          ("HEAD", "/ok")]
     )  # fmt: skip
     assert {agent for _, _, agent, _ in site.seen} == {USER_AGENT}
+    assert {host for _, _, _, host in site.seen} == {f"127.0.0.1:{site.port}"}
 
 
 def test_http_link_whose_https_form_does_not_answer(site):
-    result = results(check_links([f"{site.url}/ok"], timeout=TIMEOUT))[f"{site.url}/ok"]
-    assert (result["ok"], result["https"]) == (True, False)
+    result = check([f"{site.url}/ok"])[f"{site.url}/ok"]
+    assert (result["outcome"], result["https"]) == ("works", False)
 
 
 def test_http_link_whose_https_form_answers(secure_site):
     url = f"{secure_site.url}/ok"
-    assert results(check_links([url], timeout=TIMEOUT))[url]["https"] is True
+    assert check([url])[url]["https"] is True
     https = url.replace("http://", "https://")
-    result = results(check_links([https], timeout=TIMEOUT))[https]
-    assert (result["ok"], result["status"], result["https"]) == (True, 200, None)
+    assert check([https])[https] == {
+        "url": https,
+        "outcome": "works",
+        "reason": None,
+        "https": None,
+    }
 
 
-def test_unresolvable_host_is_a_network_error(site):
-    report = check_links(["http://no-such-host.invalid/", f"{site.url}/ok"], timeout=TIMEOUT)
-    result = results(report)["http://no-such-host.invalid/"]
-    assert (result["ok"], result["status"]) == (False, None)
-    assert "DNS" in result["error"]
-    assert report["skipped"] is None  # another link answered: the network works
+def test_https_names_the_links_host_while_connecting_to_the_address_checked(secure_site):
+    """SNI and the Host header carry the name; the certificate is checked against the name
+    (127.0.0.1 is in it as well, so checking the address instead would wrongly pass)."""
+    url, wrong = (f"https://{name}:{secure_site.port}/ok" for name in ("localhost", "other.test"))
+    secure_site.seen.clear()
+    found = check([url, wrong], resolve=lambda host: [ipaddress.ip_address("127.0.0.1")])
+    assert verdict(found[url]) == ("works", None)
+    assert secure_site.names.count("localhost") == 1
+    assert ("HEAD", "/ok", USER_AGENT, f"localhost:{secure_site.port}") in secure_site.seen
+    outcome, reason = verdict(found[wrong])
+    assert outcome == "broken"
+    assert reason.startswith("its TLS certificate is not accepted (Hostname mismatch")
 
 
-def test_check_is_skipped_when_no_link_can_be_reached():
-    closed = f"http://127.0.0.1:{free_port()}/"
-    report = check_links(["http://no-such-host.invalid/", closed], timeout=TIMEOUT)
+def test_unresolvable_host_is_broken(site):
+    found = check(["http://no-such-host.invalid/", f"{site.url}/ok"])
+    assert verdict(found["http://no-such-host.invalid/"]) == ("broken", "the name does not resolve")
+
+
+def test_check_is_skipped_when_no_name_resolves():
+    report = check_links(["http://no-such-host.invalid/", "https://nor-this.invalid/"])
     assert (
         report["skipped"] == "skipped: this server cannot reach the internet (2 links not checked)"
     )
-    assert results(report)[closed]["error"] == "connection refused"
 
 
-def test_a_server_with_bad_tls_is_not_taken_for_an_offline_host(site):
+@pytest.mark.parametrize("behaviour", ["reset", "banner", "silent"])
+def test_refused_silent_and_non_http_servers_read_the_same(behaviour):
+    """What a port does when it is not a web server does not show: an open port cannot be told
+    from a closed one, in the verdict or in whether the whole check counts as skipped."""
+    closed = f"http://127.0.0.1:{free_port()}/"
+    with listening(behaviour, "127.0.0.1") as listener:
+        other = f"http://127.0.0.1:{listener.port}/"
+        found = check([closed, other, other.replace("http://", "https://")])
+        assert listener.peers  # it was asked
+        alone = check_links([other], policy=LOOPBACK, timeout=TIMEOUT)
+    assert {verdict(result) for result in found.values()} == {NO_ANSWER}
+    assert found[closed]["https"] == found[other]["https"] is False
+    assert alone["skipped"] == check_links([closed], policy=LOOPBACK)["skipped"] is None
+
+
+def test_a_server_with_bad_tls_has_no_answer(site):
     url = site.url.replace("http://", "https://") + "/ok"  # TLS to a plain HTTP server
-    report = check_links([url], timeout=TIMEOUT)
-    assert report["skipped"] is None
-    assert results(report)[url]["error"].startswith("TLS failed")
+    assert verdict(check([url])[url]) == NO_ANSWER
 
 
 def test_only_web_addresses_are_fetched():
-    report = check_links(["file:///etc/hostname"], timeout=TIMEOUT)
-    assert results(report)["file:///etc/hostname"]["error"] == "not an http(s) address"
+    found = check(["file:///etc/hostname", "gopher://127.0.0.1/"])
+    assert {verdict(result) for result in found.values()} == {("not checked", "not a web address")}
+
+
+# Refusals
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1", "[::1]", "localhost", "[::ffff:127.0.0.1]", "0.0.0.0", "[::]", "127.1",
+        "2130706433", "10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "169.254.169.254",
+        "[fe80::1]", "[fd00::1]", "224.0.0.1", "240.0.0.1", "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::]",
+    ],
+)  # fmt: skip
+def test_default_policy_refuses_internal_addresses_without_connecting(host, witness):
+    url = f"http://{host}:{witness.port}/latest/meta-data/"
+    report = check_links([url], timeout=TIMEOUT)  # the production policy
+    assert verdict(results(report)[url]) == INTERNAL  # a connection tried would read broken
+    assert results(report)[url]["https"] is None
+    assert report["skipped"] is None
+    assert witness.peers == []
+
+
+def test_the_witness_sees_a_connection_when_it_is_allowed(witness):
+    """The check above can fail: the same port, allowed, is connected to."""
+    url = f"http://127.0.0.1:{witness.port}/"
+    assert verdict(check([url])[url]) == NO_ANSWER  # it closes without answering
+    assert witness.peers
+
+
+def test_a_name_with_one_internal_address_among_public_ones_is_refused(witness):
+    def resolve(host: str) -> list[IPAddress]:
+        return [ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("127.0.0.2")]
+
+    url = f"http://mixed.test:{witness.port}/"
+    assert verdict(check([url], resolve=resolve)[url]) == INTERNAL
+    assert witness.peers == []
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://127.0.0.2:{port}/", "http://[::1]:{port}/", "https://0.0.0.0:{port}/",
+     "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1:{port}/"],
+)  # fmt: skip
+def test_a_redirect_to_an_internal_address_is_not_followed(site, witness, target):
+    target = target.format(port=witness.port)
+    url = f"{site.url}/to/{quote(target, safe='')}"
+    site.seen.clear()
+    found = check([url])  # 127.0.0.1 alone is allowed: the site, not the redirect's target
+    assert verdict(found[url]) == ("not checked", "it redirects to an internal address")
+    assert ("HEAD", f"/to/{quote(target, safe='')}") in [(m, p) for m, p, _, _ in site.seen]
+    assert witness.peers == []
+
+
+def test_a_redirect_to_another_scheme_is_not_followed(site):
+    url = f"{site.url}/to/{quote('file:///etc/passwd', safe='')}"
+    assert verdict(check([url])[url]) == ("not checked", "it redirects to a non-web address")
+
+
+def test_connects_to_the_address_it_checked_not_a_second_answer(secure_site):
+    """A rebinding DNS: the first answer for a name is allowed, every later one is not. The
+    request goes to the first answer, and a redirect (same host) is looked up and refused."""
+    answers: list[str] = []
+
+    def rebinding(host: str) -> list[IPAddress]:
+        answers.append("127.0.0.1" if not answers else "127.0.0.2")
+        return [ipaddress.ip_address(answers[-1])]
+
+    with listening("close", "127.0.0.2", secure_site.port) as later:
+        base = f"https://rebind.test:{secure_site.port}"
+        assert verdict(check([f"{base}/ok"], resolve=rebinding)[f"{base}/ok"]) == ("works", None)
+        answers.clear()
+        found = check([f"{base}/moved"], resolve=rebinding)
+        assert verdict(found[f"{base}/moved"]) == (
+            "not checked", "it redirects to an internal address"
+        )  # fmt: skip
+        assert later.peers == []
+    assert answers == ["127.0.0.1", "127.0.0.2"]  # one lookup per request
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True), ("2606:4700::1111", True), ("::ffff:93.184.215.14", True),
+        ("64:ff9b::5db8:d70e", True), ("2002:5db8:d70e::1", True),
+        ("224.0.0.251", False), ("ff02::fb", False), ("ff0e::1", False),
+        ("::ffff:10.0.0.1", False), ("64:ff9b::a00:1", False), ("2002:a9fe:a9fe::", False),
+        ("::93.184.215.14", False), ("fec0::1", False), ("2001:db8::1", False),
+        ("100.64.0.1", False), ("192.0.2.1", False), ("255.255.255.255", False),
+    ],
+)  # fmt: skip
+def test_public_addresses(address, public):
+    """What `is_global` alone gets wrong (multicast, mapped, NAT64, 6to4, site-local, ...)."""
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+# Time
+
+
+def test_a_server_answering_a_byte_at_a_time_is_cut_off():
+    with listening("drip", "127.0.0.1") as drip:
+        url = f"http://127.0.0.1:{drip.port}/"
+        started = time.monotonic()
+        found = check([url], link_seconds=1.0)
+        elapsed = time.monotonic() - started
+    assert verdict(found[url]) == NO_ANSWER
+    assert elapsed < 2.5  # each byte came in time: only the link's deadline ended it
+
+
+def test_the_whole_check_is_bounded():
+    with listening("drip", "127.0.0.1") as drip:
+        urls = [f"http://127.0.0.1:{drip.port}/{n}" for n in range(20)]
+        started = time.monotonic()
+        found = check(urls, link_seconds=30.0, check_seconds=1.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0
+    assert {verdict(result) for result in found.values()} == {
+        ("not checked", "the check ran out of time")
+    }
+
+
+# Through the worker
 
 
 def test_worker_stores_the_report_on_the_campaign(committed, celery_worker, site, settings):
+    """The real task with the production policy: the site on loopback is not asked."""
     body = f"Read [this]({site.url}/ok) and [that]({site.url}/missing)."
     campaign = make_campaign(committed, body_markdown=body)
     committed.commit()
     campaign_id = campaign.id
+    site.seen.clear()
     check_campaign_links.delay(campaign_id)
 
     deadline = time.monotonic() + 30
@@ -137,10 +321,11 @@ def test_worker_stores_the_report_on_the_campaign(committed, celery_worker, site
         time.sleep(0.2)
 
     assert html is not None  # rendered by the task
-    assert {url: r["ok"] for url, r in results(report).items()} == {
-        f"{site.url}/ok": True,
-        f"{site.url}/missing": False,
+    assert {url: verdict(r) for url, r in results(report).items()} == {
+        f"{site.url}/ok": INTERNAL,
+        f"{site.url}/missing": INTERNAL,
     }
+    assert site.seen == []
     campaign = committed.get(Campaign, campaign_id)
     checks = run_checks(
         sample_message(committed, campaign, settings),
@@ -151,5 +336,8 @@ def test_worker_stores_the_report_on_the_campaign(committed, celery_worker, site
     )
     committed.rollback()
     links = next(check for check in checks if check.key == "links")
-    assert links.level == "fail"
-    assert f"{site.url}/missing (404)" in links.detail
+    assert links.level == "warn"
+    assert links.detail == (
+        f"2 links were not checked: {site.url}/ok (the address is internal), "
+        f"{site.url}/missing (the address is internal)."
+    )

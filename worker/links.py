@@ -1,9 +1,16 @@
-"""The link check: does each link of a campaign answer? HEAD requests from this worker host.
+"""The link check: does each link of a campaign work? HEAD requests from this worker host.
 
-Editors are trusted: the addresses are the ones they put in their articles, fetched as they
-are. A server that refuses HEAD (405, 501) is asked again with a GET whose body is never read.
-When no link could even be connected to, the host is taken to be offline and the report says
-the check was skipped, rather than calling every link broken.
+Only public internet addresses are asked (worker/link_policy.py), before connecting and after
+every redirect: each host is looked up once, every address it has is checked, and the request
+goes to an address that was checked (worker/link_http.py). A server that refuses HEAD (405,
+501) is asked again with a GET whose body is never read.
+
+Each link is reported as working, broken or not checked with a short reason, and a server
+that refuses the connection, stays silent or answers something other than HTTP reads the
+same ("no answer"), so the check cannot tell an open port from a closed one. Time is bounded:
+each step of a request, each link with its redirects, and the whole check. When no link's
+host name could be looked up, the host is taken to be offline and the report says the check
+was skipped, rather than calling every link broken.
 """
 
 from __future__ import annotations
@@ -11,52 +18,101 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
-import urllib.request
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-from urllib.error import HTTPError, URLError
+from http import HTTPStatus
+from urllib.parse import urljoin, urlsplit
 
-USER_AGENT = "Broadsheet link check"
+from broadsheet.link_report import BROKEN, NOT_CHECKED, WORKS, LinkReport, LinkResult, Outcome
+from worker.link_http import ask, tls_context
+from worker.link_policy import PUBLIC_ONLY, AddressPolicy, Resolver, system_resolver
+
 MAX_REDIRECTS = 5
 MAX_THREADS = 8
+TIMEOUT = 3.0  # seconds, for each step: connecting, TLS, each read
+LINK_SECONDS = 10.0  # for a link: its redirects and the GET after a refused HEAD included
+CHECK_SECONDS = 60.0  # for the whole check; the links left are reported as not checked
 _HEAD_REFUSED = (405, 501)
+_REDIRECTS = (301, 302, 303, 307, 308)
+NO_ANSWER = "no answer"
+NO_SUCH_NAME = "the name does not resolve"
+OUT_OF_TIME = "the check ran out of time"
+# Why a link is not checked: (what, after a redirect?) -> reason.
+_REFUSALS = {
+    ("scheme", False): "not a web address",
+    ("scheme", True): "it redirects to a non-web address",
+    ("address", False): "the address is internal",
+    ("address", True): "it redirects to an internal address",
+}
 
 
 @dataclass(frozen=True)
-class _Answer:
-    ok: bool
-    status: int | None = None
-    error: str | None = None
-    unreachable: bool = False  # no connection at all: DNS, refused, unreachable, connect timeout
+class _Verdict:
+    outcome: Outcome
+    reason: str | None = None
 
 
-def check_links(urls: Sequence[str], *, timeout: float = 3.0) -> dict[str, Any]:
+class _Stop(Exception):
+    """Ends a link's check with `verdict` (an address refused, too many redirects)."""
+
+    def __init__(self, verdict: _Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What every link's check shares."""
+
+    policy: AddressPolicy
+    resolve: Resolver
+    tls: ssl.SSLContext
+    timeout: float
+    link_seconds: float
+    deadline: float  # time.monotonic() by which the whole check ends
+
+
+def check_links(
+    urls: Sequence[str],
+    *,
+    policy: AddressPolicy = PUBLIC_ONLY,
+    resolve: Resolver = system_resolver,
+    timeout: float = TIMEOUT,
+    link_seconds: float = LINK_SECONDS,
+    check_seconds: float = CHECK_SECONDS,
+) -> LinkReport:
     """Ask every URL (a few at a time, redirects followed) and report, JSON-serialisable:
-    `checked_at`, `results` (url, ok, status, error, and for http:// links whether the
-    https:// form answered) and `skipped` (why the check is void, or None)."""
+    `checked_at`, `results` (url, outcome, reason, and for http:// links whether the https://
+    form works) and `skipped` (why the check is void, or None). Returns within about
+    `check_seconds`. `policy` says which addresses may be connected to, `resolve` looks names
+    up: production keeps the defaults (public addresses, the system's resolver)."""
     urls = list(dict.fromkeys(urls))
-    secure = [_https_form(url) for url in urls]
-    context = ssl.create_default_context()
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_THREADS, len(urls)))) as pool:
-        asked = [pool.submit(_ask, url, timeout, context) for url in urls]
-        also = [url and pool.submit(_ask, url, timeout, context) for url in secure]
-        answers = [future.result() for future in asked]
-        https = [future.result() if future else None for future in also]
-    results = [
+    check = _Check(
+        policy, resolve, tls_context(), timeout, link_seconds, time.monotonic() + check_seconds
+    )
+    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_THREADS, 2 * len(urls))))
+    try:
+        asked = [pool.submit(_ask, url, check) for url in urls]
+        also = [pool.submit(_ask, url, check) if url else None for url in map(_https_form, urls)]
+        wait([*asked, *(future for future in also if future)], timeout=check_seconds)
+    finally:
+        # What still runs ends by the deadline on its own (every read and connection has it).
+        pool.shutdown(wait=False, cancel_futures=True)
+    answers = [_outcome(future) for future in asked]
+    results: list[LinkResult] = [
         {
             "url": url,
-            "ok": answer.ok,
-            "status": answer.status,
-            "error": answer.error,
-            "https": None if other is None else other.ok,
+            "outcome": answer.outcome,
+            "reason": answer.reason,
+            "https": _works(other),
         }
-        for url, answer, other in zip(urls, answers, https, strict=True)
+        for url, answer, other in zip(urls, answers, also, strict=True)
     ]
     skipped = None
-    if answers and all(answer.unreachable for answer in answers):
+    if answers and all(answer.reason == NO_SUCH_NAME for answer in answers):
         skipped = (
             f"skipped: this server cannot reach the internet ({len(urls)} "
             f"{'link' if len(urls) == 1 else 'links'} not checked)"
@@ -73,127 +129,66 @@ def _https_form(url: str) -> str | None:
     return f"https://{rest}" if sep and scheme.lower() == "http" else None
 
 
-def _ask(url: str, timeout: float, context: ssl.SSLContext) -> _Answer:
-    answer = _request(url, "HEAD", timeout, context)
-    if answer.status in _HEAD_REFUSED:
-        answer = _request(url, "GET", timeout, context)
-    return answer
+def _outcome(future: Future[_Verdict]) -> _Verdict:
+    """A link's verdict, or "not checked" when the whole check's time ran out first."""
+    return future.result() if future.done() else _Verdict(NOT_CHECKED, OUT_OF_TIME)
 
 
-def _request(url: str, method: str, timeout: float, context: ssl.SSLContext) -> _Answer:
-    if not url.lower().startswith(("http://", "https://")):
-        return _Answer(ok=False, error="not an http(s) address")
-    opener = _opener(context)
-    # S310: http(s) only, here and in redirects: the opener has no other scheme's handler.
-    request = urllib.request.Request(  # noqa: S310
-        url, method=method, headers={"User-Agent": USER_AGENT}
-    )
+def _works(future: Future[_Verdict] | None) -> bool | None:
+    if future is None:
+        return None
+    verdict = _outcome(future)
+    return None if verdict.outcome == NOT_CHECKED else verdict.outcome == WORKS
+
+
+def _ask(url: str, check: _Check) -> _Verdict:
+    """One link's verdict: HEAD, redirects followed, then GET if the server refused HEAD."""
+    deadline = min(time.monotonic() + check.link_seconds, check.deadline)
     try:
-        with opener.open(request, timeout=timeout) as response:  # the body is never read
-            return _Answer(ok=True, status=response.status)
-    except HTTPError as exc:
-        exc.close()
-        if 300 <= exc.code < 400 and exc.msg.startswith(_RedirectHandler.inf_msg):
-            return _Answer(ok=False, status=exc.code, error=f"more than {MAX_REDIRECTS} redirects")
-        return _Answer(ok=exc.code < 400, status=exc.code)
-    except URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, _Unreachable):
-            return _Answer(ok=False, error=str(reason), unreachable=True)
-        return _Answer(ok=False, error=_describe(reason, timeout))
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        return _Answer(ok=False, error=_describe(exc, timeout))
+        status = _follow(url, "HEAD", check, deadline)
+        if status in _HEAD_REFUSED:
+            status = _follow(url, "GET", check, deadline)
+    except _Stop as stop:
+        return stop.verdict
+    except socket.gaierror:
+        return _Verdict(BROKEN, NO_SUCH_NAME)
+    except ssl.SSLCertVerificationError as exc:
+        return _Verdict(BROKEN, f"its TLS certificate is not accepted ({exc.verify_message})")
+    except (OSError, http.client.HTTPException):
+        # Refused, silent, reset, not TLS, not HTTP: all read the same.
+        if time.monotonic() >= check.deadline:
+            return _Verdict(NOT_CHECKED, OUT_OF_TIME)
+        return _Verdict(BROKEN, NO_ANSWER)
+    except ValueError:  # a malformed address or port, a name IDNA cannot encode
+        return _Verdict(BROKEN, "not a valid address")
+    if status < 400:
+        return _Verdict(WORKS)
+    return _Verdict(BROKEN, _status(status))
 
 
-def _opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
-    """urllib's opener for http and https alone (with the environment's proxies): no file:,
-    ftp: or data: handler, so neither a link nor a redirect can reach them."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.ProxyHandler(),
-        _HTTPHandler(),
-        _HTTPSHandler(context=context),
-        _RedirectHandler(),
-        urllib.request.HTTPDefaultErrorHandler(),
-        urllib.request.HTTPErrorProcessor(),
-    ):
-        opener.add_handler(handler)
-    return opener
+def _follow(url: str, method: str, check: _Check, deadline: float) -> int:
+    """The status `url` finally answers `method` with, after at most MAX_REDIRECTS redirects,
+    each to an http(s) address on an allowed host like the first."""
+    for hop in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _Stop(_Verdict(NOT_CHECKED, _REFUSALS["scheme", bool(hop)]))
+        addresses = check.resolve(parts.hostname)
+        if not addresses:
+            raise socket.gaierror(f"{parts.hostname} has no address")
+        if not all(check.policy.allows(address) for address in addresses):
+            raise _Stop(_Verdict(NOT_CHECKED, _REFUSALS["address", bool(hop)]))
+        reply = ask(
+            method, parts, addresses, tls=check.tls, timeout=check.timeout, deadline=deadline
+        )
+        if reply.status not in _REDIRECTS or not reply.location:
+            return reply.status
+        url = urljoin(url, reply.location)
+    raise _Stop(_Verdict(BROKEN, f"more than {MAX_REDIRECTS} redirects"))
 
 
-def _describe(error: object, timeout: float) -> str:
-    """A short reason a link gave no answer."""
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return f"TLS certificate not accepted: {error.verify_message}"
-    if isinstance(error, ssl.SSLError):
-        return f"TLS failed: {error.reason or error}"
-    if isinstance(error, TimeoutError):
-        return f"no answer within {timeout:g} s"
-    if isinstance(error, http.client.HTTPException):
-        return f"not an HTTP answer ({type(error).__name__})"
-    if isinstance(error, ConnectionResetError | http.client.RemoteDisconnected):
-        return "the server closed the connection"
-    if isinstance(error, ValueError):
-        return f"not a valid address ({error})"
-    return str(error)[:200] or type(error).__name__
-
-
-class _Unreachable(OSError):
-    """The connection could not be made at all (as opposed to a server that answered badly)."""
-
-
-def _unreachable(exc: OSError) -> _Unreachable:
-    if isinstance(exc, socket.gaierror):
-        return _Unreachable("the name does not resolve (DNS)")
-    if isinstance(exc, ConnectionRefusedError):
-        return _Unreachable("connection refused")
-    if isinstance(exc, TimeoutError):
-        return _Unreachable("no connection within the timeout")
-    return _Unreachable(exc.strerror or str(exc) or type(exc).__name__)
-
-
-def _connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-    """socket.create_connection, its failures marked as the network's (not the server's)."""
+def _status(status: int) -> str:
     try:
-        return socket.create_connection(address, *args, **kwargs)
-    except OSError as exc:
-        raise _unreachable(exc) from exc
-
-
-class _HTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = _connect  # the TCP step alone; TLS errors stay the server's
-
-
-class _HTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = _connect
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPConnection, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, *, context: ssl.SSLContext) -> None:
-        super().__init__(context=context)
-        self.context = context
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPSConnection, req, context=self.context)
-
-
-class _RedirectHandler(urllib.request.HTTPRedirectHandler):
-    """Follows at most MAX_REDIRECTS redirects, and keeps asking with HEAD (urllib's own
-    handler turns a redirected HEAD into a GET)."""
-
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None:
-            new.method = req.get_method()
-        return new
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP status {status}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -16,6 +17,7 @@ import redis
 from celery import Task
 
 from broadsheet.checks import links_in
+from broadsheet.link_report import BROKEN, NOT_CHECKED
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.preview import message_for_test
 from broadsheet.services import campaigns, ledger, outbox_queue, progress
@@ -296,9 +298,10 @@ def resume_campaign(campaign_id: int) -> int:
 
 @celery_app.task(name="broadsheet.check_links")
 def check_campaign_links(campaign_id: int) -> int:
-    """Ask every link of a campaign's email whether it answers (HEAD requests from this worker
-    host, outside any transaction) and store the report on the campaign for the pre-send
-    checks; renders the campaign first if it was not yet. Returns how many links were asked.
+    """Ask every link of a campaign's email whether it works (HEAD requests from this worker
+    host to public addresses only, outside any transaction; worker/links.py) and store the
+    report on the campaign for the pre-send checks; renders the campaign first if it was not
+    yet. Returns how many links were asked.
     Idempotent: a re-run replaces the report. Not retried: an editor runs it again."""
     res = resources()
     with res.sessions.begin() as session:
@@ -310,9 +313,10 @@ def check_campaign_links(campaign_id: int) -> int:
     report = check_links(urls)
     with res.sessions.begin() as session:
         campaigns.record_link_report(session, campaign_id, report)
-    broken = sum(not result["ok"] for result in report["results"])
+    outcomes = Counter(result["outcome"] for result in report["results"])
     log.info(
         "campaign %s: link check of %s links: %s",
-        campaign_id, len(urls), report["skipped"] or f"{broken} not working",
+        campaign_id, len(urls),
+        report["skipped"] or f"{outcomes[BROKEN]} broken, {outcomes[NOT_CHECKED]} not checked",
     )  # fmt: skip
     return len(urls)

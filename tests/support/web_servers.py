@@ -1,5 +1,5 @@
 """Servers on loopback for the link check's tests: a small web site (plain HTTP, and TLS on
-the same port)."""
+the same port), and a bare TCP port that records who connects and answers badly on purpose."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
@@ -142,3 +144,73 @@ def make_certificate(folder: Path, names: list[str]) -> tuple[str, str]:
         )
     )
     return str(cert_file), str(key_file)
+
+
+class Listener:
+    """A TCP port that records every connection made to it (`peers`) and answers badly, as
+    `behaviour` says: "close" at once, "reset" (RST to the first byte), "banner" (an SSH
+    greeting, not HTTP), "silent" (holds the connection, says nothing) or "drip" (an HTTP
+    answer's head, a byte every 50 ms, never ending). `host` "::" listens on every local
+    address, IPv4 and IPv6."""
+
+    def __init__(self, behaviour: str = "close", host: str = "::", port: int = 0) -> None:
+        self.behaviour = behaviour
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        if family == socket.AF_INET6:
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.port: int = self.sock.getsockname()[1]
+        self.peers: list[object] = []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, peer = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.peers.append(peer)
+            thread = threading.Thread(target=self._answer, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            if self.behaviour == "reset":
+                # Once the client has spoken: CPython's ssl leaves its socket unclosed when a
+                # reset arrives before wrap_socket has looked at the connection.
+                conn.settimeout(5)
+                with suppress(OSError):
+                    conn.recv(1)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif self.behaviour == "banner":
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+            elif self.behaviour == "silent":
+                self.stop.wait()
+            elif self.behaviour == "drip":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                while not self.stop.wait(0.05):
+                    try:
+                        conn.sendall(b"a")
+                    except OSError:
+                        return
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(5)
+        self.sock.close()
+
+
+@contextmanager
+def listening(behaviour: str = "close", host: str = "::", port: int = 0) -> Iterator[Listener]:
+    listener = Listener(behaviour, host, port)
+    try:
+        yield listener
+    finally:
+        listener.close()
