@@ -242,7 +242,10 @@ def check_links(campaign_id: int):  # type: ignore[no-untyped-def]
     """Have the worker try every link of the message (HEAD, a short timeout)."""
     campaigns.get_campaign(session(), campaign_id)
     enqueue.link_check(campaign_id)
-    flash("Checking the links; reload the page in a few seconds to see what they answered.")
+    flash(
+        "Checking the links; reload the page in a few seconds (a minute at most) to see what "
+        "they answered."
+    )
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign_id, _anchor="checks"), 303)
 
 
