@@ -4,6 +4,9 @@ to the sign-in page, a role without the right gets 403, and sessions end when th
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import pytest
 from flask import Flask
@@ -174,6 +177,67 @@ def test_a_new_password_or_a_switched_off_account_ends_its_sessions(app, committ
         password="another good password",
     )
     assert answer.status_code == 401, "a switched-off account cannot sign in"
+
+
+def test_the_session_cookie_lasts_twelve_hours(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    cookie = sign_in(client, "editor@example.org").headers["Set-Cookie"]
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+    hours = (expires - datetime.now(UTC)).total_seconds() / 3600
+    assert 11.9 < hours <= 12, f"the cookie lasts {hours:.1f} hours"
+
+
+def test_a_cookie_copied_before_signing_out_is_refused_after_it(app, committed):
+    make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    copied = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/admin/users").status_code == 200, "the copy works while signed in"
+    client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    replayed = thief.get("/admin/users")
+    assert replayed.status_code == 302
+    assert replayed.headers["Location"].startswith("/admin/login")
+
+
+def test_a_session_signed_in_twelve_hours_ago_or_at_no_known_time_is_refused(app, committed):
+    make_user(committed, "editor")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    # The session as the server signed it, but its sign-in time moved back: what a cookie
+    # kept alive by requests (each renews its Max-Age) carries after 12 hours.
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 12 * 3600 - 60
+    assert client.get("/admin/").status_code == 200, "11 h 59 min: still signed in"
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 61
+    answer = client.get("/admin/")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/admin/login")
+    older = app.test_client()
+    sign_in(older, "editor@example.org")
+    with older.session_transaction() as session:
+        del session["signed_in_at"]  # as every session made before sign-in times were kept
+    assert older.get("/admin/").status_code == 302, "no sign-in time: refused too"
+
+
+def test_setting_your_own_password_keeps_this_session_and_ends_the_others(app, committed):
+    admin = make_user(committed, "admin")
+    client, elsewhere = app.test_client(), app.test_client()
+    sign_in(client, "admin@example.org")
+    sign_in(elsewhere, "admin@example.org")
+    signed_in_at = time.time()
+    answer = post_form(
+        client, f"/admin/users/{admin.id}/password", "/admin/users",
+        password="a brand new password",
+    )  # fmt: skip
+    assert answer.status_code == 302
+    assert client.get("/admin/users").status_code == 200, "this session goes on"
+    with client.session_transaction() as session:
+        assert session["signed_in_at"] <= signed_in_at, "with its own sign-in time"
+    assert elsewhere.get("/admin/users").status_code == 302, "the other one ended"
 
 
 def test_logout_is_a_post_with_a_token(app, committed):

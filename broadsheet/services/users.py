@@ -98,6 +98,16 @@ def set_password(session: Session, user_id: int, password: object) -> User:
     return user
 
 
+def end_sessions(session: Session, user_id: int) -> User:
+    """End every session of the account, on every device: a new session key, so no session
+    id made with the old one is accepted again (signing out, where a copy of the cookie must
+    stop working too)."""
+    user = get_user(session, user_id)
+    user.session_key = new_session_key()
+    session.flush()
+    return user
+
+
 def update_user(session: Session, user_id: int, *, role: object, active: bool) -> User:
     """Change someone's role or switch their account off (their sessions end). The last
     active admin can be neither demoted nor switched off: someone must be able to manage."""

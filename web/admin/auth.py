@@ -1,13 +1,17 @@
 """Signing in and out of the admin: Flask-Login sessions over the users service.
 
-A session names its account and the account's session key, so a new password or a switched
-off account ends every session at its next request. The session is started afresh at sign
-in. Wrong address and wrong password get the same answer; failed attempts are limited per
-address and per client (web/admin/limits.py).
+A session names its account and the account's session key, so a new password, a switched
+off account or signing out (which gives the account a new key) ends every session of that
+account at its next request: Flask's sessions live in the cookie, so only a check against
+the server's state can refuse a copy of one. A session also carries the time it was signed
+in, and is refused once that is SESSION_LIFETIME ago, however often its cookie was renewed.
+The session is started afresh at sign in. Wrong address and wrong password get the same
+answer; failed attempts are limited per address and per client (web/admin/limits.py).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -31,7 +35,8 @@ from web.db import session as db_session
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
-SESSION_HOURS = 12
+SESSION_LIFETIME = timedelta(hours=12)
+SIGNED_IN_AT = "signed_in_at"  # in the session: when it was signed in, in Unix seconds
 WRONG = "Wrong email address or password."
 
 
@@ -50,7 +55,9 @@ class SignedIn(UserMixin):
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=SESSION_HOURS))
+    # Set, not setdefault: Flask has its own default (31 days). The cookie's Max-Age, and
+    # the age of its signature that Flask accepts, follow this; the sign-in time caps it.
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     login_manager.login_view = "admin.auth.login_form"
@@ -60,8 +67,18 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load(session_id: str) -> SignedIn | None:
+    if not _within_lifetime(session.get(SIGNED_IN_AT)):
+        return None
     user = users.session_user(db_session(), session_id)
     return SignedIn(user) if user is not None else None
+
+
+def _within_lifetime(signed_in_at: object) -> bool:
+    """Whether a session signed in at `signed_in_at` is still young enough (a session from
+    before sign-in times were kept has none, and must sign in again)."""
+    if not isinstance(signed_in_at, int | float) or isinstance(signed_in_at, bool):
+        return False
+    return time.time() - signed_in_at < SESSION_LIFETIME.total_seconds()
 
 
 def current_role() -> Role:
@@ -95,12 +112,22 @@ def login():  # type: ignore[no-untyped-def]
     SIGN_IN_ACCOUNT.clear(account)
     session.clear()  # a fresh session: nothing from before signing in is carried over
     login_user(SignedIn(user))
+    session[SIGNED_IN_AT] = int(time.time())
     session.permanent = True
     return redirect(_next_page())
 
 
+def keep_signed_in(user: User) -> None:
+    """After the signed-in person's own session key changed (they set their own password),
+    carry this session over to the new key; it keeps its sign-in time."""
+    login_user(SignedIn(user))
+
+
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    # The cookie lives in the browser; a copy of it would still be signed. Ending the
+    # account's sessions on the server is what makes signing out refuse that copy.
+    users.end_sessions(db_session(), current_user.user_id)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

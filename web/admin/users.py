@@ -11,7 +11,7 @@ from broadsheet.errors import Conflict, ValidationError
 from broadsheet.models import Role
 from broadsheet.services import users
 from web.access import guard
-from web.admin.auth import current_role
+from web.admin.auth import current_role, keep_signed_in
 from web.admin.confirm import confirmed
 from web.admin.forms import ROLE_CHOICES, posted
 from web.db import session
@@ -69,6 +69,8 @@ def password(user_id: int):  # type: ignore[no-untyped-def]
         user = users.set_password(session(), user_id, request.form.get("password", ""))
     except ValidationError as exc:
         return _page(row_errors={user_id: exc.fields}), 422
+    if user_id == current_user.user_id:
+        keep_signed_in(user)  # your other sessions end; this one goes on
     flash(f"{user.email} has a new password; their other sessions have ended.", "success")
     return redirect(url_for("admin.users.index"))
 
