@@ -142,13 +142,15 @@ def _confirmation_skeleton(
 
 
 def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
-    """The double opt-in email for one reader."""
+    """The double opt-in email for one reader. Nothing a visitor typed goes in it but the
+    address: until the link is clicked, whoever typed may not own the address, so a name in
+    `To:` or in the greeting would let anyone send their words to anyone from us."""
     skeleton = _confirmation_skeleton(
         settings.mail_from, settings.public_url, publication_name(settings), dkim_signer(settings)
     )
     recipient = Recipient(
         email=subscriber.email,
-        name=subscriber.name,
+        name="",
         subscriber_id=subscriber.id,
         unsubscribe_url=None,
         # A fresh id: a second confirmation mail is a new message, not a copy of the first.

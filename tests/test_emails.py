@@ -214,7 +214,9 @@ def test_confirm_email():
     links = Elements(rendered.html).links
     assert ("Confirm your subscription", "https://news.example.org/confirm/tok?en=1&x=2") in links
     assert only_dark_mode_styles(rendered.html)
-    assert "BSxGREETINGxBS" in rendered.html and "BSxGREETINGxBS" in rendered.text
+    for personal in ("BSxGREETINGxBS", "BSxNAMExBS"):  # nobody's name: they have not confirmed
+        assert personal not in rendered.html and personal not in rendered.text
+    assert rendered.text.startswith("Hello,\n") and ">Hello,</p>" in rendered.html
     assert "https://news.example.org/confirm/tok?en=1&x=2\n" in rendered.text
     assert "If you did not sign up, you can ignore this email" in rendered.text
     assert "If you did not sign up, you can ignore this email" in rendered.html

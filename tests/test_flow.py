@@ -58,6 +58,8 @@ def test_reader_signs_up_confirms_and_receives_each_issue_once(client, committed
 
     (confirmation,) = smtp.wait_for(1)
     assert confirmation.rcpt_tos == ("Reader.One@example.org",)
+    assert confirmation.parsed()["To"] == "Reader.One@example.org", "no name typed in the form"
+    assert "Reader One" not in confirmation.data.decode()
     confirm_url = links(text_part(confirmation.parsed()), "confirm")[0]
     assert confirm_url.startswith("http://news.example.test/confirm/")
     assert f'href="{confirm_url}"' in html_part(confirmation.parsed())

@@ -22,6 +22,9 @@ from broadsheet.message import (
     make_message_id,
     placeholder_context,
 )
+from broadsheet.models import Subscriber
+from broadsheet.outbox import confirmation_message
+from broadsheet.settings import load_settings
 
 MAIL_FROM = "The Example Gazette <news@example.org>"
 SECRET = "test-secret"
@@ -175,6 +178,22 @@ def test_empty_name_reads_well(skeleton):
     text, markup = bodies(message)
     assert "Hello, here is the latest" in text and "Hello, here is the latest" in markup
     assert greeting("Ann") == "Hi Ann," and greeting("") == "Hello,"
+
+
+def test_a_confirmation_carries_nothing_the_visitor_typed_but_the_address(tmp_path):
+    """Anyone can type anyone's address and any name into the signup form: the name must not
+    reach the inbox of an address that has not confirmed."""
+    settings = load_settings({"BROADSHEET_INSTANCE": str(tmp_path), "MAIL_FROM": MAIL_FROM})
+    typed = "You won! Claim at https://prize.example now"
+    visitor = Subscriber(id=9, email="victim@example.net", email_key="victim@example.net")
+    visitor.name = typed
+    raw = confirmation_message(visitor, settings)
+    message = parse(raw)
+    assert message["To"] == "victim@example.net"
+    text, markup = bodies(message)
+    assert text.startswith("Hello,\n") and ">Hello,</p>" in markup
+    for where in (raw.decode(), text, markup):
+        assert "prize" not in where and "won" not in where
 
 
 def test_lines_are_crlf_and_short(skeleton):
