@@ -1,5 +1,7 @@
 """Open-loop signups over raw HTTP: POST the form with a fresh address, a new connection per
-request, as browsers behind different NATs would. The form (its CSRF token and session
+request, each from its own loopback address (127.1.0.1, 127.1.0.2, ...), as readers behind
+different NATs would: the signup limits count per client address, and one address sending
+hundreds a second would meet them. The form (its CSRF token and session
 cookie) is fetched and parsed once per client session: `sessions` of them are opened before
 the clock starts, and signup i posts through session i mod `sessions`, so the driver spends
 its CPU on the signups, not on parsing pages. `sessions=0` fetches the form for every
@@ -27,6 +29,7 @@ _COOKIE = re.compile(rb"(?im)^set-cookie:\s*(session=[^;\r\n]*)")
 class Signup:
     email: str
     scheduled: float
+    source: str  # the loopback address this reader connects from
     lag: float = math.nan  # actual start - scheduled start
     total: float | None = None  # scheduled start -> POST answered, for completed signups
     post: float | None = None  # POST sent -> POST answered
@@ -76,7 +79,7 @@ async def drive(
         delay = at - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        signup = Signup(f"{prefix}-{i}@example.org", scheduled=at)
+        signup = Signup(f"{prefix}-{i}@example.org", scheduled=at, source=_reader_address(i))
         load.signups.append(signup)
         form = forms[i % sessions] if forms else None
         tasks.append(asyncio.create_task(_signup(host, port, signup, form, gate, timeout)))
@@ -118,7 +121,10 @@ async def _signup(
                 fields = {"csrf_token": form[0], "email": signup.email, "name": "Bench Reader"}
                 posted = loop.time()
                 status, _, body = await _request(
-                    host, port, _post(host, port, urlencode(fields).encode(), form[1])
+                    host,
+                    port,
+                    _post(host, port, urlencode(fields).encode(), form[1]),
+                    source=signup.source,
                 )
                 if status != 200 or b"Check your inbox" not in body:
                     raise _Refused(f"POST {status}")
@@ -151,9 +157,18 @@ def _post(host: str, port: int, form: bytes, cookie: bytes) -> bytes:
     return head + cookie + b"\r\n\r\n" + form
 
 
-async def _request(host: str, port: int, request: bytes) -> tuple[int, bytes, bytes]:
-    """Send one request on a new connection; the server closes it after the answer."""
-    reader, writer = await asyncio.open_connection(host, port)
+def _reader_address(i: int) -> str:
+    """Signup i's own source address in 127.0.0.0/8 (62,500 of them before one repeats)."""
+    return f"127.1.{i // 250 % 250}.{i % 250 + 1}"
+
+
+async def _request(
+    host: str, port: int, request: bytes, source: str | None = None
+) -> tuple[int, bytes, bytes]:
+    """Send one request on a new connection (from `source`, when given); the server closes it
+    after the answer."""
+    local = (source, 0) if source is not None else None
+    reader, writer = await asyncio.open_connection(host, port, local_addr=local)
     try:
         writer.write(request)
         data = await reader.read()

@@ -95,8 +95,9 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
         client = stack["redis"].client()
         client.delete(*QUEUES.split(","))
         # Rates a test slowed down, and connection places, must not carry into the next test.
-        # So must failed sign-ins and test sends counted against the test client's address,
-        # and a sweep asked for (a later test's signup would wait for its key to expire).
+        # So must the rate limiter's counts (signups, sign-ins and test sends counted against
+        # the test client's address), and a sweep asked for (a later test's signup would wait
+        # for its key to expire).
         for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*"):
             for key in client.scan_iter(match=pattern):
                 client.delete(key)

@@ -4,9 +4,13 @@ to the sign-in page, a role without the right gets 403, and sessions end when th
 from __future__ import annotations
 
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
 
 import pytest
 from flask import Flask
@@ -14,7 +18,7 @@ from sqlalchemy import select
 
 from broadsheet.models import ApiToken, User
 from broadsheet.services import users
-from tests.support.admin import csrf_token, post_form, sign_in
+from tests.support.admin import TOKEN, csrf_token, post_form, sign_in
 from tests.support.factories import PASSWORD, make_user
 
 # Views an operator may post to: pausing a send, and signing out.
@@ -118,11 +122,50 @@ def test_failed_sign_ins_are_limited_per_address_then_per_client(app, committed)
         client, "/admin/login", "/admin/login", email="editor@example.org", password=PASSWORD
     )
     assert right.status_code == 429, "even the right password waits out the limit"
-    assert "Too many failed sign-ins" in right.get_data(as_text=True)
+    assert "Too many sign-in attempts" in right.get_data(as_text=True)
+    assert 0 < int(right.headers["Retry-After"]) <= 60
     other = post_form(
         client, "/admin/login", "/admin/login", email="other@example.org", password="x" * 12
     )
     assert other.status_code == 429, "the same client is limited for every address"
+
+
+def test_thirty_wrong_passwords_sent_at_once_get_at_most_five_checked(
+    app, committed, live, monkeypatch
+):
+    make_user(committed, "editor")
+    checked = []
+    real_check = users.verify_password
+
+    def counted(stored_hash, password):  # type: ignore[no-untyped-def]
+        checked.append(password)
+        return real_check(stored_hash, password)
+
+    monkeypatch.setattr(users, "verify_password", counted)
+    form = urlopen(f"{live.url}/admin/login")
+    cookie = form.headers["Set-Cookie"].split(";")[0]
+    token = TOKEN.search(form.read().decode()).group(1)
+    start = threading.Barrier(30)
+    statuses: list[int] = []
+
+    def attempt(n: int) -> None:
+        body = urlencode(
+            {"csrf_token": token, "email": "editor@example.org", "password": f"wrong-{n:08d}"}
+        ).encode()
+        request = Request(f"{live.url}/admin/login", body, {"Cookie": cookie})
+        start.wait()
+        try:
+            statuses.append(urlopen(request).status)
+        except HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [401] * 5 + [429] * 25
+    assert len(checked) == 5, f"{len(checked)} passwords checked"
 
 
 def test_signing_in_starts_a_fresh_session_with_a_safe_cookie(app, committed):

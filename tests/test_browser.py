@@ -212,6 +212,12 @@ def visit_every_page(page: Page, committed: Session, settings: Settings) -> Iter
     yield "bad-link"
     page.goto("/no/such/page")
     yield "not-found"
+    for _ in range(5):  # signed up once above: the sixth time within the hour is refused
+        page.goto("/subscribe")
+        page.get_by_label("Email address").fill("zoe@example.org")
+        page.get_by_role("button", name="Subscribe").click()
+    expect(heading(page)).to_have_text("Too many signups at once")
+    yield "too-many"
 
 
 @pytest.mark.parametrize("device", VIEWPORTS)

@@ -29,11 +29,14 @@ def csrf_token(page: bytes) -> str:
     return match.group(1).decode()
 
 
-def sign_up(client, email: str, name: str = "", **extra: str):  # type: ignore[no-untyped-def]
-    """Load the form, then post it as a browser would (with the form's CSRF token)."""
+def sign_up(client, email: str, name: str = "", client_address: str = "127.0.0.1", **extra: str):  # type: ignore[no-untyped-def]
+    """Load the form, then post it as a browser at `client_address` would (with the form's
+    CSRF token)."""
     token = csrf_token(client.get("/subscribe").data)
     return client.post(
-        "/subscribe", data={"email": email, "name": name, "csrf_token": token, **extra}
+        "/subscribe",
+        data={"email": email, "name": name, "csrf_token": token, **extra},
+        environ_base={"REMOTE_ADDR": client_address},
     )
 
 
@@ -387,3 +390,37 @@ def test_odd_links_get_a_page_never_a_crash(client, committed, method, path):
     answer = client.open(path, method=method)
     assert answer.status_code in (400, 404, 405)
     assert answer.mimetype == "text/html" and "<main" in text(answer)
+
+
+def test_a_burst_of_signups_from_one_client_meets_a_429_page(client, committed, owed):
+    token = csrf_token(client.get("/subscribe").data)
+    answers = [
+        client.post("/subscribe", data={"email": f"burst{n}@example.org", "csrf_token": token})
+        for n in range(40)  # 40 in well under a minute
+    ]
+    statuses = [a.status_code for a in answers]
+    assert statuses == [200] * 20 + [429] * 20
+    refused = answers[-1]
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    page = text(refused)
+    assert "<h1>Too many signups at once</h1>" in page and "please wait" in page
+    assert 'href="/static/site.css"' in page, "a reader page like the others"
+    assert len(readers(committed)) == 20 and len(owed()) == 20, "the refused made nobody"
+    other = sign_up(client, "elsewhere@example.org", client_address="192.0.2.9")
+    assert other.status_code == 200, "another client is not held back"
+
+
+def test_one_address_signed_up_over_and_over_is_limited_whoever_asks(client, committed, owed):
+    token = csrf_token(client.get("/subscribe").data)
+    statuses = []
+    for n in range(8):  # from eight different clients, in any case
+        address = "Target@Example.org" if n % 2 else " target@example.org"
+        answer = client.post(
+            "/subscribe",
+            data={"email": address, "csrf_token": token},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"},
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [200] * 5 + [429] * 3
+    assert len(owed()) == 1, "one reader, mailed once (a pending reader waits between mails)"
+    assert sign_up(client, "someone.else@example.org").status_code == 200

@@ -6,7 +6,7 @@ account at its next request: Flask's sessions live in the cookie, so only a chec
 the server's state can refuse a copy of one. A session also carries the time it was signed
 in, and is refused once that is SESSION_LIFETIME ago, however often its cookie was renewed.
 The session is started afresh at sign in. Wrong address and wrong password get the same
-answer; failed attempts are limited per address and per client (web/admin/limits.py).
+answer; attempts are limited per address and per client (web/limits.py).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from broadsheet.access import Right, can
 from broadsheet.models import Role, User
 from broadsheet.services import users
-from web.admin.limits import SIGN_IN_ACCOUNT, SIGN_IN_CLIENT
 from web.db import session as db_session
+from web.extensions import client_address
+from web.limits import SIGN_IN_ACCOUNT, SIGN_IN_CLIENT, wait_in_words
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -96,20 +97,21 @@ def login_form():  # type: ignore[no-untyped-def]
 @bp.post("/login")
 def login():  # type: ignore[no-untyped-def]
     email = request.form.get("email", "").strip()
-    account, client = email.lower()[:320], request.remote_addr or "unknown"
-    wait = max(SIGN_IN_ACCOUNT.wait(account), SIGN_IN_CLIENT.wait(client))
+    account, client = email.lower()[:320], client_address()
+    # Each attempt is counted before its password is checked, in one step, so attempts sent
+    # together cannot all be checked; a sign-in that works forgives the address its failures.
+    wait = SIGN_IN_CLIENT.spend(client) or SIGN_IN_ACCOUNT.spend(account)
     if wait:
         error = (
-            f"Too many failed sign-ins for this address or from your network. "
-            f"Wait {wait} seconds, then try again."
+            f"Too many sign-in attempts for this address or from your network. "
+            f"Wait {wait_in_words(wait)}, then try again."
         )
-        return _form_again(email, error, 429)
+        page, status = _form_again(email, error, 429)
+        return page, status, {"Retry-After": str(wait)}
     user = users.authenticate(db_session(), email, request.form.get("password", ""))
     if user is None:
-        SIGN_IN_ACCOUNT.spend(account)
-        SIGN_IN_CLIENT.spend(client)
         return _form_again(email, WRONG, 401)
-    SIGN_IN_ACCOUNT.clear(account)
+    SIGN_IN_ACCOUNT.forgive(account)
     session.clear()  # a fresh session: nothing from before signing in is carried over
     login_user(SignedIn(user))
     session[SIGNED_IN_AT] = int(time.time())

@@ -40,9 +40,9 @@ from web.access import guard
 from web.admin.auth import current_role
 from web.admin.confirm import confirmed
 from web.admin.forms import posted
-from web.admin.limits import TEST_MESSAGES
 from web.admin.times import local_to_utc, zone_named
 from web.db import session
+from web.limits import TEST_MESSAGES, wait_in_words
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 # Reading takes READ, changes EDIT; an operator may pause a send (and nothing else).
@@ -225,12 +225,16 @@ def test(campaign_id: int):  # type: ignore[no-untyped-def]
         addresses = campaigns.recipients_for_test(form["addresses"])
     except ValidationError as exc:
         return _page(campaign_id, exc.fields, form), 422
-    who = str(current_user.user_id)
-    wait = TEST_MESSAGES.wait(who)
-    if wait or TEST_MESSAGES.spend(who, len(addresses)) > TEST_MESSAGES.attempts:
-        limit = f"{TEST_MESSAGES.attempts} test messages per {TEST_MESSAGES.seconds // 60} minutes"
-        error = f"you have sent the most test messages allowed ({limit}); try again later"
-        return _page(campaign_id, {"addresses": error}, form), 429
+    wait = TEST_MESSAGES.spend(str(current_user.user_id), len(addresses))
+    if wait:
+        allowed = TEST_MESSAGES.item
+        limit = f"{allowed.amount} test messages per {allowed.get_expiry() // 60} minutes"
+        error = (
+            f"you have sent the most test messages allowed ({limit}); "
+            f"try again in {wait_in_words(wait)}"
+        )
+        page, status = _page(campaign_id, {"addresses": error}, form), 429
+        return page, status, {"Retry-After": str(wait)}
     campaigns.get_campaign(session(), campaign_id)
     enqueue.copies_for_test(campaign_id, addresses, current_user.email)
     flash(f"Test on its way to {', '.join(addresses)}. Its result shows below in a moment.")

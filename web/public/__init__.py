@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
@@ -14,7 +15,8 @@ from broadsheet.settings import Settings
 from broadsheet.signing import read_confirm_token, read_unsubscribe_token
 from web import enqueue
 from web.db import commit, session
-from web.extensions import csrf
+from web.extensions import csrf, limiter
+from web.limits import SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, broken_limit_wait, wait_in_words
 
 bp = Blueprint("public", __name__, template_folder="templates")
 HONEYPOT = "website"
@@ -39,7 +41,14 @@ def subscribe_form():  # type: ignore[no-untyped-def]
     return render_template("public/subscribe.html", email="", name="", errors={})
 
 
+def _signup_address() -> str:
+    """The inbox a signup is for, as its limit counts it: one key whatever the case typed."""
+    return "address:" + request.form.get("email", "").strip().lower()[:320]
+
+
 @bp.post("/subscribe")
+@limiter.limit(SIGNUPS_PER_CLIENT, scope="signups-per-client")
+@limiter.limit(SIGNUPS_PER_ADDRESS, key_func=_signup_address, scope="signups-per-address")
 def subscribe():  # type: ignore[no-untyped-def]
     email = request.form.get("email", "")
     name = request.form.get("name", "")
@@ -69,6 +78,14 @@ def _check_inbox() -> str:
     if page is None:
         page = pages[request.script_root] = render_template("public/check_inbox.html")
     return page
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_signups(_exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+    """Over a signup limit: 429, with how long to wait, on the page and in Retry-After."""
+    wait = broken_limit_wait()
+    page = render_template("public/too_many.html", wait=wait_in_words(wait))
+    return page, 429, {"Retry-After": str(wait)}
 
 
 @bp.errorhandler(CSRFError)
