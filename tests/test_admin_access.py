@@ -26,13 +26,13 @@ OPERATOR_POSTS = {"admin.campaigns.pause", "admin.auth.logout"}
 OPEN = {"admin.auth.login_form", "admin.auth.login", "admin.static"}
 
 
-def admin_routes(app: Flask) -> list[tuple[str, str, str]]:
-    """(endpoint, method, url) for every admin route, ids filled in with 1."""
+def admin_routes(app: Flask, ids: str = "1") -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every admin route, ids filled in with `ids`."""
     routes = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or rule.endpoint == "admin.static":
             continue
-        url = re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
+        url = re.sub(r"<(?:\w+:)?(\w+)>", ids, rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((rule.endpoint, method, url))
     return routes
@@ -197,6 +197,49 @@ def test_sign_in_only_returns_to_admin_pages(app, committed):
         assert answer.headers["Location"] == expected
         client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
         token = csrf_token(client)
+
+
+@pytest.mark.parametrize("too_big", [2**31, 2**63])  # past PostgreSQL's INTEGER; past 64 bits
+def test_an_id_no_row_can_have_is_a_404_page_naming_it_on_every_route(app, committed, too_big):
+    make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    token = csrf_token(client, "/admin/")
+    with_ids = [(m, url) for _, m, url in admin_routes(app, str(too_big)) if str(too_big) in url]
+    for method, url in with_ids:
+        answer = call(client, method, url, token)
+        assert answer.status_code == 404, (method, url, answer.status_code)
+        assert f" {too_big} does not exist" in answer.get_data(as_text=True), url
+    assert len(with_ids) >= 15
+
+
+def test_a_page_marker_no_row_can_have_is_refused_naming_it(app, committed):
+    make_user(committed, "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    for page in ("/admin/articles", "/admin/campaigns", "/admin/subscribers"):
+        for before in ("99999999999999999999", "2147483648", "-1", "%C2%B2"):
+            answer = client.get(f"{page}?before={before}")
+            assert answer.status_code == 422, (page, before, answer.status_code)
+            html = answer.get_data(as_text=True)
+            assert "must be a positive id" in html or "must be the id of the last" in html
+
+
+@pytest.mark.parametrize(
+    "target", ["/admin/\r\nSet-Cookie: stolen=1", "/admin/users\n", "/admin/\x00", "/admin/\t"]
+)
+def test_a_next_page_with_control_characters_goes_home(app, committed, target):
+    make_user(committed, "editor")
+    client = app.test_client()
+    answer = client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_token(client), "email": "editor@example.org",
+              "password": PASSWORD, "next": target},
+    )  # fmt: skip
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/"
+    assert "stolen" not in answer.headers.get("Set-Cookie", "")
+    again = client.get("/admin/login", query_string={"next": target})
+    assert again.status_code == 302 and again.headers["Location"] == "/admin/"
 
 
 def test_a_new_password_or_a_switched_off_account_ends_its_sessions(app, committed):

@@ -84,6 +84,21 @@ def test_a_bad_campaign_form_keeps_what_was_typed_and_says_why_by_each_field(edi
     assert 'value="Kept as typed"' in html
 
 
+# Past PostgreSQL's INTEGER, past 64 bits, superscript two and fullwidth one (both isdigit()).
+@pytest.mark.parametrize("typed", ["2147483648", str(2**63), "\u00b2", "\uff11"])
+def test_an_article_no_row_can_be_is_refused_by_its_field(editor, committed, typed):
+    make_article(committed)
+    committed.commit()
+    offered = editor.get("/admin/campaigns/new", query_string={"article": typed})
+    assert offered.status_code == 200, "the form, with no article chosen"
+    answer = post_form(
+        editor, "/admin/campaigns", "/admin/campaigns/new", article_id=typed, subject="Hello",
+        preheader="", audience="everyone",
+    )  # fmt: skip
+    assert answer.status_code == 422
+    assert 'id="article_id-error"' in answer.get_data(as_text=True)
+
+
 def test_the_page_previews_the_exact_message_for_a_sample_reader(editor, committed):
     campaign_id = draft(committed, dek="The dek.")
     page = editor.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -102,6 +103,60 @@ def test_unknown_things_are_404(client, committed, headers):
     assert client.get("/api/v1/campaigns/999", headers=headers).status_code == 404
     assert client.post("/api/v1/campaigns/999/send", headers=headers).status_code == 404
     assert client.get("/api/v1/nothing", headers=headers).get_json()["error"]
+
+
+@pytest.mark.parametrize("too_big", [2**31, 2**63])  # past PostgreSQL's INTEGER; past 64 bits
+def test_an_id_no_row_can_have_is_404_naming_it_on_every_route(
+    app, client, committed, headers, too_big
+):
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or "<int:" not in rule.rule:
+            continue
+        url = re.sub(r"<int:\w+>", str(too_big), rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            answer = client.open(url, method=method, json={}, headers=headers)
+            assert answer.status_code == 404, (method, url, answer.status_code)
+            assert answer.get_json()["error"].endswith(f" {too_big} does not exist"), url
+            checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("article_id", [2**31, 2**63, 10**30])
+def test_an_article_id_no_row_can_have_is_422_naming_the_field(
+    client, committed, headers, article_id
+):
+    body = {"article_id": article_id, "subject": "Hello"}
+    answer = client.post("/api/v1/campaigns", json=body, headers=headers)
+    assert answer.status_code == 422
+    assert answer.get_json()["fields"] == {"article_id": f"article {article_id} does not exist"}
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "is not valid JSON: it is nested too deeply"),
+        ('{"a":' * 50_000 + "1" + "}" * 50_000, "is not valid JSON: it is nested too deeply"),
+        ('{"email": "a@example.org",}', "is not valid JSON: Expecting property name"),
+        (b'{"email": "\xff@example.org"}', "is not valid JSON: 'utf-8' codec can't decode"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/subscribers",
+        "/api/v1/articles",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/1/schedule",
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_422_saying_why(
+    client, committed, headers, url, body, says
+):
+    answer = client.post(url, data=body, content_type="application/json", headers=headers)
+    assert answer.status_code == 422
+    assert answer.get_json()["fields"]["body"].startswith(says)
 
 
 def test_article_fields_are_all_checked_at_once(client, committed, headers):

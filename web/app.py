@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from broadsheet.settings import Settings, load_settings
-from web import admin, api, db, errors, extensions, public, webhooks
+from web import admin, api, db, errors, extensions, ids, public, request_json, webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     db.init_app(app, settings)
     extensions.init_app(app, settings)
+    ids.init_app(app)
+    request_json.init_app(app)
     public.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)

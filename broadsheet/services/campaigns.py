@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
+from broadsheet.ids import as_id
 from broadsheet.models import (
     Article,
     Campaign,
@@ -49,7 +50,7 @@ def create_campaign(
     article = None
     if not isinstance(article_id, int) or isinstance(article_id, bool):
         errors["article_id"] = "must be the integer id of an article"
-    elif (article := session.get(Article, article_id)) is None:
+    elif as_id(article_id) is None or (article := session.get(Article, article_id)) is None:
         errors["article_id"] = f"article {article_id} does not exist"
     subject, preheader = _texts(errors, subject, preheader)
     if audience not in AUDIENCES:
@@ -95,7 +96,7 @@ def article_choices(session: Session, chosen: object = None, limit: int = 30) ->
     """The latest articles, newest first, to make a campaign from; the article `chosen` (an
     id, as a page link gives it) comes first when it is older than those."""
     latest = list(session.scalars(select(Article).order_by(Article.id.desc()).limit(limit)))
-    wanted = int(chosen) if isinstance(chosen, int | str) and str(chosen).isdigit() else None
+    wanted = as_id(chosen)
     if wanted is None or any(article.id == wanted for article in latest):
         return latest
     older = session.get(Article, wanted)

@@ -4,9 +4,9 @@ and discards every row before the page (slow at a million), and never a count pe
 from __future__ import annotations
 
 from broadsheet.errors import ValidationError
+from broadsheet.ids import MAX_ID
 
 MAX_PAGE = 200
-MAX_ID = 2**63 - 1  # a larger number would overflow PostgreSQL's bigint
 
 
 def page_marker(value: object, field: str = "before") -> int:

@@ -142,8 +142,11 @@ def _form_again(email: str, error: str, status: int):  # type: ignore[no-untyped
 
 
 def _next_page() -> str:
-    """Where to go after signing in: a path inside the admin, never another site."""
+    """Where to go after signing in: a path inside the admin, never another site, and never
+    with a control character (CR/LF would break the Location header)."""
     wanted = request.values.get("next", "")
     parts = urlsplit(wanted)
     safe = not parts.scheme and not parts.netloc and wanted.startswith("/admin/")
-    return wanted if safe and "\\" not in wanted else url_for("admin.home.index")
+    if safe and "\\" not in wanted and wanted.isprintable():
+        return wanted
+    return url_for("admin.home.index")

@@ -100,7 +100,8 @@ def new():  # type: ignore[no-untyped-def]
 @bp.post("")
 def create():  # type: ignore[no-untyped-def]
     form = posted(("article_id", "subject", "preheader", "audience"))
-    article_id = int(form["article_id"]) if form["article_id"].isdigit() else form["article_id"]
+    typed = form["article_id"]  # a number (as ASCII digits: "²".isdigit() too) is an id
+    article_id = int(typed) if typed.isascii() and typed.isdigit() else typed
     try:
         campaign = campaigns.create_campaign(
             session(),

@@ -38,9 +38,15 @@ guard(bp, _token_role, rights={"pause_campaign": Right.PAUSE})
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    """The request's JSON object; ValidationError on `body` saying what is wrong with it."""
+    if not request.is_json:
         raise ValidationError({"body": "must be a JSON object (Content-Type: application/json)"})
+    try:
+        data = current_app.json.loads(request.get_data())
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise ValidationError({"body": f"is not valid JSON: {exc}"}) from None
+    if not isinstance(data, dict):
+        raise ValidationError({"body": "must be a JSON object"})
     return data
 
 
