@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import redis
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from broadsheet.models import Article, Campaign, Subscriber, User
+from broadsheet.models import Article, Campaign, Delivery, Subscriber, User, utcnow
 from broadsheet.preview import preview_message
 from broadsheet.services import outbox_queue
 from broadsheet.services.articles import create_article
-from broadsheet.services.campaigns import create_campaign, prepare, start_send
+from broadsheet.services.campaigns import (
+    cancel,
+    create_campaign,
+    pause,
+    prepare,
+    schedule,
+    start_send,
+)
+from broadsheet.services.ledger import complete_if_done, plan_deliveries
 from broadsheet.services.subscriptions import request_subscription
 from broadsheet.services.users import create_user
 from broadsheet.settings import Settings
@@ -44,6 +54,32 @@ def make_campaign(session: Session, title: str = "Rate of Change", **fields: obj
     """A draft campaign for a new article; not committed."""
     article = make_article(session, title, **fields)
     return create_campaign(session, article.id)
+
+
+def campaign_in(session: Session, status: str, title: str = "Rate of Change") -> Campaign:
+    """A campaign brought to `status` through the services, as the admin and the worker
+    would, committed: `sending` and later ones planned for the active readers, `sent` with
+    every delivery sent (as a worker that finished would leave it)."""
+    campaign = make_campaign(session, title)
+    if status == "scheduled":
+        schedule(session, campaign.id, (utcnow() + timedelta(days=1)).isoformat())
+    elif status != "draft":
+        start_send(session, campaign.id)
+        plan_deliveries(session, campaign)
+    if status == "paused":
+        pause(session, campaign.id, "paused by operator@example.org")
+    elif status == "cancelled":
+        cancel(session, campaign.id)
+    elif status == "sent":
+        session.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id == campaign.id)
+            .values(status="sent", sent_at=utcnow())
+        )
+        complete_if_done(session, campaign.id)
+    session.commit()
+    session.refresh(campaign)
+    return campaign
 
 
 def sample_message(session: Session, campaign: Campaign, settings: Settings) -> bytes:

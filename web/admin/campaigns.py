@@ -45,8 +45,9 @@ from web.db import session
 from web.limits import TEST_MESSAGES, wait_in_words
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
-# Reading takes READ, changes EDIT; an operator may pause a send (and nothing else).
-guard(bp, current_role, rights={"pause": Right.PAUSE})
+# Reading takes READ, changes EDIT, and so does the blank form (only an editor can send it);
+# an operator may pause a send (and nothing else).
+guard(bp, current_role, rights={"new": Right.EDIT, "pause": Right.PAUSE})
 PAGE = 25
 # Which controls a campaign in each state offers (the page's script shows and hides them as
 # the state changes under it).

@@ -133,7 +133,7 @@ function keepDraft(form) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-preview-url]");
-  if (!form || form.querySelector("fieldset[disabled]")) return;
+  if (!form) return; // someone who may only read the article gets no form
   livePreview(form);
   localTime(form);
   keepDraft(form);
