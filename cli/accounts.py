@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.models import Role
-from broadsheet.services.api_tokens import create_token
+from broadsheet.services.api_tokens import create_token, replace_run_token
 from broadsheet.services.users import count_users, create_user
 from broadsheet.settings import Settings
 
@@ -29,6 +29,11 @@ def _in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
 def issue_token(settings: Settings, name: str, role: str = Role.ADMIN.value) -> str:
     """Create an API token called `name` with `role`'s rights; returns the secret."""
     return _in_transaction(settings, lambda session: create_token(session, name, role)[1])
+
+
+def run_token(settings: Settings) -> str:
+    """The token `broadsheet run` prints, made anew at each start (its last one revoked)."""
+    return _in_transaction(settings, replace_run_token)
 
 
 def add_user(settings: Settings, email: str, password: str, role: str) -> str:

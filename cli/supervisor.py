@@ -11,7 +11,7 @@ from honcho.manager import Manager
 
 from broadsheet.migrate import upgrade
 from broadsheet.settings import Settings
-from cli.accounts import has_users, issue_token
+from cli.accounts import has_users, run_token
 
 
 def processes(settings: Settings) -> dict[str, str]:
@@ -31,7 +31,7 @@ def processes(settings: Settings) -> dict[str, str]:
 def run_all(settings: Settings) -> int:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    token = issue_token(settings, "broadsheet run")
+    token = run_token(settings)
     admin = has_users(settings)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     manager = Manager()

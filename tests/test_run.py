@@ -8,39 +8,67 @@ import mailbox
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from broadsheet.errors import ValidationError
+from broadsheet.models import ApiToken
+from broadsheet.services.api_tokens import (
+    RUN_TOKEN_NAME,
+    authenticate,
+    create_token,
+    replace_run_token,
+)
 from tests.support.services import make_tempdir
 from tests.support.smtp import free_port
 
 EXTERNAL = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "PUBLIC_URL", "SECRET_KEY", "SEND_RATE")
+BANNER_TOKEN = re.compile(r"API token\s+(bs_\S+)")
+
+
+def own_env(**settings: str) -> dict[str, str]:
+    """This process's environment without the settings that point elsewhere, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if k not in EXTERNAL}
+    return {**env, **settings}
+
+
+@contextmanager
+def started(
+    instance: Path, port: int, catcher: int, log_name: str = "run.log"
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`broadsheet run` on `instance`, its output in `log_name` there; killed if still up."""
+    env = own_env(BROADSHEET_INSTANCE=str(instance), PORT=str(port), CATCHER_PORT=str(catcher))
+    path = instance / log_name
+    with path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "run"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield proc, path
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
 
 
 @pytest.fixture
 def running():  # type: ignore[no-untyped-def]
     instance = make_tempdir()
-    port, catcher = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in EXTERNAL}
-    env.update(BROADSHEET_INSTANCE=str(instance), PORT=str(port), CATCHER_PORT=str(catcher))
-    log = (instance / "run.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "run"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
+    port = free_port()
+    with started(instance, port, free_port()) as (proc, _):
         yield proc, instance, f"http://127.0.0.1:{port}"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        log.close()
 
 
 def wait_until(check, timeout: float, what: str, log: Path):  # type: ignore[no-untyped-def]
@@ -92,3 +120,61 @@ def test_run_serves_signup_and_mail_reaches_the_maildir(running):
         ["pgrep", "-f", str(instance)], capture_output=True, text=True, check=False
     ).stdout.split()
     assert leftovers == [], f"processes still running: {leftovers}"
+
+
+def api_status(base: str, token: str) -> int | None:
+    """What the API answers `token` (None: nothing answers yet)."""
+    ask = urllib.request.Request(
+        f"{base}/api/v1/campaigns", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(ask, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def test_each_run_replaces_its_own_token_and_leaves_tokens_made_by_hand():
+    instance, port = make_tempdir(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    cli = [sys.executable, "-m", "cli"]
+    env = own_env(BROADSHEET_INSTANCE=str(instance))
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    made = subprocess.run(
+        [*cli, "create-token", "CMS", "--role", "operator"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.split()[-1]  # fmt: skip
+    taken = subprocess.run(
+        [*cli, "create-token", RUN_TOKEN_NAME], env=env, capture_output=True, text=True
+    )
+    assert taken.returncode != 0 and "is kept for the token" in taken.stderr
+    printed = []
+    for start in (1, 2):
+        with started(instance, port, free_port(), f"run-{start}.log") as (proc, log):
+            found = wait_until(lambda: BANNER_TOKEN.search(log.read_text()), 90, "banner", log)
+            printed.append(found.group(1))
+            wait_until(lambda: api_status(base, printed[-1]) == 200, 90, "its token works", log)
+            if start == 2:
+                assert api_status(base, printed[0]) == 401, "the last run's token is refused"
+                assert api_status(base, made) == 200, "a token made by hand still works"
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(30)
+    with sqlite3.connect(instance / "broadsheet.db") as db:
+        names = db.execute("SELECT name FROM api_tokens WHERE revoked_at IS NULL").fetchall()
+    assert sorted(names) == [("CMS",), (RUN_TOKEN_NAME,)], "one token of its own, still"
+
+
+def test_the_runs_token_is_replaced_and_its_name_kept_for_it(db):
+    by_hand = create_token(db, "CMS publisher", "editor")[1]
+    first, second = replace_run_token(db), replace_run_token(db)
+    assert authenticate(db, first) is None
+    assert authenticate(db, second) is not None and authenticate(db, by_hand) is not None
+    assert db.scalars(select(ApiToken.name).order_by(ApiToken.id)).all() == [
+        "CMS publisher",
+        RUN_TOKEN_NAME,
+    ]
+    with pytest.raises(ValidationError) as refused:
+        create_token(db, f"  {RUN_TOKEN_NAME} ", "admin")
+    assert "is kept for" in refused.value.fields["name"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import NotFound, ValidationError
@@ -13,6 +13,8 @@ from broadsheet.models import ApiToken, Role, utcnow
 from broadsheet.services.choices import choice
 
 TOKEN_PREFIX = "bs_"  # noqa: S105 - a marker that makes leaked tokens greppable
+# The name of the token `broadsheet run` makes for itself at each start; no other may have it.
+RUN_TOKEN_NAME = "broadsheet run"  # noqa: S105 - a name, not a secret
 
 
 def _digest(token: str) -> str:
@@ -25,9 +27,24 @@ def create_token(session: Session, name: object, role: object = Role.ADMIN) -> t
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 100:
         raise ValidationError({"name": "must be 1 to 100 characters"})
-    token_role = choice(Role, role, "role")
+    if name == RUN_TOKEN_NAME:
+        reserved = f"is kept for the token `{RUN_TOKEN_NAME}` makes at each start; choose another"
+        raise ValidationError({"name": reserved})
+    return _mint(session, name, choice(Role, role, "role"))
+
+
+def replace_run_token(session: Session) -> str:
+    """A new admin token for `broadsheet run` to print, in place of the one its last start
+    made: only a hash of that one is kept, so it cannot be shown again, and it is deleted
+    (refused from now on, like a revoked one, without a row left per start). Tokens made by
+    hand are left alone. However often it starts, one token of its own works."""
+    session.execute(delete(ApiToken).where(ApiToken.name == RUN_TOKEN_NAME))
+    return _mint(session, RUN_TOKEN_NAME, Role.ADMIN)[1]
+
+
+def _mint(session: Session, name: str, role: Role) -> tuple[ApiToken, str]:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=_digest(secret), role=token_role)
+    row = ApiToken(name=name, token_hash=_digest(secret), role=role)
     session.add(row)
     session.flush()
     return row, secret

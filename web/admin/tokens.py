@@ -61,4 +61,5 @@ def _page(form=None, errors=None, new_token=None):  # type: ignore[no-untyped-de
         form=form or {"name": "", "role": Role.EDITOR.value},
         errors=errors or {},
         new_token=new_token,
+        run_token_name=api_tokens.RUN_TOKEN_NAME,
     )
