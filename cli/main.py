@@ -117,10 +117,11 @@ def create_admin(email: str, password: str | None, role: str) -> None:
     """Create an account for the admin at /admin/ that signs in as EMAIL."""
     from cli.accounts import add_user
 
+    settings = _settings()
     if password is None:
         password = _read_password()
-    address = _checked(lambda: add_user(_settings(), email, password, role))
-    click.echo(f"{role} {address} created; sign in at {_settings().public_url}/admin/")
+    address = _checked(lambda: add_user(settings, email, password, role))
+    click.echo(f"{role} {address} created; sign in at {settings.public_url}/admin/")
 
 
 def _read_password() -> str:

@@ -13,6 +13,10 @@ from broadsheet.migrate import upgrade
 from broadsheet.settings import Settings
 from cli.accounts import has_users, run_token
 
+# Settings another terminal needs as this run has them: the database the account goes into,
+# and where the admin is served (create-admin prints its address).
+SHARED = ("BROADSHEET_INSTANCE", "DATABASE_URL", "PORT", "PUBLIC_URL")
+
 
 def processes(settings: Settings) -> dict[str, str]:
     """Name -> command line; Redis and the catcher only where no URL points elsewhere."""
@@ -44,11 +48,11 @@ def run_all(settings: Settings) -> int:
 
 def _banner(settings: Settings, token: str, has_admin: bool) -> str:
     mail = f"Maildir {settings.maildir}" if settings.embedded_smtp else settings.smtp_url
+    command = shlex.quote(str(Path(sys.executable).parent / "broadsheet"))
     first_admin = [
         "",
         "  No one can sign in to the admin yet. Create the first account in another terminal:",
-        f"    {shlex.quote(str(Path(sys.executable).parent / 'broadsheet'))} create-admin "
-        "you@example.org",
+        f"    {_shared_settings(settings)}{command} create-admin you@example.org",
     ]
     return "\n".join(
         [
@@ -63,3 +67,11 @@ def _banner(settings: Settings, token: str, has_admin: bool) -> str:
             "",
         ]
     )
+
+
+def _shared_settings(settings: Settings) -> str:
+    """`NAME=value ` for each of SHARED set for this run, as a shell reads it: a terminal
+    without them would put the account in another database and name another port."""
+    resolved = {"BROADSHEET_INSTANCE": str(settings.instance_path), "PORT": str(settings.port)}
+    given = [name for name in SHARED if os.environ.get(name)]
+    return "".join(f"{name}={shlex.quote(resolved.get(name, os.environ[name]))} " for name in given)

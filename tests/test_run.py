@@ -90,6 +90,20 @@ def fetch(opener, url: str, data: dict[str, str] | None = None) -> str | None:  
         return None
 
 
+def make_first_admin_as_the_banner_says(banner: str) -> str:
+    """Run the banner's create-admin command as typed in another terminal, one whose own
+    settings differ (another instance, the default port); returns where it says to sign in."""
+    command = re.search(r"^ +(\S.* create-admin you@example\.org)$", banner, re.MULTILINE)
+    assert command, f"the banner says how to make the first admin:\n{banner}"
+    elsewhere = own_env(BROADSHEET_INSTANCE=str(make_tempdir()))
+    elsewhere.pop("PORT", None)
+    made = subprocess.run(
+        ["sh", "-c", command.group(1)], input="a good long password\n", env=elsewhere,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return re.search(r"sign in at (\S+)", made.stdout).group(1)
+
+
 def test_run_serves_signup_and_mail_reaches_the_maildir(running):
     proc, instance, base = running
     log = instance / "run.log"
@@ -111,8 +125,16 @@ def test_run_serves_signup_and_mail_reaches_the_maildir(running):
     assert f"{base}/confirm/" in text
     banner = log.read_text()
     assert re.search(r"API token\s+bs_\S+", banner)
-    assert "create-admin you@example.org" in banner, "says how to make the first admin"
     assert fetch(opener, f"{base}/admin/login"), "the admin answers"
+    signs_in_at = make_first_admin_as_the_banner_says(banner)
+    assert signs_in_at == f"{base}/admin/", "create-admin names the admin this run serves"
+    page = fetch(opener, signs_in_at + "login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed_in = fetch(
+        opener, f"{base}/admin/login",
+        {"email": "you@example.org", "password": "a good long password", "csrf_token": token},
+    )  # fmt: skip
+    assert signed_in and "you@example.org · admin" in signed_in, "the account is this run's"
 
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     assert proc.wait(30) is not None
