@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask import Flask
 
 from broadsheet.settings import Settings, load_settings
-from web import admin, api, db, errors, extensions, ids, public, request_json, webhooks
+from web import (
+    admin,
+    api,
+    db,
+    errors,
+    extensions,
+    favicon,
+    ids,
+    public,
+    request_json,
+    webhooks,
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -26,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     extensions.init_app(app, settings)
     ids.init_app(app)
     request_json.init_app(app)
+    favicon.init_app(app)
     public.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
