@@ -63,6 +63,9 @@ def test_a_send_is_confirmed_then_watched_to_the_end_without_a_reload(
     assert page.evaluate("window.stillTheSamePage") is True, "it updated in place"
     expect(page.locator('dd[data-count="sent"]')).to_have_text("40")
     expect(page.get_by_role("button", name="Pause")).to_be_hidden()
+    expect(page.locator('[data-timing="at"]')).to_have_text(re.compile(r"^\d+ \w+ \d{4}, .* UTC$"))
+    expect(page.get_by_text("Took, pauses included")).to_be_visible()
+    expect(page.locator('[data-timing="pace"]')).to_contain_text("messages a")
     page.screenshot(path=shots / "send-finished.png", full_page=True)
     copies = Counter(r for m in smtp.messages for r in m.rcpt_tos)
     assert copies == Counter({f"reader{n}@example.org": 1 for n in range(40)})

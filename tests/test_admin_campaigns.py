@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from broadsheet.checks import KEYS
 from broadsheet.models import Campaign, Delivery
@@ -20,8 +20,15 @@ from broadsheet.preview import SAMPLE_EMAIL
 from broadsheet.services.campaigns import start_send
 from tests.support.admin import csrf_token, post_form, sign_in
 from tests.support.api import bearer
-from tests.support.factories import add_readers, make_article, make_campaign, make_user
+from tests.support.factories import (
+    add_readers,
+    campaign_in,
+    make_article,
+    make_campaign,
+    make_user,
+)
 from tests.support.messages import personal_parts
+from web.admin.times import duration
 
 
 def campaign_row(committed, campaign_id: int) -> tuple:  # type: ignore[no-untyped-def, type-arg]
@@ -120,6 +127,51 @@ def test_the_page_previews_the_exact_message_for_a_sample_reader(editor, committ
     dark = editor.get(f"/admin/campaigns/{campaign_id}/preview.html?scheme=dark")
     assert "@media all" in dark.get_data(as_text=True)
     assert "sandbox" in dark.headers["Content-Security-Policy"], "the message's HTML is fenced"
+
+
+def test_a_draft_says_what_comes_next_instead_of_counting_nothing(app, editor, committed):
+    add_readers(committed, 3)
+    campaign_id = draft(committed)
+    page = editor.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "Not sent yet" in page and "It would go to <strong>3</strong> readers" in page
+    assert "Next: read the preview and the checks below" in page
+    assert "data-count=" not in page, "no card of zero counts"
+    make_user(committed, "operator")
+    operator = app.test_client()
+    sign_in(operator, "operator@example.org")
+    seen = operator.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "An editor checks it" in seen and "The message</h2>" not in seen
+
+
+def test_a_sent_campaign_says_when_it_started_and_finished_and_how_fast(editor, committed):
+    add_readers(committed, 40)
+    campaign = campaign_in(committed, "sent", "Night Trains")
+    started = campaign.finished_at - timedelta(minutes=3, seconds=12)
+    committed.execute(update(Campaign).where(Campaign.id == campaign.id).values(started_at=started))
+    committed.commit()
+    page = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    timing = page[
+        page.index("data-live-timing") : page.index("</dl>", page.index("data-live-timing"))
+    ]
+    for shown in ("Started", started.strftime("%-d %b %Y, %H:%M"), "Finished",
+                  campaign.finished_at.strftime("%H:%M"), "Took, pauses included",
+                  "3 min 12 s", "On average", "12.5 messages a minute"):  # fmt: skip
+        assert shown in timing, shown
+    finished = editor.get(f"/admin/campaigns/{campaign.id}/progress").get_json()["finished"]
+    assert finished == {
+        "at": campaign.finished_at.isoformat(),
+        "took": "3 min 12 s",
+        "pace": "12.5 messages a minute",
+    }, "what the page's script shows when a send ends while it is open"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0.42, "0.4 s"), (45, "45 s"), (60, "1 min"), (192, "3 min 12 s"), (7500, "2 h 5 min"),
+     (90_000, "1 d 1 h")],
+)  # fmt: skip
+def test_durations_are_said_as_people_say_them(seconds, said):
+    assert duration(seconds) == said
 
 
 def test_editing_the_subject_re_renders_the_preview(editor, committed):

@@ -40,7 +40,7 @@ from web.access import guard
 from web.admin.auth import current_role
 from web.admin.confirm import confirmed
 from web.admin.forms import posted
-from web.admin.times import local_to_utc, zone_named
+from web.admin.times import duration, local_to_utc, pace, zone_named
 from web.db import session
 from web.limits import TEST_MESSAGES, wait_in_words
 
@@ -143,10 +143,12 @@ def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  #
     campaigns.prepare(db, campaign, settings)
     parts = message_parts(preview_message(campaign, settings))
     startable = campaign.status in campaigns.STARTABLE
+    counts = campaigns.delivery_counts(db, campaign_id)
     return render_template(
         "admin/campaign.html",
         campaign=campaign,
-        counts=campaigns.delivery_counts(db, campaign_id),
+        counts=counts,
+        timing=_timing(campaign, counts["sent"]),
         counted_at=counted_at(campaign),
         audience_size=campaigns.audience_size(db, campaign.audience) if startable else None,
         audiences=campaigns.AUDIENCES,
@@ -217,6 +219,7 @@ def progress(campaign_id: int):  # type: ignore[no-untyped-def]
         counts=counts,
         done=counts["total"] - counts["queued"] - counts["sending"],
         counted_at=None if kept_at is None else kept_at.isoformat(),
+        finished=_timing(campaign, counts["sent"]),
     )
 
 
@@ -418,6 +421,21 @@ _control(
     "Retry them",
     danger=False,
 )
+
+
+def _timing(campaign: Campaign, sent: int) -> dict[str, str | None] | None:
+    """For a campaign that has ended (sent or cancelled): when, how long it took from its
+    start (pauses included) and the average pace of the messages sent; None before."""
+    if campaign.finished_at is None:
+        return None
+    took = None
+    if campaign.started_at is not None:
+        took = (campaign.finished_at - campaign.started_at).total_seconds()
+    return {
+        "at": campaign.finished_at.isoformat(),
+        "took": None if took is None else duration(took),
+        "pace": None if took is None or not sent else pace(sent, took),
+    }
 
 
 def _failed_checks(campaign: Campaign) -> str | None:

@@ -1,5 +1,6 @@
-"""Times typed in the admin: a `datetime-local` field read in the editor's timezone (the page's
-script fills a hidden `timezone` field from the browser; UTC without it)."""
+"""Times in the admin: a `datetime-local` field read in the editor's timezone (the page's
+script fills a hidden `timezone` field from the browser; UTC without it), and how long
+something took, said as people say it."""
 
 from __future__ import annotations
 
@@ -34,3 +35,26 @@ def local_to_utc(value: str, zone: ZoneInfo, field: str) -> datetime:
 def utc_to_local(value: datetime | None, zone: ZoneInfo) -> str:
     """A stored time as the `datetime-local` field shows it in `zone` ('' for none)."""
     return value.astimezone(zone).strftime(LOCAL_FORMAT) if value else ""
+
+
+def duration(seconds: float) -> str:
+    """'0.4 s', '45 s', '3 min 12 s', '2 h 5 min', '3 d 4 h'."""
+    if seconds < 10:
+        return f"{max(seconds, 0):.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    first = next(i for i, (n, _) in enumerate(parts) if n)
+    return " ".join(f"{n} {unit}" for n, unit in parts[first : first + 2] if n)
+
+
+def pace(count: int, seconds: float) -> str | None:
+    """`count` messages over `seconds` as an average rate, per second or, when slower, per
+    minute; None when no time passed."""
+    if seconds <= 0:
+        return None
+    rate = count / seconds
+    if rate >= 1:
+        return f"{rate:,.1f} messages a second"
+    return f"{rate * 60:,.1f} messages a minute"

@@ -47,6 +47,29 @@ function schemeSwitch(root) {
   }
 }
 
+// When a campaign that ended while the page was open finished, how long it took, its pace.
+function showFinished(timing, data) {
+  if (!timing || !timing.hidden) return;
+  const at = new Date(data.finished.at);
+  const time = document.createElement("time");
+  time.dateTime = data.finished.at;
+  time.dataset.local = "";
+  time.textContent = `${new Intl.DateTimeFormat("en-GB", {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZone: "UTC",
+  }).format(at)} UTC`;
+  timing.querySelector('[data-timing="at"]').replaceChildren(time);
+  for (const key of ["took", "pace"]) {
+    const value = timing.querySelector(`[data-timing="${key}"]`);
+    value.textContent = data.finished[key] || "";
+    value.parentElement.hidden = !data.finished[key];
+  }
+  timing.querySelector("[data-timing-label]").textContent =
+    data.status === "cancelled" ? "Cancelled" : "Finished";
+  timing.hidden = false;
+  localTimes(timing);
+}
+
 // A campaign's delivery, kept up to date without reloading while it is scheduled, sending
 // or paused: the counts, the bar, the status label and which controls are offered.
 function liveDelivery(card) {
@@ -70,6 +93,9 @@ function liveDelivery(card) {
     if (meter) meter.hidden = data.counts.total === 0;
     const done = card.querySelector("[data-live-done]");
     if (done) done.textContent = number.format(data.done);
+    const planning = card.querySelector("[data-live-planning]");
+    if (planning) planning.hidden = data.counts.total !== 0;
+    if (data.finished) showFinished(card.querySelector("[data-live-timing]"), data);
     const counted = card.querySelector("[data-counted-at]");
     if (counted && data.counted_at) {
       counted.dateTime = data.counted_at;
