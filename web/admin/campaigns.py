@@ -65,7 +65,7 @@ CONTROLS = {
     ),
     "retry-failed": (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT),
 }
-
+# The same, as the page's script reads them (each control's `data-when`).
 CONTROL_STATES = {name: " ".join(s.value for s in states) for name, states in CONTROLS.items()}
 
 
@@ -155,9 +155,7 @@ def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  #
         parts=parts,
         checks=campaign_checks(campaign, settings),
         controls={name: campaign.status in states for name, states in CONTROLS.items()},
-        control_states={
-            name: " ".join(s.value for s in states) for name, states in CONTROLS.items()
-        },
+        control_states=CONTROL_STATES,
         errors=errors or {},
         form=form or {"subject": campaign.subject, "preheader": campaign.preheader},
         can_edit=current_user.can(Right.EDIT),
