@@ -32,7 +32,7 @@ def issue_token(settings: Settings, name: str, role: str = Role.ADMIN.value) -> 
 
 
 def run_token(settings: Settings) -> str:
-    """The token `broadsheet run` prints, made anew at each start (its last one revoked)."""
+    """The token `broadsheet run` prints, made anew at each start in place of its last one."""
     return _in_transaction(settings, replace_run_token)
 
 
