@@ -58,9 +58,21 @@ def started(
         try:
             yield proc, path
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop `broadsheet run` if a test left it up: Ctrl-C first, so honcho stops the processes
+    it started (each in a process group of its own, which a SIGKILL of its group would
+    orphan), then SIGKILL if it has not gone."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 @pytest.fixture
