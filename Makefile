@@ -25,8 +25,12 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# Tests run in TEST_WORKERS processes at once (pytest-xdist), each with services of its own;
+# those that measure a rate or a time bound run afterwards, alone, so they measure that.
+TEST_WORKERS ?= 4
 test: install browser lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not timing"
+	$(BIN)/pytest -m timing
 
 # The figures, and the command behind each: docs/performance.md. What each script measures:
 # docs/development.md. bench/trial.py (the fault trial) is run on its own.

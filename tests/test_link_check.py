@@ -274,6 +274,7 @@ def test_public_addresses(address, public):
 # Time
 
 
+@pytest.mark.timing
 def test_a_server_answering_a_byte_at_a_time_is_cut_off():
     with listening("drip", "127.0.0.1") as drip:
         url = f"http://127.0.0.1:{drip.port}/"
@@ -284,6 +285,7 @@ def test_a_server_answering_a_byte_at_a_time_is_cut_off():
     assert elapsed < 2.5  # each byte came in time: only the link's deadline ended it
 
 
+@pytest.mark.timing
 def test_the_whole_check_is_bounded():
     with listening("drip", "127.0.0.1") as drip:
         urls = [f"http://127.0.0.1:{drip.port}/{n}" for n in range(20)]

@@ -136,6 +136,7 @@ def test_throttling_replies_halve_a_domain_rate_and_greylisting_does_not(
     dispose(app)
 
 
+@pytest.mark.timing
 def test_a_threads_pool_keeps_many_connections_busy_on_a_slow_relay(
     client, committed, smtp, restore_worker
 ):

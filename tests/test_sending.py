@@ -37,6 +37,7 @@ def rate_limited_worker(celery_worker):
     celery_worker.restart()
 
 
+@pytest.mark.timing
 def test_send_rate_holds_across_worker_processes(committed, smtp, rate_limited_worker):
     add_readers(committed, 400)
     start_campaign(committed)

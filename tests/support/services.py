@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from sqlalchemy import create_engine, make_url, text
@@ -64,8 +65,22 @@ class TestDatabase:
             engine.dispose()
 
 
+def xdist_worker() -> int:
+    """Which of pytest-xdist's worker processes this is (gw0 is 0); 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def worker_redis_url(url: str) -> str:
+    """TEST_REDIS_URL for this test process: under pytest-xdist each worker flushes and uses
+    a database number of its own, counting down from the one given (15, 14, 13, ...)."""
+    parts = urlsplit(url)
+    given = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(given - xdist_worker()) % 16}"))
+
+
 class TestRedis:
-    """TEST_REDIS_URL when set (flushed first), else the bundled server on a private socket."""
+    """TEST_REDIS_URL when set (flushed first; one database per xdist worker), else the bundled
+    server on a private socket."""
 
     __test__ = False  # a helper, not a test class
 
@@ -73,6 +88,7 @@ class TestRedis:
         self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None
         given = os.environ.get("TEST_REDIS_URL")
+        given = given and worker_redis_url(given)
         self.socket = workdir / "redis.sock"
         self.url = given or f"unix://{self.socket}"
         self.embedded = not given
