@@ -4,7 +4,7 @@ pass, warn or fail with one sentence saying why.
 The checks read the complete message a sample reader would get (the bytes the worker sends),
 so the admin, the API and the worker judge exactly what goes out. The link check itself runs
 in the worker (worker/links.py); its stored report (`Campaign.link_report`, shaped as in
-broadsheet/link_report.py) is read here.
+broadsheet/mail/link_report.py) is read here.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from email.parser import BytesParser
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from broadsheet.link_report import BROKEN, NOT_CHECKED, WORKS
-from broadsheet.markup import Markup, scan
+from broadsheet.mail.link_report import BROKEN, NOT_CHECKED, WORKS
+from broadsheet.mail.markup import Markup, scan
 from broadsheet.message import PLACEHOLDERS, domain_of
 from broadsheet.settings import Settings
 

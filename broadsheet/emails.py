@@ -12,7 +12,7 @@ from functools import cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
-from broadsheet.plaintext import html_to_text
+from broadsheet.mail.plaintext import html_to_text
 from broadsheet.settings import PROJECT_ROOT
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates" / "email"

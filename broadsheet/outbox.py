@@ -7,8 +7,8 @@ import hmac
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 
-from broadsheet.dkim import DkimSigner
 from broadsheet.emails import RenderedEmail, render_email
+from broadsheet.mail.dkim import DkimSigner
 from broadsheet.message import (
     MessageSkeleton,
     Recipient,

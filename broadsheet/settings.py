@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from broadsheet.bounces.mailbox import parse_mailbox_url
 from broadsheet.bounces.sns import is_topic_arn
-from broadsheet.dkim import is_selector, load_private_key
 from broadsheet.errors import ConfigError
+from broadsheet.mail.dkim import is_selector, load_private_key
 from broadsheet.relays import SmtpTarget, parse_domain_rates, parse_smtp_url, parse_smtp_urls
 
 __all__ = ["ConfigError", "Settings", "SmtpTarget", "load_settings", "parse_smtp_url"]

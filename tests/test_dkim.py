@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from broadsheet.dkim import DkimSigner
 from broadsheet.emails import RenderedEmail
 from broadsheet.errors import ConfigError
+from broadsheet.mail.dkim import DkimSigner
 from broadsheet.message import MessageSkeleton, Recipient, make_message_id
 from broadsheet.models import Campaign, Subscriber
 from broadsheet.outbox import (

@@ -9,9 +9,9 @@ import pytest
 from jinja2 import UndefinedError
 
 from broadsheet.emails import inline_css, render_email
+from broadsheet.mail.plaintext import html_to_text
 from broadsheet.markdown import render_markdown
 from broadsheet.message import PLACEHOLDERS, placeholder_context
-from broadsheet.plaintext import html_to_text
 
 ARCHIVE_URL = "https://news.example.org/archive/issue-12?ref=email&x=1"
 BODY_MARKDOWN = """Hello **world**, this is the body.

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
-from broadsheet.link_report import BROKEN, NOT_CHECKED, WORKS, LinkReport, LinkResult, Outcome
+from broadsheet.mail.link_report import BROKEN, NOT_CHECKED, WORKS, LinkReport, LinkResult, Outcome
 from worker.link_http import ask, tls_context
 from worker.link_policy import PUBLIC_ONLY, AddressPolicy, Resolver, system_resolver
 

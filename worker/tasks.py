@@ -17,7 +17,7 @@ import redis
 from celery import Task
 
 from broadsheet.checks import links_in
-from broadsheet.link_report import BROKEN, NOT_CHECKED
+from broadsheet.mail.link_report import BROKEN, NOT_CHECKED
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.preview import message_for_test
 from broadsheet.services import campaigns, ledger, outbox_queue, progress
