@@ -19,10 +19,10 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from broadsheet.emails import render_email
-from broadsheet.message import domain_of, greeting
+from broadsheet.mail.compose import archive_url, publication_name, unsubscribe_url
+from broadsheet.mail.rendering import render_email
+from broadsheet.mail.skeleton import domain_of, greeting
 from broadsheet.models import Campaign, Subscriber, SubscriberStatus
-from broadsheet.outbox import archive_url, publication_name, unsubscribe_url
 from broadsheet.settings import load_settings
 
 import _proc

@@ -27,9 +27,9 @@ from datetime import datetime
 from sqlalchemy import Engine, create_engine, func, insert, select
 
 from broadsheet.db import make_engine, make_session_factory
-from broadsheet.message import MessageSkeleton, Recipient, make_message_id
+from broadsheet.mail.compose import list_id, render_campaign
+from broadsheet.mail.skeleton import MessageSkeleton, Recipient, make_message_id
 from broadsheet.models import Campaign, Delivery, Subscriber, SubscriberStatus, utcnow
-from broadsheet.outbox import list_id, render_campaign
 from broadsheet.services import articles, campaigns
 from broadsheet.settings import load_settings
 

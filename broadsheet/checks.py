@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED, WORKS
 from broadsheet.mail.markup import Markup, scan
-from broadsheet.message import PLACEHOLDERS, domain_of
+from broadsheet.mail.skeleton import PLACEHOLDERS, domain_of
 from broadsheet.settings import Settings
 
 Level = Literal["pass", "warn", "fail"]

@@ -13,9 +13,9 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from broadsheet.checks import Check, run_checks
-from broadsheet.message import Recipient, domain_of
+from broadsheet.mail.compose import campaign_recipient, campaign_skeleton, unsubscribe_url
+from broadsheet.mail.skeleton import Recipient, domain_of
 from broadsheet.models import Campaign
-from broadsheet.outbox import campaign_recipient, campaign_skeleton, unsubscribe_url
 from broadsheet.settings import Settings
 
 # The reader a preview is made for: no real subscriber (id 0), so its unsubscribe link

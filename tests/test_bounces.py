@@ -19,7 +19,7 @@ from broadsheet.bounces.intake import Outcome, process_mail
 from broadsheet.bounces.matching import Match, match_report, verp_address
 from broadsheet.bounces.parse import read_report
 from broadsheet.errors import ConfigError
-from broadsheet.message import make_message_id
+from broadsheet.mail.skeleton import make_message_id
 from broadsheet.models import (
     BounceReport,
     Campaign,

@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from broadsheet.checks import KEYS, MAX_LINKS, Check, links_in, run_checks, worst
-from broadsheet.emails import RenderedEmail
-from broadsheet.message import PLACEHOLDERS, MessageSkeleton
-from broadsheet.outbox import campaign_recipient, list_id
+from broadsheet.mail.compose import campaign_recipient, list_id
+from broadsheet.mail.rendering import RenderedEmail
+from broadsheet.mail.skeleton import PLACEHOLDERS, MessageSkeleton
 from tests.support.factories import make_campaign, sample_message
 
 LINKS = "Read [the report](https://example.org/report) and [the data](https://example.org/data)."

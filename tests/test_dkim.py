@@ -11,17 +11,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from broadsheet.emails import RenderedEmail
 from broadsheet.errors import ConfigError
-from broadsheet.mail.dkim import DkimSigner
-from broadsheet.message import MessageSkeleton, Recipient, make_message_id
-from broadsheet.models import Campaign, Subscriber
-from broadsheet.outbox import (
+from broadsheet.mail.compose import (
     campaign_recipient,
     campaign_skeleton,
     confirmation_message,
     dkim_signer,
 )
+from broadsheet.mail.dkim import DkimSigner
+from broadsheet.mail.rendering import RenderedEmail
+from broadsheet.mail.skeleton import MessageSkeleton, Recipient, make_message_id
+from broadsheet.models import Campaign, Subscriber
 from broadsheet.settings import load_settings
 
 SELECTOR = "news2026"

@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 import pytest
 from jinja2 import UndefinedError
 
-from broadsheet.emails import inline_css, render_email
 from broadsheet.mail.plaintext import html_to_text
+from broadsheet.mail.rendering import inline_css, render_email
+from broadsheet.mail.skeleton import PLACEHOLDERS, placeholder_context
 from broadsheet.markdown import render_markdown
-from broadsheet.message import PLACEHOLDERS, placeholder_context
 
 ARCHIVE_URL = "https://news.example.org/archive/issue-12?ref=email&x=1"
 BODY_MARKDOWN = """Hello **world**, this is the body.

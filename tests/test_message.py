@@ -11,9 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from broadsheet.emails import RenderedEmail, render_email
-from broadsheet.markdown import render_markdown
-from broadsheet.message import (
+from broadsheet.mail.compose import confirmation_message
+from broadsheet.mail.rendering import RenderedEmail, render_email
+from broadsheet.mail.skeleton import (
     PLACEHOLDERS,
     MessageSkeleton,
     Recipient,
@@ -22,8 +22,8 @@ from broadsheet.message import (
     make_message_id,
     placeholder_context,
 )
+from broadsheet.markdown import render_markdown
 from broadsheet.models import Subscriber
-from broadsheet.outbox import confirmation_message
 from broadsheet.settings import load_settings
 
 MAIL_FROM = "The Example Gazette <news@example.org>"

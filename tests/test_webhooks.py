@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from broadsheet.bounces.sns import CertificateUnavailable, SignatureError, SnsVerifier
 from broadsheet.bounces.sns import fetch_certificate as real_fetch
-from broadsheet.message import domain_of, make_message_id
+from broadsheet.mail.skeleton import domain_of, make_message_id
 from broadsheet.models import BounceReport, Delivery, DeliveryStatus, Subscriber
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from broadsheet.message import MessageSkeleton, domain_of
+from broadsheet.mail.compose import campaign_recipient, campaign_skeleton
+from broadsheet.mail.skeleton import MessageSkeleton, domain_of
 from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus
-from broadsheet.outbox import campaign_recipient, campaign_skeleton
 from broadsheet.services import claims, suppression
 from broadsheet.services.claims import Claimed
 from worker import sending

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from broadsheet.mail.compose import confirmation_message
 from broadsheet.models import OutboxStatus, utcnow
-from broadsheet.outbox import confirmation_message
 from broadsheet.services import outbox_queue, suppression
 from broadsheet.services.outbox_queue import Held
 from worker import sending

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from broadsheet.bounces.report import Report
-from broadsheet.message import make_message_id
+from broadsheet.mail.skeleton import make_message_id
 
 _ID = r"bs(?:\.c(\d{1,18}))?\.s(\d{1,18})\.([0-9a-f]{8})"
 OUR_MESSAGE_ID = re.compile(rf"<{_ID}@[^<>\s@]+>", re.IGNORECASE)

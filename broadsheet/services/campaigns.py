@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.ids import as_id
+from broadsheet.mail.compose import render_campaign
 from broadsheet.models import (
     Article,
     Campaign,
@@ -23,7 +24,6 @@ from broadsheet.models import (
     SubscriberStatus,
     utcnow,
 )
-from broadsheet.outbox import render_campaign
 from broadsheet.services import progress
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker

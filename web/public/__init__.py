@@ -7,8 +7,8 @@ from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
+from broadsheet.mail.compose import publication_name
 from broadsheet.models import EventSource, SubscriberStatus
-from broadsheet.outbox import publication_name
 from broadsheet.services.articles import get_sent_article
 from broadsheet.services.subscriptions import confirm, request_subscription, unsubscribe
 from broadsheet.settings import Settings

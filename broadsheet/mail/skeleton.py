@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
 
-from broadsheet.emails import RenderedEmail
 from broadsheet.mail.dkim import DkimSigner
+from broadsheet.mail.rendering import RenderedEmail
 
 # Only ASCII letters and digits: they pass Jinja2 autoescaping, premailer (which percent-encodes
 # other characters inside href/src) and quoted-printable unchanged.

@@ -1,4 +1,6 @@
-"""What goes into each message: the campaign's email rendered once, and per-reader details."""
+"""Campaign and confirmation messages from the settings: the campaign's email rendered once,
+its skeleton (List-Id, MIME boundary, DKIM signer), each reader's part (Message-ID, unsubscribe
+and confirm URLs), and the confirmation email. The outbox queue is services/outbox_queue.py."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ import hmac
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 
-from broadsheet.emails import RenderedEmail, render_email
 from broadsheet.mail.dkim import DkimSigner
-from broadsheet.message import (
+from broadsheet.mail.rendering import RenderedEmail, render_email
+from broadsheet.mail.skeleton import (
     MessageSkeleton,
     Recipient,
     domain_of,
