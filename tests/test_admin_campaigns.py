@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from broadsheet.checks import KEYS
+from broadsheet.mail.checks import KEYS
+from broadsheet.mail.preview import SAMPLE_EMAIL
 from broadsheet.models import Campaign, Delivery
-from broadsheet.preview import SAMPLE_EMAIL
 from broadsheet.services.campaigns import start_send
 from tests.support.admin import csrf_token, post_form, sign_in
 from tests.support.api import bearer

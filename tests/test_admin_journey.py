@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
-from broadsheet.preview import SAMPLE_EMAIL
+from broadsheet.mail.preview import SAMPLE_EMAIL
 from tests.support.admin_browser import DESKTOP, sign_in
 from tests.support.browser import open_page
 from tests.support.factories import add_readers, make_user

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from broadsheet.checks import KEYS, MAX_LINKS, Check, links_in, run_checks, worst
+from broadsheet.mail.checks import KEYS, MAX_LINKS, Check, links_in, run_checks, worst
 from broadsheet.mail.compose import campaign_recipient, list_id
 from broadsheet.mail.rendering import RenderedEmail
 from broadsheet.mail.skeleton import PLACEHOLDERS, MessageSkeleton

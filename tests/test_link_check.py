@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from broadsheet.checks import run_checks
+from broadsheet.mail.checks import run_checks
 from broadsheet.models import Campaign
 from tests.support.factories import make_campaign, sample_message
 from tests.support.smtp import free_port

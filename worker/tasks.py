@@ -16,10 +16,10 @@ from email.utils import parseaddr
 import redis
 from celery import Task
 
-from broadsheet.checks import links_in
+from broadsheet.mail.checks import links_in
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED
+from broadsheet.mail.preview import message_for_test
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
-from broadsheet.preview import message_for_test
 from broadsheet.services import campaigns, ledger, outbox_queue, progress
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp

@@ -1,5 +1,5 @@
 """The link check's report as stored on a campaign (`Campaign.link_report`): written by the
-worker (worker/links.py), read by the pre-send checks (broadsheet/checks.py).
+worker (worker/links.py), read by the pre-send checks (broadsheet/mail/checks.py).
 
 Each link is one of three outcomes with a short reason. The reasons never tell how a server
 failed to answer (refused, silent, or not speaking HTTP): the check must not become a way to

@@ -8,8 +8,8 @@ import redis
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from broadsheet.mail.preview import preview_message
 from broadsheet.models import Article, Campaign, Delivery, Subscriber, User, utcnow
-from broadsheet.preview import preview_message
 from broadsheet.services import outbox_queue
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import (

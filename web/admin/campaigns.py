@@ -24,13 +24,13 @@ from flask_login import current_user
 
 from broadsheet.access import Right
 from broadsheet.errors import Conflict, ValidationError
-from broadsheet.models import Campaign, CampaignStatus
-from broadsheet.preview import (
+from broadsheet.mail.preview import (
     campaign_checks,
     in_colour_scheme,
     message_parts,
     preview_message,
 )
+from broadsheet.models import Campaign, CampaignStatus
 from broadsheet.services import campaigns
 from broadsheet.services.paging import page_size
 from broadsheet.services.progress import counted_at

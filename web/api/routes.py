@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
-from broadsheet import preview
 from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
+from broadsheet.mail import preview
 from broadsheet.models import Campaign, EventSource, Role
 from broadsheet.services import api_tokens, articles, campaigns, subscriptions
 from broadsheet.services.paging import page_size

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from broadsheet.checks import Check, worst
+from broadsheet.mail.checks import Check, worst
 from broadsheet.models import Article, Campaign, Subscriber
 from broadsheet.services.progress import counted_at
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from broadsheet.checks import Check, run_checks
+from broadsheet.mail.checks import Check, run_checks
 from broadsheet.mail.compose import campaign_recipient, campaign_skeleton, unsubscribe_url
 from broadsheet.mail.skeleton import Recipient, domain_of
 from broadsheet.models import Campaign
