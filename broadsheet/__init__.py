@@ -1,4 +1,5 @@
-"""Broadsheet's domain: settings, models, services, rendering, message building and tokens.
+"""Broadsheet's domain: settings, models (models/), services (services/), signed tokens, article
+Markdown, bounce handling (bounces/) and mail building (mail/).
 
 Framework-free: it never imports Flask, Celery or redis, so the web app and the worker share it.
 """
