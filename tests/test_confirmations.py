@@ -13,7 +13,7 @@ from sqlalchemy import select
 from broadsheet.models import OutboxMessage, Subscriber
 from tests.support.factories import sign_up
 from worker import tasks
-from worker.tasks import send_confirmation, wake_sweep
+from worker.tasks import wake_sweep
 
 
 @pytest.fixture
@@ -105,19 +105,6 @@ def test_a_burst_of_signups_is_mailed_once_each_over_few_connections(signup, com
     statuses = committed.scalars(select(OutboxMessage.status)).all()
     committed.rollback()
     assert statuses == ["sent"] * 60
-
-
-def test_a_confirmation_task_queued_before_the_outbox_still_mails_once(committed, smtp):
-    from broadsheet.services.subscriptions import request_subscription
-
-    reader_id = request_subscription(committed, "queued-long-ago@example.org").subscriber_id
-    committed.commit()
-    send_confirmation.delay(reader_id)
-    send_confirmation.delay(reader_id)  # redelivered: still one mail
-    wait_until(lambda: smtp.to("queued-long-ago@example.org"))
-    wait_until(lambda: reader(committed, reader_id)[1] is not None)
-    time.sleep(1)
-    assert len(smtp.to("queued-long-ago@example.org")) == 1
 
 
 def test_a_process_asks_for_a_sweep_once_per_moment(stack, monkeypatch):

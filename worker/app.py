@@ -52,7 +52,6 @@ def celery_config(settings: Settings) -> dict[str, object]:
         # Confirmations, link checks and the scheduler's work wait for no campaign: workers
         # read these queues first (see QUEUES).
         "task_routes": {
-            "broadsheet.send_confirmation": {"queue": TRANSACTIONAL_QUEUE},
             "broadsheet.sweep_outbox": {"queue": TRANSACTIONAL_QUEUE},
             "broadsheet.send_test": {"queue": TRANSACTIONAL_QUEUE},
             "broadsheet.check_links": {"queue": TRANSACTIONAL_QUEUE},

@@ -19,8 +19,8 @@ from celery import Task
 from broadsheet.mail.checks import links_in
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED
 from broadsheet.mail.preview import message_for_test
-from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
-from broadsheet.services import campaigns, ledger, outbox_queue, progress
+from broadsheet.models import Campaign, CampaignStatus, utcnow
+from broadsheet.services import campaigns, ledger, progress
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
@@ -108,19 +108,6 @@ def _sweep_later(client: redis.Redis, wait: float) -> None:
             sweep_outbox.apply_async(kwargs={"scheduled": True}, countdown=wait)
     except redis.RedisError as exc:
         log.warning("could not schedule the next sweep (the tick will): %s", exc)
-
-
-@celery_app.task(name="broadsheet.send_confirmation")
-def send_confirmation(subscriber_id: int) -> None:
-    """Kept for tasks queued before the outbox: owe the reader a confirmation, if they still
-    wait for one and none is waiting already, and ask for a sweep."""
-    res = resources()
-    with res.sessions.begin() as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or subscriber.status != SubscriberStatus.PENDING:
-            return
-        outbox_queue.queue_confirmation(session, subscriber_id)
-    wake_sweep(res.redis)
 
 
 @celery_app.task(name="broadsheet.send_test")
