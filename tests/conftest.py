@@ -82,6 +82,10 @@ def db(engine) -> Iterator[Session]:  # type: ignore[no-untyped-def]
 def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-def]
     """A session whose commits are real (workers in other processes must see the rows);
     every table is emptied, the SMTP recorder and Redis throttle reset, after the test."""
+    yield from committing_session(engine, stack)
+
+
+def committing_session(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-def]
     sessions = make_session_factory(engine)
     session = sessions()
     try:
@@ -91,18 +95,23 @@ def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-de
         with sessions.begin() as cleanup:
             for table in reversed(Base.metadata.sorted_tables):
                 cleanup.execute(delete(table))
-        # Tasks a test queued without a worker must not run in a later test (ids get reused).
-        client = stack["redis"].client()
-        client.delete(*QUEUES.split(","))
-        # Rates a test slowed down, and connection places, must not carry into the next test.
-        # So must the rate limiter's counts (signups, sign-ins and test sends counted against
-        # the test client's address), and a sweep asked for (a later test's signup would wait
-        # for its key to expire).
-        for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*"):
-            for key in client.scan_iter(match=pattern):
-                client.delete(key)
-        worker_tasks.forget_asking()  # this process's last ask went with the key
-        stack["smtp"].handler.reset()
+        reset_services(stack)
+
+
+def reset_services(stack) -> None:  # type: ignore[no-untyped-def]
+    """What a test leaves in Redis and the SMTP recorder, gone before the next test."""
+    # Tasks a test queued without a worker must not run in a later test (ids get reused).
+    client = stack["redis"].client()
+    client.delete(*QUEUES.split(","))
+    # Rates a test slowed down, and connection places, must not carry into the next test.
+    # So must the rate limiter's counts (signups, sign-ins and test sends counted against
+    # the test client's address), and a sweep asked for (a later test's signup would wait
+    # for its key to expire).
+    for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*"):
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)
+    worker_tasks.forget_asking()  # this process's last ask went with the key
+    stack["smtp"].handler.reset()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import redis
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.mail.preview import preview_message
@@ -21,7 +21,7 @@ from broadsheet.services.campaigns import (
     start_send,
 )
 from broadsheet.services.ledger import complete_if_done, plan_deliveries
-from broadsheet.services.subscriptions import request_subscription
+from broadsheet.services.subscriptions import create_subscriber, request_subscription
 from broadsheet.services.users import create_user
 from broadsheet.settings import Settings
 from worker.tasks import wake_sweep
@@ -115,3 +115,15 @@ def sign_up(session: Session, client: redis.Redis, email: str) -> int:
     session.commit()
     wake_sweep(client)
     return reader_id
+
+
+def planned_campaign(db: Session, readers: int = 5) -> tuple[int, list[int]]:
+    """A sending campaign planned for `readers` new active readers: its id and its delivery
+    ids in order (not committed)."""
+    for n in range(readers):
+        create_subscriber(db, f"r{n}@example.org", status="active")
+    article = create_article(db, title="Claims", body_markdown="x")
+    campaign = start_send(db, create_campaign(db, article.id).id)
+    plan_deliveries(db, campaign)
+    ids = list(db.scalars(select(Delivery.id).order_by(Delivery.id)))
+    return campaign.id, ids

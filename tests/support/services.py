@@ -18,6 +18,17 @@ from broadsheet.settings import PROJECT_ROOT
 from cli.redis_server import redis_server_args
 from worker.command import beat_command, worker_command
 
+# A worker and beat that notice faults within seconds (fault tests): short leases and retries,
+# a tick every second.
+FAST_RECOVERY = {
+    "CLAIM_LEASE": "4",
+    "STALL_AFTER": "4",
+    "TICK_SECONDS": "1",
+    "RETRY_DELAYS": "1,1,2,2,3",
+    "SMTP_TIMEOUT": "2",
+    "BATCH_SIZE": "50",
+}
+
 
 def make_tempdir() -> Path:
     # Short, so a Unix socket path inside it stays under the kernel's limit.

@@ -201,6 +201,7 @@ def test_campaign_subject_defaults_to_title(client, committed, headers):
     }  # fmt: skip
 
 
+@pytest.mark.commits  # the racing requests run in threads, each on a connection of its own
 def test_racing_sends_start_the_campaign_exactly_once(app, committed, headers):
     client = app.test_client()
     article = client.post("/api/v1/articles", json=ARTICLE, headers=headers).get_json()
@@ -224,6 +225,7 @@ def test_racing_sends_start_the_campaign_exactly_once(app, committed, headers):
     assert client.post(url, headers=headers).status_code == 409
 
 
+@pytest.mark.commits  # the command line writes on a connection of its own
 def test_create_token_prints_the_token_last(committed, stack):
     result = CliRunner().invoke(cli, ["create-token", "editor bot"])
     assert result.exit_code == 0, result.output

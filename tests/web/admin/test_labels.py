@@ -1,6 +1,6 @@
 """The admin's words say what is true: the relay accepting a message is "sent", not
 "delivered"; rows a worker holds are "in flight"; every column has a heading. (A reader's
-history names who made a change: tests/test_admin_subscribers.py.)"""
+history names who made a change: tests/web/admin/test_subscribers.py.)"""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -21,11 +20,12 @@ from broadsheet.models import BounceReport, Campaign, Delivery, Subscriber
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
 from broadsheet.services.subscriptions import create_subscriber
+from tests.support import FIXTURES_DIR
 from worker import bounces
 from worker.app import celery_config
 from worker.tasks import start_campaign
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
+FIXTURES = FIXTURES_DIR / "bounces"
 BOUNCE = (FIXTURES / "postfix-5.1.1-user-unknown.eml").read_bytes().replace(b"\n", b"\r\n")
 AUTO_REPLY = b"From: ann@example.com\r\nSubject: Out of office\r\n\r\nBack on Monday.\r\n"
 

@@ -17,8 +17,9 @@ from worker.tasks import wake_sweep
 
 
 @pytest.fixture
-def signup(committed, stack):  # type: ignore[no-untyped-def]
-    """`signup(email)`: the reader and their confirmation committed, a sweep asked for."""
+def signup(committed, stack, celery_worker):  # type: ignore[no-untyped-def]
+    """`signup(email)`: the reader and their confirmation committed, a sweep asked for (the
+    worker sends it)."""
     return lambda email: sign_up(committed, stack["redis"].client(), email)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -173,9 +174,17 @@ def test_the_preview_switches_between_light_and_dark_in_place(
     expect(frames).to_have_count(2)
 
     def backgrounds() -> list[float]:
-        """The luminance (0 black to 1 white) of each preview's message background."""
-        shown = [f for f in page.frames if "/preview.html" in f.url]
-        return [f.evaluate(LUMINANCE) for f in shown]
+        """The luminance (0 black to 1 white) of each preview's message background; asked
+        again while a frame is still loading its new document (its old one is gone)."""
+        deadline = time.monotonic() + 10
+        while True:
+            shown = [f for f in page.frames if "/preview.html" in f.url]
+            try:
+                return [f.evaluate(LUMINANCE) for f in shown]
+            except PlaywrightError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     assert all(level > 0.8 for level in backgrounds()), "light first"
     page.get_by_role("button", name="Dark").click()

@@ -21,17 +21,8 @@ from broadsheet.models import Campaign, Delivery, DeliveryStatus, Subscriber
 from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import create_campaign, start_send
 from tests.support.factories import add_readers
-from tests.support.services import CeleryBeat, TestRedis, make_tempdir
+from tests.support.services import FAST_RECOVERY, CeleryBeat, TestRedis, make_tempdir
 from worker.tasks import start_campaign
-
-FAST_RECOVERY = {
-    "CLAIM_LEASE": "4",
-    "STALL_AFTER": "4",
-    "TICK_SECONDS": "1",
-    "RETRY_DELAYS": "1,1,2,2,3",
-    "SMTP_TIMEOUT": "2",
-    "BATCH_SIZE": "50",
-}
 
 
 @contextmanager

@@ -45,6 +45,7 @@ def test_an_editor_token_sends(client, committed):
 
 
 @pytest.mark.parametrize(("args", "role"), [([], "admin"), (["--role", "operator"], "operator")])
+@pytest.mark.commits  # the command line reads the database on a connection of its own
 def test_create_token_takes_a_role_and_prints_the_token_last(committed, stack, args, role):
     result = CliRunner().invoke(cli, ["create-token", "ci", *args])
     assert result.exit_code == 0, result.output
@@ -54,6 +55,7 @@ def test_create_token_takes_a_role_and_prints_the_token_last(committed, stack, a
     assert stored.value == role
 
 
+@pytest.mark.commits  # the command line reads the database on a connection of its own
 def test_create_admin_reads_the_password_from_standard_input(committed, stack):
     result = CliRunner().invoke(
         cli, ["create-admin", "Chief@Example.org", "--role", "editor"],
@@ -74,6 +76,7 @@ def test_create_admin_reads_the_password_from_standard_input(committed, stack):
         (["ok@example.org", "--password", "long enough password", "--role", "boss"], "boss"),
     ],
 )
+@pytest.mark.commits  # the command line reads the database on a connection of its own
 def test_create_admin_refuses_bad_input_clearly(committed, stack, args, complaint):
     result = CliRunner().invoke(cli, ["create-admin", *args])
     assert result.exit_code != 0

@@ -78,6 +78,7 @@ def test_a_domain_without_a_rate_is_limited_only_once_it_asks_to_slow_down(clien
     ]
 
 
+@pytest.mark.timing  # the waits count the milliseconds between two calls
 def test_a_run_books_the_slots_one_call_per_message_would(client, settings):
     relay = replace(parse_smtp_url("smtp://mx.example.org:25"), rate=50.0)
     limits = throttle(client, settings, send_rate=100)

@@ -77,6 +77,7 @@ def test_a_page_costs_the_same_queries_however_many_campaigns_it_holds(app, comm
     assert queries_for_a_page() == few
 
 
+@pytest.mark.commits  # a second app, on connections of its own
 def test_rates_answer_503_when_redis_is_down(settings, committed, headers):
     down = create_app(replace(settings, redis_url="redis://127.0.0.1:9/0"))
     try:

@@ -12,30 +12,18 @@ from sqlalchemy.orm import Session
 
 from broadsheet.models import Campaign, Delivery, DeliveryStatus, utcnow
 from broadsheet.services import claims
-from broadsheet.services.articles import create_article
 from broadsheet.services.campaigns import (
-    create_campaign,
     pause,
     pause_if_failing,
     resume,
     retry_failed,
-    start_send,
 )
-from broadsheet.services.ledger import batch_ranges, complete_if_done, plan_deliveries
-from broadsheet.services.subscriptions import create_subscriber, unsubscribe
+from broadsheet.services.ledger import batch_ranges, complete_if_done
+from broadsheet.services.subscriptions import unsubscribe
+from tests.support.factories import planned_campaign
 
 LEASE = timedelta(minutes=5)
 LATER = utcnow() + timedelta(hours=1)  # "now" once every lease taken in a test has run out
-
-
-def planned(db, readers: int = 5) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
-    for n in range(readers):
-        create_subscriber(db, f"r{n}@example.org", status="active")
-    article = create_article(db, title="Claims", body_markdown="x")
-    campaign = start_send(db, create_campaign(db, article.id).id)
-    plan_deliveries(db, campaign)
-    ids = list(db.scalars(select(Delivery.id).order_by(Delivery.id)))
-    return campaign.id, ids
 
 
 def statuses(db) -> dict[int, str]:  # type: ignore[no-untyped-def]
@@ -44,7 +32,7 @@ def statuses(db) -> dict[int, str]:  # type: ignore[no-untyped-def]
 
 
 def test_claim_takes_queued_rows_once_and_marks_the_first_in_flight(db):
-    campaign_id, ids = planned(db)
+    campaign_id, ids = planned_campaign(db)
     held = claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
     assert [h.delivery_id for h in held] == ids
     assert claims.claim(db, campaign_id, ids[0], ids[-1], "task-b", LEASE) == []
@@ -54,7 +42,7 @@ def test_claim_takes_queued_rows_once_and_marks_the_first_in_flight(db):
 
 
 def test_recover_marks_only_the_in_flight_row_unknown(db):
-    campaign_id, ids = planned(db)
+    campaign_id, ids = planned_campaign(db)
     claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
     claims.finish(db, "task-a", [ids[0]], DeliveryStatus.SENT, reply="250 ok")
     claims.begin(db, "task-a", ids[1])  # the worker dies while sending the second row
@@ -67,7 +55,7 @@ def test_recover_marks_only_the_in_flight_row_unknown(db):
 
 
 def test_a_stale_claim_cannot_overwrite_rows_now_held_by_another(db):
-    campaign_id, ids = planned(db, 2)
+    campaign_id, ids = planned_campaign(db, 2)
     claims.claim(db, campaign_id, ids[0], ids[1], "old", LEASE)
     claims.recover(db, "old", LATER)  # its lease ran out: the worker was slow, not dead
     assert [h.delivery_id for h in claims.claim(db, campaign_id, ids[0], ids[1], "new", LEASE)] == [
@@ -80,7 +68,7 @@ def test_a_stale_claim_cannot_overwrite_rows_now_held_by_another(db):
 
 
 def test_deferred_rows_wait_for_their_retry_time_then_give_up(db):
-    campaign_id, ids = planned(db, 1)
+    campaign_id, ids = planned_campaign(db, 1)
     claims.claim(db, campaign_id, ids[0], ids[0], "t1", LEASE)
     deferred = claims.defer(db, "t1", ids, "451 later", delays=[60, 60], max_age=LEASE)
     assert deferred.retried == ids and deferred.retry_at > utcnow() + timedelta(seconds=50)
@@ -97,7 +85,7 @@ def test_deferred_rows_wait_for_their_retry_time_then_give_up(db):
 
 
 def test_retry_failed_gives_rows_a_fresh_retry_budget(db):
-    campaign_id, ids = planned(db, 1)
+    campaign_id, ids = planned_campaign(db, 1)
     day, long_ago = timedelta(days=1), utcnow() - timedelta(days=2)
     row = db.get(Delivery, ids[0])
     row.created_at = row.queued_at = long_ago  # planned two days ago
@@ -118,7 +106,7 @@ def test_retry_failed_gives_rows_a_fresh_retry_budget(db):
 
 
 def test_batch_ranges_cover_the_queued_rows_in_groups_of_the_batch_size(db):
-    campaign_id, ids = planned(db, 7)
+    campaign_id, ids = planned_campaign(db, 7)
     db.get(Delivery, ids[1]).status = DeliveryStatus.SENT  # only queued rows are covered
     db.flush()
     left = [i for i in ids if i != ids[1]]
@@ -131,7 +119,7 @@ def test_batch_ranges_cover_the_queued_rows_in_groups_of_the_batch_size(db):
 def test_a_row_that_fell_due_after_the_claim_still_brings_its_batch_back(db):
     """Deferred with a jitter of its own, a row can fall due between the claim and the
     batch's question of when to run again: the answer must not skip it."""
-    campaign_id, ids = planned(db, 2)
+    campaign_id, ids = planned_campaign(db, 2)
     claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
     claims.release(db, "task-a", ids, "450 greylisted", utcnow() - timedelta(milliseconds=5))
     due = claims.next_due(db, campaign_id, ids[0], ids[-1])
@@ -139,7 +127,7 @@ def test_a_row_that_fell_due_after_the_claim_still_brings_its_batch_back(db):
 
 
 def test_resume_restarts_the_age_of_rows_still_queued(db):
-    campaign_id, ids = planned(db, 2)
+    campaign_id, ids = planned_campaign(db, 2)
     day, long_ago = timedelta(days=1), utcnow() - timedelta(days=2)
     for delivery_id in ids:
         db.get(Delivery, delivery_id).queued_at = long_ago
@@ -151,7 +139,7 @@ def test_resume_restarts_the_age_of_rows_still_queued(db):
 
 
 def test_readers_who_left_are_failed_as_suppressed_not_held(db):
-    campaign_id, ids = planned(db, 2)
+    campaign_id, ids = planned_campaign(db, 2)
     leaver = db.scalars(select(Delivery.subscriber_id).where(Delivery.id == ids[1])).one()
     unsubscribe(db, leaver)
     held = claims.claim(db, campaign_id, ids[0], ids[-1], "t", LEASE)
@@ -160,7 +148,7 @@ def test_readers_who_left_are_failed_as_suppressed_not_held(db):
 
 
 def test_readers_who_left_do_not_count_towards_the_auto_pause(db):
-    campaign_id, ids = planned(db, 40)
+    campaign_id, ids = planned_campaign(db, 40)
     leavers = db.scalars(select(Delivery.subscriber_id).where(Delivery.id.in_(ids[:20]))).all()
     for subscriber_id in leavers:
         unsubscribe(db, subscriber_id)
@@ -177,7 +165,7 @@ def test_readers_who_left_do_not_count_towards_the_auto_pause(db):
 
 
 def test_expired_claims_are_found(db):
-    campaign_id, ids = planned(db, 2)
+    campaign_id, ids = planned_campaign(db, 2)
     claims.claim(db, campaign_id, ids[0], ids[-1], "gone", timedelta(seconds=-1))
     claims.claim(db, campaign_id, ids[0], ids[-1], "alive", LEASE)
     assert claims.expired_claims(db) == ["gone"]
@@ -188,7 +176,7 @@ def test_expired_claims_are_found(db):
     reason="SKIP LOCKED is PostgreSQL's; SQLite serialises writers with BEGIN IMMEDIATE",
 )
 def test_concurrent_claims_skip_rows_another_transaction_holds(engine, committed):
-    campaign_id, ids = planned(committed, 4)
+    campaign_id, ids = planned_campaign(committed, 4)
     committed.commit()
     first, second = Session(engine), Session(engine)
     try:
@@ -206,7 +194,7 @@ def test_concurrent_claims_skip_rows_another_transaction_holds(engine, committed
 
 
 def test_a_campaign_whose_last_rows_were_settled_by_recovery_completes(db):
-    campaign_id, ids = planned(db, 1)
+    campaign_id, ids = planned_campaign(db, 1)
     claims.claim(db, campaign_id, ids[0], ids[0], "dead", LEASE)
     assert claims.recover(db, "dead", LATER).unknown == 1  # no row left to send, so no batch runs
     assert complete_if_done(db) == 1, "the tick must finish it"

@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import bindparam, exc, insert, select, text, update
 
 from broadsheet.direct_sql import DirectStatement
-from broadsheet.models import Delivery, DeliveryStatus, Subscriber
+from broadsheet.models import Delivery, DeliveryStatus, Subscriber, utcnow
 from broadsheet.services import claims
-from tests.test_claims import LATER, planned
+from tests.support.factories import planned_campaign
+
+LATER = utcnow() + timedelta(hours=1)  # "now" once every lease taken in a test has run out
 
 LEASE = timedelta(minutes=5)
 
 
 def test_the_hot_path_stores_what_the_orm_stores(db):
-    campaign_id, ids = planned(db, 4)
+    campaign_id, ids = planned_campaign(db, 4)
     claims.claim(db, campaign_id, ids[0], ids[-1], "task-a", LEASE)
     hot, orm = db.connection(), db  # the driver's cursor directly, and the ORM session
     assert claims.finish_and_begin(
@@ -42,7 +44,7 @@ def test_the_hot_path_stores_what_the_orm_stores(db):
 
 
 def test_a_driver_error_is_raised_as_sqlalchemys(db):
-    _, ids = planned(db, 1)
+    _, ids = planned_campaign(db, 1)
     point_at = DirectStatement(
         update(Delivery.__table__)
         .where(Delivery.__table__.c.id == bindparam("row"))

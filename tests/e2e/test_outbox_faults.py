@@ -16,8 +16,7 @@ from broadsheet.models import OutboxMessage, OutboxStatus, Subscriber
 from broadsheet.services import outbox_queue
 from broadsheet.services.subscriptions import request_subscription
 from tests.support.factories import sign_up
-from tests.support.services import CeleryBeat, TestRedis, make_tempdir
-from tests.test_faults import FAST_RECOVERY
+from tests.support.services import FAST_RECOVERY, CeleryBeat, TestRedis, make_tempdir
 from worker.tasks import wake_sweep
 
 OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)

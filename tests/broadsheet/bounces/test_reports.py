@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -34,8 +33,9 @@ from broadsheet.models import (
 from broadsheet.services.articles import create_article
 from broadsheet.services.suppression import SoftBounceLimit
 from broadsheet.settings import load_settings
+from tests.support import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
+FIXTURES = FIXTURES_DIR / "bounces"
 SECRET = "test-secret-key-not-for-production"
 READERS = {7: "ann", 8: "ben", 9: "cat", 10: "dan", 11: "eve", 12: "fay", 13: "gus"}
 SOFT_LIMIT = SoftBounceLimit(campaigns=3, days=30)  # the defaults

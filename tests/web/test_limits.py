@@ -35,6 +35,7 @@ def test_counts_live_in_the_apps_redis_under_the_cleared_prefix(app, committed, 
     assert len(keys) == 2 and all(key.startswith("broadsheet:limit:") for key in keys), keys
 
 
+@pytest.mark.commits  # a second app, on connections of its own
 def test_limited_requests_get_503_when_redis_cannot_be_reached(settings, committed, monkeypatch):
     make_user(committed, "editor")
     checked = []
