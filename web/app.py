@@ -13,6 +13,7 @@ from web import (
     extensions,
     favicon,
     ids,
+    nul,
     public,
     request_json,
     webhooks,
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app, settings)
     extensions.init_app(app, settings)
     ids.init_app(app)
+    nul.init_app(app)
     request_json.init_app(app)
     favicon.init_app(app)
     public.init_app(app)

@@ -17,6 +17,7 @@ from web.access import guard
 from web.api.serializers import article_json, campaign_json, checks_json, subscriber_json
 from web.db import session
 from web.extensions import redis_client
+from web.nul import fields_with_nul
 from worker.rates import current_rates
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,6 +48,8 @@ def _body() -> dict[str, Any]:
         raise ValidationError({"body": f"is not valid JSON: {exc}"}) from None
     if not isinstance(data, dict):
         raise ValidationError({"body": "must be a JSON object"})
+    if fields := fields_with_nul(data):
+        raise ValidationError({name: "must not hold a NUL character" for name in fields})
     return data
 
 
