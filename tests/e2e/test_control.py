@@ -151,6 +151,7 @@ def test_campaign_pauses_itself_when_failures_pile_up(client, committed, smtp, s
     )
 
 
+@pytest.mark.timing  # how many readers leave before their turn depends on the pace
 def test_readers_leaving_mid_send_do_not_pause_the_campaign(client, committed, smtp, steady):
     headers = bearer(committed)
     add_readers(committed, 600)

@@ -20,6 +20,7 @@ from worker.tasks import enqueue_batches
 from worker.throttle import Throttle
 
 
+@pytest.mark.timing  # the waits count the milliseconds between calls
 def test_throttle_spaces_reservations_across_clients(stack, settings):
     slow = replace(settings, send_rate=10)
     one = Throttle(stack["redis"].client(), slow)
