@@ -1,4 +1,5 @@
-"""Engine and session construction; SQLite is tuned so several processes can share it safely."""
+"""Engine and session construction; SQLite is tuned so several processes can share it safely.
+Also how many rows a statement run through a session changed (`rowcount`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import fcntl
 import os
 import threading
 import time
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -27,6 +31,12 @@ def make_session_factory(engine: Engine | Connection) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE given to `Session.execute` matched. For these the
+    session returns the driver's CursorResult, which its signature types as the general Result."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 # A pooled connection unused for this long is tested before it is handed out.
 PING_IDLE_AFTER = 1.0
 
@@ -40,12 +50,14 @@ def _ping_idle_connections(engine: Engine) -> None:
     replaces every connection it finds disconnected."""
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry | None) -> None:
         if record is not None:
             record.info["checked_in_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+    def _on_checkout(
+        dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is not None and time.monotonic() - checked_in_at < PING_IDLE_AFTER:
             return
@@ -62,7 +74,7 @@ def _tune_sqlite(engine: Engine) -> None:
     # (BEGIN IMMEDIATE) makes writers queue instead: on the writers' lock below, and on the
     # busy timeout where that lock does not apply.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -75,7 +87,7 @@ def _tune_sqlite(engine: Engine) -> None:
     queue = _WriterQueue(f"{database}-writers" if database and database != ":memory:" else None)
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         queue.enter(conn.connection)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -85,22 +97,25 @@ def _tune_sqlite(engine: Engine) -> None:
 
     commit, rollback = engine.dialect.do_commit, engine.dialect.do_rollback
 
-    def do_commit(dbapi_conn):  # type: ignore[no-untyped-def]
+    def do_commit(dbapi_conn: PoolProxiedConnection) -> None:
         try:
             commit(dbapi_conn)
         finally:
             queue.leave(dbapi_conn)
 
-    def do_rollback(dbapi_conn):  # type: ignore[no-untyped-def]
+    def do_rollback(dbapi_conn: PoolProxiedConnection) -> None:
         try:
             rollback(dbapi_conn)
         finally:
             queue.leave(dbapi_conn)
 
-    engine.dialect.do_commit, engine.dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+    # Replaced on this engine's dialect instance alone (SQLAlchemy has no event after a DBAPI
+    # COMMIT or ROLLBACK); mypy takes the instance attribute for the class's method.
+    engine.dialect.do_commit = do_commit  # type: ignore[method-assign, assignment]
+    engine.dialect.do_rollback = do_rollback  # type: ignore[method-assign, assignment]
 
     @event.listens_for(engine, "close")
-    def _on_close(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+    def _on_close(_dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         fd = record.info.pop("writers_fd", None)
         if fd is not None:
             os.close(fd)
@@ -124,7 +139,7 @@ class _WriterQueue:
         self.path = path
         self._holders: set[int] = set()  # threads inside a queued transaction
 
-    def enter(self, fairy) -> None:  # type: ignore[no-untyped-def]
+    def enter(self, fairy: PoolProxiedConnection) -> None:
         thread = threading.get_ident()
         if self.path is None or thread in self._holders:
             return
@@ -135,7 +150,7 @@ class _WriterQueue:
         fairy.info["writers_thread"] = thread
         self._holders.add(thread)
 
-    def leave(self, fairy) -> None:  # type: ignore[no-untyped-def]
+    def leave(self, fairy: PoolProxiedConnection) -> None:
         """After COMMIT or ROLLBACK, from whichever thread ends the transaction."""
         try:
             info = fairy.info

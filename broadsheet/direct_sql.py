@@ -15,11 +15,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class DirectStatement:
     driver cursor, in whatever transaction (or autocommit mode) the connection is in, and
     returns the rows it returns. Every bind parameter without a value must be given."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = (
             weakref.WeakKeyDictionary()
@@ -53,7 +54,9 @@ class DirectStatement:
             processor = compiled.processors.get(name)
             values[name] = value if processor is None or value is None else processor(value)
         args: Any = values if compiled.names is None else [values[n] for n in compiled.names]
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a connection in use has its driver's connection"
+        cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, args)
             return cursor.fetchall() if cursor.description is not None else []
@@ -65,8 +68,9 @@ class DirectStatement:
             cursor.close()
 
 
-def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
-    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    # A statement (not DDL) compiles with the dialect's SQLCompiler, which knows its binds.
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     if compiled.insert_prefetch or compiled.update_prefetch:
         # A column default worked out in Python would be frozen at its first value here.
         raise ValueError("a direct statement cannot fill in column defaults; give every value")
@@ -82,5 +86,6 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         else:
             value = bind.effective_value
             fixed[name] = value if processor is None or value is None else processor(value)
-    names = tuple(compiled.positiontup) if compiled.positional else None
+    positions = compiled.positiontup if compiled.positional else None
+    names = None if positions is None else tuple(positions)
     return _Compiled(str(compiled), names, fixed, given, processors)

@@ -86,16 +86,19 @@ def _blocks(part: Message) -> list[Message]:
     if isinstance(payload, list) and encoding not in _ENCODINGS:
         return [block for block in payload if isinstance(block, Message)]
     # Some MTAs encode the part anyway; the parser then split the encoded text into blocks.
-    text = "".join(b.as_string() for b in payload) if isinstance(payload, list) else payload
+    if isinstance(payload, list):
+        text = "".join(b.as_string() if isinstance(b, Message) else b for b in payload)
+    else:
+        text = str(payload)
     if encoding == "base64":
         try:
-            data = binascii.a2b_base64("".join(str(text).split()))
+            data = binascii.a2b_base64("".join(text.split()))
         except binascii.Error:
             return []
     elif encoding == "quoted-printable":
-        data = quopri.decodestring(str(text).encode("ascii", errors="replace"))
+        data = quopri.decodestring(text.encode("ascii", errors="replace"))
     else:
-        data = str(text).encode("utf-8", errors="replace")
+        data = text.encode("utf-8", errors="replace")
     decoded = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
     return [HeaderParser().parsestr(b) for b in re.split(r"\n\s*\n", decoded) if b.strip()]
 

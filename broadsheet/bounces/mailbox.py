@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from broadsheet.errors import BroadsheetError, ConfigError
@@ -229,7 +229,7 @@ class Pop3Box:
         self._conn.quit()
 
 
-def _ok(answer: tuple[str, list]) -> list:  # type: ignore[type-arg]
+def _ok(answer: tuple[str, list[Any]]) -> list[Any]:
     status, data = answer
     if status != "OK":
         raise imaplib.IMAP4.error(f"server said {status}: {data!r}")

@@ -130,6 +130,8 @@ def _parts(message: Message) -> list[Message]:
     found = []
     payload = message.get_payload()
     for part in payload if isinstance(payload, list) else []:
+        if not isinstance(part, Message):  # a multipart's payload holds only messages
+            continue
         if part.get_content_maintype() == "multipart":
             found.extend(_parts(part))
         else:

@@ -123,7 +123,8 @@ def fetch_certificate(url: str, timeout: float = 10) -> bytes:
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(check_certificate_url(url), timeout=timeout) as answer:
-            return answer.read(_MAX_CERT_BYTES)
+            certificate: bytes = answer.read(_MAX_CERT_BYTES)
+            return certificate
     except (URLError, OSError) as exc:
         raise CertificateUnavailable(f"cannot fetch {url}: {exc}") from exc
 

@@ -61,7 +61,8 @@ def inline_css(html: str) -> str:
         allow_network=False,
         cssutils_logging_level=logging.CRITICAL,
     )
-    return premailer.transform(pretty_print=False)
+    inlined: str = premailer.transform(pretty_print=False)
+    return inlined
 
 
 @cache

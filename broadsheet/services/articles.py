@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from sqlalchemy import and_, exists, or_, select, update
@@ -22,6 +23,17 @@ MAX_BODY = 500_000
 NOT_STARTED = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
+class ArticleFields(TypedDict):
+    """An article's fields as `validate_article` cleans them up."""
+
+    title: str
+    body_markdown: str
+    dek: str
+    author: str
+    url: str | None
+    published_at: datetime | None
+
+
 def validate_article(
     *,
     title: object,
@@ -30,11 +42,11 @@ def validate_article(
     author: object = "",
     url: object = None,
     published_at: object = None,
-) -> dict[str, object]:
+) -> ArticleFields:
     """The fields cleaned up, every problem reported at once in one ValidationError (keyed
     by these argument names). `published_at` is an aware datetime or ISO 8601 text."""
     errors: dict[str, str] = {}
-    fields = {
+    fields: ArticleFields = {
         "title": _text(errors, "title", title, 300, required=True),
         "body_markdown": _text(
             errors, "body_markdown", body_markdown, MAX_BODY, required=True, one_line=False
@@ -65,7 +77,7 @@ def create_article(
         title=title, body_markdown=body_markdown, dek=dek, author=author, url=url,
         published_at=published_at,
     )  # fmt: skip
-    article = Article(slug=_unique_slug(session, str(fields["title"])))
+    article = Article(slug=_unique_slug(session, fields["title"]))
     _fill(article, fields)
     article.published_at = fields["published_at"] or utcnow()
     session.add(article)
@@ -94,7 +106,7 @@ def update_article(
     )  # fmt: skip
     _fill(article, fields)
     if fields["published_at"] is not None:
-        article.published_at = fields["published_at"]  # type: ignore[assignment]
+        article.published_at = fields["published_at"]
     session.execute(
         update(Campaign)
         .where(Campaign.article_id == article_id, Campaign.status.in_(NOT_STARTED))
@@ -154,12 +166,12 @@ def preview_html(markdown: object) -> dict[str, object]:
     return {"html": render_markdown(body), "words": words, "minutes": reading_minutes(words)}
 
 
-def _fill(article: Article, fields: dict[str, object]) -> None:
-    body = str(fields["body_markdown"])
-    article.title = str(fields["title"])
-    article.dek = str(fields["dek"])
-    article.author = str(fields["author"])
-    article.canonical_url = fields["url"]  # type: ignore[assignment]
+def _fill(article: Article, fields: ArticleFields) -> None:
+    body = fields["body_markdown"]
+    article.title = fields["title"]
+    article.dek = fields["dek"]
+    article.author = fields["author"]
+    article.canonical_url = fields["url"]
     article.body_markdown = body
     article.body_html = render_markdown(body)
     article.word_count = count_words(body)

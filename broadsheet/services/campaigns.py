@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.addresses import check_address, clean_name
+from broadsheet.db import rowcount
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.ids import as_id
 from broadsheet.mail.compose import render_campaign
@@ -180,7 +181,7 @@ def record_link_report(session: Session, campaign_id: int, report: Mapping[str, 
         .values(link_report=dict(report))
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def start_send(session: Session, campaign_id: int) -> Campaign:
@@ -298,10 +299,10 @@ def retry_failed(session: Session, campaign_id: int) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount and campaign.status == CampaignStatus.SENT:
+    if rowcount(result) and campaign.status == CampaignStatus.SENT:
         campaign.status, campaign.finished_at = CampaignStatus.SENDING, None
     session.flush()
-    return result.rowcount
+    return rowcount(result)
 
 
 def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: int) -> str | None:
@@ -309,13 +310,13 @@ def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: 
     tried; returns the reason when it did. Readers who left before their turn (failed as
     suppressed, never offered to the relay) count neither as tried nor as failed."""
     counts = delivery_counts(session, campaign_id, live=True)
-    suppressed = session.scalar(
+    suppressed = session.execute(
         select(func.count()).where(
             Delivery.campaign_id == campaign_id,
             Delivery.status == DeliveryStatus.FAILED,
             Delivery.suppressed.is_(True),
         )
-    )
+    ).scalar_one()
     failed = counts["failed"] - suppressed + counts["bounced"]
     tried = counts["sent"] + counts["unknown"] + failed
     if tried < after or failed <= rate * tried:
@@ -361,7 +362,7 @@ def _move(
         .execution_options(synchronize_session=False)
     )
     campaign = get_campaign(session, campaign_id)
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(
             f"campaign {campaign_id} is {campaign.status.value}; cannot make it {target}"
         )

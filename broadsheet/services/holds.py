@@ -11,13 +11,15 @@ fate is unknown. Every change here touches only rows the given claim still holds
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Case,
     Column,
+    ColumnElement,
     Connection,
     Integer,
     Table,
@@ -32,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from broadsheet.db import rowcount
 from broadsheet.direct_sql import DirectStatement
 from broadsheet.models import utcnow
 
@@ -73,7 +76,7 @@ class Holds:
         self._direct = DirectStatement(self._finish_and_begin)
 
     # --- a sender's outcomes ---------------------------------------------------------------
-    def finish_and_begin(self, db: Session | Connection, params: dict[str, object]) -> set[int]:
+    def finish_and_begin(self, db: Session | Connection, params: Mapping[str, object]) -> set[int]:
         """Record `:done`'s final `:status` (and each `kept` column given) and mark `:next` in
         flight, one statement; the ids of the rows it changed (those `:key` held). On a
         Connection (the sending paths' hot connection) the driver runs it directly."""
@@ -186,7 +189,7 @@ class Holds:
             .where(self.c.id.in_(free.scalar_subquery()), *held)
             .values(lease_expires_at=until)
         )
-        if result.rowcount:
+        if rowcount(result):
             return True
         return session.scalar(select(exists().where(*held))) is True
 
@@ -229,7 +232,7 @@ class Holds:
             )
             .values(**values)
         )
-        return result.rowcount
+        return rowcount(result)
 
 
 def finish_and_begin_statement(table: Table, sending: str, kept: Sequence[str]) -> Update:
@@ -241,10 +244,10 @@ def finish_and_begin_statement(table: Table, sending: str, kept: Sequence[str]) 
     done = t.c.id == bindparam("done", type_=Integer())
     going = t.c.id == bindparam("next", type_=Integer())
 
-    def on_done(value, column):  # type: ignore[no-untyped-def]
+    def on_done(value: ColumnElement[Any], column: Column[Any]) -> Case[Any]:
         return case((done, value), else_=column)
 
-    def keep(name: str):  # type: ignore[no-untyped-def]
+    def keep(name: str) -> Case[Any]:
         """The new value for the finished row when one is given, else the old one."""
         column = t.c[name]
         return on_done(func.coalesce(bindparam(name, type_=column.type), column), column)

@@ -14,6 +14,7 @@ from sqlalchemy import Integer, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadsheet.db import rowcount
 from broadsheet.models import (
     Campaign,
     CampaignStatus,
@@ -64,7 +65,7 @@ def plan_deliveries(
             index_elements=["campaign_id", "subscriber_id"]
         ).execution_options(preserve_rowcount=True)
     )
-    planned = result.rowcount
+    planned = rowcount(result)
     if readers is None:
         campaign.planned_at = now
         session.flush()
@@ -104,12 +105,13 @@ def plan_in_parts(sessions: sessionmaker[Session], campaign_id: int, parts: int)
 def _reader_ranges(session: Session, parts: int) -> list[tuple[int, int]]:
     """`parts` ranges of equal width covering the active readers' ids (none when there are
     no active readers): ids are handed out in order, so equal widths hold about as many."""
-    low, high = session.execute(
+    bounds: tuple[int | None, int | None] = session.execute(
         select(func.min(Subscriber.id), func.max(Subscriber.id)).where(
             Subscriber.status == SubscriberStatus.ACTIVE
         )
-    ).one()
-    if low is None:
+    ).one()  # NULL, NULL when no reader is active
+    low, high = bounds
+    if low is None or high is None:
         return []
     width = -(-(high - low + 1) // parts)  # ceiling division
     return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]

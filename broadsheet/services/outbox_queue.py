@@ -14,10 +14,12 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from broadsheet.models import (
     OutboxKind,
@@ -73,7 +75,7 @@ def queue_confirmation(session: Session, subscriber_id: int) -> bool:
 
 
 @functools.cache
-def _queue_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _queue_statement(dialect: str) -> ReturningInsert[Any]:
     """Built once per dialect: the signup's transaction is short, so is the statement's cost."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OutboxMessage.__table__

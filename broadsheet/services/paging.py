@@ -14,7 +14,7 @@ def page_marker(value: object, field: str = "before") -> int:
     if isinstance(value, bool):
         value = None
     try:
-        marker = int(value)  # type: ignore[arg-type]
+        marker = _whole_number(value)
     except (TypeError, ValueError):
         raise ValidationError(
             {field: "must be the id of the last item of the page before"}
@@ -29,9 +29,16 @@ def page_size(value: object, default: int = 50, field: str = "limit") -> int:
     if value in (None, ""):
         return default
     try:
-        size = int(value)  # type: ignore[arg-type]
+        size = _whole_number(value)
     except (TypeError, ValueError):
         raise ValidationError({field: f"must be a whole number from 1 to {MAX_PAGE}"}) from None
     if not 1 <= size <= MAX_PAGE:
         raise ValidationError({field: f"must be a whole number from 1 to {MAX_PAGE}"})
     return size
+
+
+def _whole_number(value: object) -> int:
+    """`int(value)` for what a query string or a JSON body holds; TypeError for the rest."""
+    if isinstance(value, str | int | float):
+        return int(value)
+    raise TypeError(f"not a number: {value!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeGuard
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ def count(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, 
     return counts
 
 
-def is_kept(kept: dict[str, int] | None) -> bool:
+def is_kept(kept: dict[str, int] | None) -> TypeGuard[dict[str, int]]:
     """Whether counts kept on a campaign are what its pages show (it is large)."""
     return kept is not None and kept.get("total", 0) > KEPT_COUNTS_ABOVE
 

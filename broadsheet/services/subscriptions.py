@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.errors import Conflict, NotFound, ValidationError
@@ -140,7 +142,7 @@ def _insert(
 
 
 @functools.cache
-def _insert_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _insert_statement(dialect: str) -> ReturningInsert[Any]:
     """Built once per dialect, the values bound at each call: a signup spends its time in
     the database, not in building the statement."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import distinct, func, select, update
 from sqlalchemy.orm import Session
 
+from broadsheet.db import rowcount
 from broadsheet.models import (
     BounceReport,
     Delivery,
@@ -90,14 +91,14 @@ def bounce_if_soft_bounces_pile_up(
     )
     if subscriber is None or subscriber.status not in BOUNCEABLE:
         return False
-    campaigns = session.scalar(
+    campaigns = session.execute(
         select(func.count(distinct(BounceReport.campaign_id))).where(
             BounceReport.subscriber_id == subscriber_id,
             BounceReport.kind == ReportKind.SOFT,
             BounceReport.campaign_id.is_not(None),
             BounceReport.received_at >= utcnow() - timedelta(days=limit.days),
         )
-    )
+    ).scalar_one()
     if campaigns < limit.campaigns:
         return False
     summary = f"soft bounces for {campaigns} campaigns within {limit.days} days; last: {reason}"
@@ -138,4 +139,4 @@ def mark_delivery_bounced(
         .values(status=DeliveryStatus.BOUNCED, relay_reply=reason, last_error="bounced")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
