@@ -192,7 +192,9 @@ class Ledger(abc.ABC):
         self.outcome.count(result.fate)
         return still_ours
 
-    def _record_in(self, session: Session, done: tuple[int, Result] | None, begin: int | None):  # type: ignore[no-untyped-def]
+    def _record_in(
+        self, session: Session, done: tuple[int, Result] | None, begin: int | None
+    ) -> bool:
         if done is not None and done[1].fate is Fate.BOUNCED:
             index, result = done
             still_ours = self._finish_and_begin(session, index, Fate.BOUNCED, result.values, begin)

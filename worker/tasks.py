@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 from email.utils import parseaddr
+from typing import Any, TypedDict
 
 import redis
 from celery import Task
@@ -52,7 +53,7 @@ OVERDUE_TICKS = 2
 
 
 @celery_app.task(name="broadsheet.sweep_outbox", bind=True)
-def sweep_outbox(self: Task, scheduled: bool = False) -> dict[str, int]:
+def sweep_outbox(self: Task[Any, Any], scheduled: bool = False) -> dict[str, int]:
     """Send the outbox's due mail (confirmations) over one connection (worker/sweep.py).
 
     Asked for by `wake_sweep` after a signup commits, by the tick when rows are due, and by
@@ -110,8 +111,16 @@ def _sweep_later(client: redis.Redis, wait: float) -> None:
         log.warning("could not schedule the next sweep (the tick will): %s", exc)
 
 
+class AddressResult(TypedDict):
+    """What the relay said to a test message for one address."""
+
+    address: str
+    ok: bool
+    reply: str
+
+
 @celery_app.task(name="broadsheet.send_test")
-def send_test(campaign_id: int, addresses: list[str], requested_by: str) -> list[dict[str, str]]:
+def send_test(campaign_id: int, addresses: list[str], requested_by: str) -> list[AddressResult]:
     """Send the campaign's message, marked "[Test]", to each address (any address, not only
     readers), one connection each through the single-message path, and keep what the relay
     said on the campaign (`test_report`) for its page. Nothing goes in the ledger.
@@ -127,7 +136,7 @@ def send_test(campaign_id: int, addresses: list[str], requested_by: str) -> list
         campaigns.prepare(session, campaign, res.settings)
         messages = [(a, message_for_test(campaign, res.settings, a)) for a in addresses]
     envelope_from = parseaddr(res.settings.mail_from)[1]
-    results = []
+    results: list[AddressResult] = []
     for address, message in messages:
         res.throttle.wait(res.settings.smtp)
         try:
@@ -189,7 +198,9 @@ def enqueue_batches(campaign_id: int) -> int:
 
 
 @celery_app.task(name="broadsheet.send_batch", bind=True, max_retries=None)
-def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> dict[str, int]:
+def send_batch(
+    self: Task[Any, Any], campaign_id: int, first_id: int, last_id: int
+) -> dict[str, int]:
     """Send the due, queued deliveries with ids in [first_id, last_id] over one connection.
 
     Idempotent: only queued rows are claimed, so a duplicate or redelivered task sends nobody

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 import redis
+from redis.typing import EncodableT
 
 from broadsheet.settings import Settings, SmtpTarget
 
@@ -231,7 +232,7 @@ class Throttle:
     ) -> Booking:
         """Book `count` messages on the domain's limit, the global one and the relay's."""
         keys: list[str] = []
-        args: list[object] = [count, int(max_wait * 1_000_000), repr(self.climb)]
+        args: list[EncodableT] = [count, int(max_wait * 1_000_000), repr(self.climb)]
         if domain:
             keys += [f"{PREFIX}:domain:{domain}", f"{PREFIX}:backoff:domain:{domain}"]
             rate = self.settings.domain_rates.get(domain)
@@ -258,8 +259,12 @@ class Throttle:
         trip: as many of the first as get a slot within `horizon` seconds, stopping before a
         message to a limited domain that is not the first (see _RESERVE_RUN)."""
         keys = [f"{PREFIX}:global", f"{PREFIX}:backoff:global"]
-        args: list[object] = [int(max_wait * 1_000_000), repr(self.climb), int(horizon * 1_000_000)]
-        shared: list[object] = [self.global_interval, 0]
+        args: list[EncodableT] = [
+            int(max_wait * 1_000_000),
+            repr(self.climb),
+            int(horizon * 1_000_000),
+        ]
+        shared: list[EncodableT] = [self.global_interval, 0]
         if relay is not None:
             keys += [f"{PREFIX}:relay:{relay.name}", f"{PREFIX}:backoff:relay:{relay.name}"]
             shared += [_interval(relay.rate or self.settings.send_rate), 0 if relay.rate else 1]
@@ -297,7 +302,7 @@ class Throttle:
     def slow_down(self, kind: str, name: str) -> float:
         """A throttling reply from relay or domain `name`: halve its rate; the new factor."""
         key = f"{PREFIX}:backoff:{kind}:{name}"
-        args = [repr(self.climb), int(COOLDOWN * 1_000_000), repr(MIN_FACTOR)]
+        args: list[EncodableT] = [repr(self.climb), int(COOLDOWN * 1_000_000), repr(MIN_FACTOR)]
         return float(self._halve(keys=[key], args=args))
 
     def factors(self, kind: str, names: list[str]) -> dict[str, float]:
@@ -318,7 +323,7 @@ class Throttle:
     def acquire_connection(self, relay: SmtpTarget, holder: str, lease: float) -> bool:
         """Take (or renew) one of the relay's connection places; False when all are taken."""
         key = f"{PREFIX}:connections:{relay.name}"
-        args = [holder, relay.connections, int(lease * 1000)]
+        args: list[EncodableT] = [holder, relay.connections, int(lease * 1000)]
         return bool(self._acquire(keys=[key], args=args))
 
     def release_connection(self, relay: SmtpTarget, holder: str) -> None:
