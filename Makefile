@@ -24,6 +24,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Tests run in TEST_WORKERS processes at once (pytest-xdist), each with services of its own;
 # those that measure a rate or a time bound run afterwards, alone, so they measure that.
@@ -49,4 +50,4 @@ bench-subscribers: install
 	$(BIN)/python bench/subscribers.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache
