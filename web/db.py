@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.settings import Settings
@@ -26,13 +26,16 @@ def init_app(app: Flask, settings: Settings) -> None:
 def session() -> Session:
     """This request's session (opened on first use)."""
     if "db" not in g:
-        g.db = current_app.extensions["broadsheet.sessions"]()
+        sessions: sessionmaker[Session] = current_app.extensions["broadsheet.sessions"]
+        g.db = sessions()
         g.after_commit = []
-    return g.db
+    db: Session = g.db
+    return db
 
 
-def after_commit(callback: Callable[[], None]) -> None:
-    """Run `callback` once this request's transaction has committed (e.g. to enqueue a task)."""
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` once this request's transaction has committed (e.g. to enqueue a task);
+    what it returns is not used."""
     session()
     g.after_commit.append(callback)
 

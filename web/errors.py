@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from broadsheet.errors import BadToken, Conflict, NotFound, ValidationError
@@ -23,9 +25,9 @@ def in_admin() -> bool:
     return request.path == "/admin" or request.path.startswith("/admin/")
 
 
-def error_response(  # type: ignore[no-untyped-def]
+def error_response(
     status: int, message: str, fields: dict[str, str] | None = None, *, expired: bool = False
-):
+) -> tuple[Response | str, int]:
     if wants_json():
         return jsonify(error=message, fields=fields or {}), status
     template = "admin/error.html" if in_admin() else "error.html"
@@ -40,8 +42,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(redis.RedisError, _redis_down)
 
 
-def _domain_handler(status: int):  # type: ignore[no-untyped-def]
-    def handle(exc: Exception):  # type: ignore[no-untyped-def]
+def _domain_handler(status: int) -> Callable[[Exception], ResponseReturnValue]:
+    def handle(exc: Exception) -> ResponseReturnValue:
         return error_response(
             status,
             str(exc),
@@ -52,10 +54,10 @@ def _domain_handler(status: int):  # type: ignore[no-untyped-def]
     return handle
 
 
-def _redis_down(exc: redis.RedisError):  # type: ignore[no-untyped-def]
+def _redis_down(exc: redis.RedisError) -> ResponseReturnValue:
     log.warning("%s %s: Redis cannot be reached: %s", request.method, request.path, exc)
     return error_response(503, "a service Broadsheet needs (Redis) cannot be reached; try again")
 
 
-def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return error_response(exc.code or 500, exc.description or exc.name)

@@ -54,4 +54,5 @@ def limits_storage_uri(redis_url: str) -> str:
 
 def redis_client() -> redis.Redis:
     """This process's Redis client. Its errors become a 503 answer (web/errors.py)."""
-    return current_app.extensions[REDIS]
+    client: redis.Redis = current_app.extensions[REDIS]
+    return client

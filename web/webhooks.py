@@ -14,6 +14,7 @@ import json
 import logging
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from broadsheet.bounces.intake import fingerprint, process_report
@@ -26,6 +27,7 @@ from broadsheet.bounces.sns import (
     check_topic,
 )
 from broadsheet.services.suppression import SoftBounceLimit
+from broadsheet.settings import Settings
 from web.db import session
 from web.extensions import csrf
 
@@ -43,12 +45,13 @@ def init_app(app: Flask) -> None:
 
 
 @bp.post("/ses")
-def ses():  # type: ignore[no-untyped-def]
+def ses() -> ResponseReturnValue:
     message = _sns_message()
-    settings = current_app.config["BROADSHEET"]
+    settings: Settings = current_app.config["BROADSHEET"]
     check_topic(message, settings.ses_topic_arns)
     current_app.extensions[VERIFIER].verify(message)
-    kind, message_id = message["Type"], message["MessageId"]
+    kind, message_id, body = message["Type"], message["MessageId"], message["Message"]
+    assert isinstance(message_id, str) and isinstance(body, str)  # signed, so verify() checked
     if kind == "SubscriptionConfirmation":
         log.warning(
             "SNS subscription to %s awaits confirmation: an operator must open %s",
@@ -69,7 +72,7 @@ def ses():  # type: ignore[no-untyped-def]
             secret=settings.secret_key,
             soft_limit=soft_limit,
         )
-        for recipient, report in ses_reports(message["Message"])
+        for recipient, report in ses_reports(body)
     ]
     return jsonify(status="processed", outcomes=[o.action for o in outcomes]), 200
 
@@ -89,24 +92,24 @@ def _sns_message() -> dict[str, object]:
 
 
 @bp.errorhandler(NotificationError)
-def _rejected(exc: NotificationError):  # type: ignore[no-untyped-def]
+def _rejected(exc: NotificationError) -> ResponseReturnValue:
     log.warning("SNS message rejected from %s: %s", request.remote_addr, exc)
     return jsonify(error=str(exc)), 400
 
 
 @bp.errorhandler(TopicNotAllowed)
-def _foreign_topic(exc: TopicNotAllowed):  # type: ignore[no-untyped-def]
+def _foreign_topic(exc: TopicNotAllowed) -> ResponseReturnValue:
     # The topic is not authenticated yet (the signature is checked after this): say so.
     log.warning("SNS message refused from %s: %s (unverified)", request.remote_addr, exc)
     return jsonify(error=str(exc)), 403
 
 
 @bp.errorhandler(CertificateUnavailable)
-def _unavailable(exc: CertificateUnavailable):  # type: ignore[no-untyped-def]
+def _unavailable(exc: CertificateUnavailable) -> ResponseReturnValue:
     log.warning("SNS signing certificate unavailable: %s", exc)
     return jsonify(error="the signing certificate cannot be fetched now; try again"), 503
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return jsonify(error=exc.description or exc.name), exc.code or 500

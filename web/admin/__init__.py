@@ -9,6 +9,7 @@ signed in to the sign-in page; each section checks rights in one `before_request
 from __future__ import annotations
 
 from flask import Blueprint, Flask, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -41,7 +42,7 @@ def init_app(app: Flask) -> None:
 
 
 @bp.before_request
-def _sign_in_first():  # type: ignore[no-untyped-def]
+def _sign_in_first() -> ResponseReturnValue | None:
     """Anyone not signed in goes to the sign-in page, whatever they asked for; every post
     (sign-in included) then needs the form's CSRF token."""
     if request.endpoint not in OPEN and not current_user.is_authenticated:
@@ -53,7 +54,7 @@ def _sign_in_first():  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(CSRFError)
-def _form_expired(exc: CSRFError):  # type: ignore[no-untyped-def]
+def _form_expired(exc: CSRFError) -> ResponseReturnValue:
     message = (
         "this form has expired (the page was open for long, or you signed in again "
         "elsewhere); go back, reload the page and send it again"

@@ -25,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from broadsheet.access import Right, can
@@ -41,7 +42,7 @@ SIGNED_IN_AT = "signed_in_at"  # in the session: when it was signed in, in Unix 
 WRONG = "Wrong email address or password."
 
 
-class SignedIn(UserMixin):
+class SignedIn(UserMixin):  # type: ignore[misc]  # Flask-Login ships no types: UserMixin is Any
     """The signed-in account as Flask-Login sees it (the domain's User knows no Flask)."""
 
     def __init__(self, user: User) -> None:
@@ -66,7 +67,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login ships no types
 def _load(session_id: str) -> SignedIn | None:
     if not _within_lifetime(session.get(SIGNED_IN_AT)):
         return None
@@ -84,18 +85,19 @@ def _within_lifetime(signed_in_at: object) -> bool:
 
 def current_role() -> Role:
     """The signed-in person's role (the admin blueprint has made sure someone is)."""
-    return current_user.role
+    role: Role = current_user.role
+    return role
 
 
 @bp.get("/login")
-def login_form():  # type: ignore[no-untyped-def]
+def login_form() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_next_page())
     return render_template("admin/login.html", email="", next=_next_page(), error=None)
 
 
 @bp.post("/login")
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     email = request.form.get("email", "").strip()
     account, client = email.lower()[:320], client_address()
     # Each attempt is counted before its password is checked, in one step, so attempts sent
@@ -126,7 +128,7 @@ def keep_signed_in(user: User) -> None:
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     # The cookie lives in the browser; a copy of it would still be signed. Ending the
     # account's sessions on the server is what makes signing out refuse that copy.
     users.end_sessions(db_session(), current_user.user_id)
@@ -136,7 +138,7 @@ def logout():  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.auth.login_form"))
 
 
-def _form_again(email: str, error: str, status: int):  # type: ignore[no-untyped-def]
+def _form_again(email: str, error: str, status: int) -> tuple[str, int]:
     page = render_template("admin/login.html", email=email, next=_next_page(), error=error)
     return page, status
 

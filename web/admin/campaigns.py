@@ -9,6 +9,8 @@ second tab harmless, and the 409 it raises is shown as a plain message.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from flask import (
     Blueprint,
     Response,
@@ -20,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from broadsheet.access import Right
@@ -70,11 +73,12 @@ CONTROL_STATES = {name: " ".join(s.value for s in states) for name, states in CO
 
 
 def _settings() -> Settings:
-    return current_app.config["BROADSHEET"]
+    settings: Settings = current_app.config["BROADSHEET"]
+    return settings
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     status = request.args.get("status") or None
     limit = page_size(request.args.get("limit"), default=PAGE)
     page = campaigns.list_campaigns(
@@ -92,14 +96,14 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/new")
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     chosen = request.args.get("article", "")
     form = {"article_id": chosen, "subject": "", "preheader": None, "audience": "everyone"}
     return _new_form(form, {})
 
 
 @bp.post("")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = posted(("article_id", "subject", "preheader", "audience"))
     typed = form["article_id"]  # a number (as ASCII digits: "²".isdigit() too) is an id
     article_id = int(typed) if typed.isascii() and typed.isdigit() else typed
@@ -117,7 +121,7 @@ def create():  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign.id), 303)
 
 
-def _new_form(form: dict, errors: dict[str, str]):  # type: ignore[no-untyped-def]
+def _new_form(form: Mapping[str, str | None], errors: dict[str, str]) -> str:
     choices = campaigns.article_choices(session(), form["article_id"])
     chosen = next((a for a in choices if str(a.id) == str(form["article_id"])), None)
     if chosen is not None and not form["subject"] and form["preheader"] is None:
@@ -133,11 +137,13 @@ def _new_form(form: dict, errors: dict[str, str]):  # type: ignore[no-untyped-de
 
 
 @bp.get("/<int:campaign_id>")
-def show(campaign_id: int):  # type: ignore[no-untyped-def]
+def show(campaign_id: int) -> ResponseReturnValue:
     return _page(campaign_id)
 
 
-def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  # type: ignore[no-untyped-def]
+def _page(
+    campaign_id: int, errors: dict[str, str] | None = None, form: dict[str, str] | None = None
+) -> str:
     db, settings = session(), _settings()
     campaign = campaigns.get_campaign(db, campaign_id)
     campaigns.prepare(db, campaign, settings)
@@ -164,7 +170,7 @@ def _page(campaign_id: int, errors: dict[str, str] | None = None, form=None):  #
 
 
 @bp.post("/<int:campaign_id>/edit")
-def edit(campaign_id: int):  # type: ignore[no-untyped-def]
+def edit(campaign_id: int) -> ResponseReturnValue:
     form = posted(("subject", "preheader"))
     try:
         campaigns.update_draft(
@@ -179,7 +185,7 @@ def edit(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:campaign_id>/preview.html")
-def preview_html(campaign_id: int):  # type: ignore[no-untyped-def]
+def preview_html(campaign_id: int) -> ResponseReturnValue:
     """The HTML part a sample reader gets, for the page's frames; `?scheme=dark` shows it as
     a mail client in dark mode does. Links open in a new tab; scripts never run."""
     campaign = campaigns.get_campaign(session(), campaign_id)
@@ -196,7 +202,7 @@ def preview_html(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:campaign_id>/preview.eml")
-def preview_eml(campaign_id: int):  # type: ignore[no-untyped-def]
+def preview_eml(campaign_id: int) -> ResponseReturnValue:
     """The whole message, as the relay would receive it, to open in a mail program."""
     campaign = campaigns.get_campaign(session(), campaign_id)
     campaigns.prepare(session(), campaign, _settings())
@@ -206,7 +212,7 @@ def preview_eml(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:campaign_id>/progress")
-def progress(campaign_id: int):  # type: ignore[no-untyped-def]
+def progress(campaign_id: int) -> ResponseReturnValue:
     """The campaign's state and counts, polled by the page while it sends."""
     campaign = campaigns.get_campaign(session(), campaign_id)
     counts = campaigns.delivery_counts(session(), campaign_id)
@@ -222,7 +228,7 @@ def progress(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:campaign_id>/test")
-def test(campaign_id: int):  # type: ignore[no-untyped-def]
+def test(campaign_id: int) -> ResponseReturnValue:
     form = posted(("addresses",))
     try:
         addresses = campaigns.recipients_for_test(form["addresses"])
@@ -245,7 +251,7 @@ def test(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:campaign_id>/check-links")
-def check_links(campaign_id: int):  # type: ignore[no-untyped-def]
+def check_links(campaign_id: int) -> ResponseReturnValue:
     """Have the worker try every link of the message (HEAD, a short timeout)."""
     campaigns.get_campaign(session(), campaign_id)
     enqueue.link_check(campaign_id)
@@ -257,7 +263,7 @@ def check_links(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:campaign_id>/send")
-def send(campaign_id: int):  # type: ignore[no-untyped-def]
+def send(campaign_id: int) -> ResponseReturnValue:
     campaign = campaigns.get_campaign(session(), campaign_id)
     size = campaigns.audience_size(session(), campaign.audience)
     answer = confirmed(
@@ -280,7 +286,7 @@ def send(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:campaign_id>/schedule")
-def schedule(campaign_id: int):  # type: ignore[no-untyped-def]
+def schedule(campaign_id: int) -> ResponseReturnValue:
     form = posted(("local_time", "timezone"))
     zone = zone_named(form["timezone"])
     try:
@@ -313,10 +319,16 @@ def schedule(campaign_id: int):  # type: ignore[no-untyped-def]
     return _back(campaign_id)
 
 
-def _control(name: str, question: str, consequence, action: str, danger: bool = True):  # type: ignore[no-untyped-def]
+def _control(
+    name: str,
+    question: str,
+    consequence: Callable[[dict[str, int]], str],
+    action: str,
+    danger: bool = True,
+) -> None:
     """A control that asks first, then changes the campaign's state (see CONTROLS)."""
 
-    def view(campaign_id: int):  # type: ignore[no-untyped-def]
+    def view(campaign_id: int) -> ResponseReturnValue:
         campaign = campaigns.get_campaign(session(), campaign_id)
         counts = campaigns.delivery_counts(session(), campaign_id)
         answer = confirmed(
@@ -447,7 +459,7 @@ def _failed_checks(campaign: Campaign) -> str | None:
     )
 
 
-def _refused(campaign_id: int):  # type: ignore[no-untyped-def]
+def _refused(campaign_id: int) -> ResponseReturnValue:
     """A change the campaign's state no longer allows: a double click, a form sent again,
     another tab or another editor got there first. Said plainly; nothing was changed."""
     status = campaigns.get_campaign(session(), campaign_id).status.value
@@ -459,7 +471,7 @@ def _refused(campaign_id: int):  # type: ignore[no-untyped-def]
     return _back(campaign_id)
 
 
-def _back(campaign_id: int):  # type: ignore[no-untyped-def]
+def _back(campaign_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign_id), 303)
 
 

@@ -14,7 +14,7 @@ def confirmed(
     back: str,
     danger: bool = True,
     acknowledge: str | None = None,
-):  # type: ignore[no-untyped-def]
+) -> tuple[str, int] | None:
     """None once the person has confirmed (go ahead); else the confirmation page to answer
     with. Every field of the form is carried over to the second post. `acknowledge`, when
     given, is a box that must be ticked as well (e.g. sending despite failed checks)."""

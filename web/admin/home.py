@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 
 from broadsheet.models import CampaignStatus
 from broadsheet.services import campaigns
@@ -15,7 +16,7 @@ guard(bp, current_role)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     db = session()
     latest = campaigns.list_campaigns(db, limit=8)
     waiting = {

@@ -8,11 +8,12 @@ unsubscribe asks for confirmation first (web/admin/confirm.py).
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from broadsheet.access import Right
 from broadsheet.errors import Conflict, ValidationError
-from broadsheet.models import SubscriberStatus
+from broadsheet.models import Subscriber, SubscriberStatus
 from broadsheet.services import readers
 from broadsheet.services.paging import page_size
 from broadsheet.services.subscriptions import find_subscriber, get_subscriber
@@ -41,7 +42,7 @@ STATUS_CHOICES = [
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     search = request.args.get("q", "")
     status = request.args.get("status") or None
     errors: dict[str, str] = {}
@@ -64,12 +65,12 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/new")
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     return _add_form({"email": "", "name": "", "status": "pending", "reason": ""}, {})
 
 
 @bp.post("")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = posted(ADD_FIELDS)
     try:
         reader = readers.add_subscriber_by_editor(
@@ -90,7 +91,7 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:subscriber_id>")
-def show(subscriber_id: int):  # type: ignore[no-untyped-def]
+def show(subscriber_id: int) -> ResponseReturnValue:
     page = readers.subscriber_page(
         session(), subscriber_id, deliveries_before=request.args.get("before")
     )
@@ -98,7 +99,7 @@ def show(subscriber_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:subscriber_id>/unsubscribe")
-def unsubscribe(subscriber_id: int):  # type: ignore[no-untyped-def]
+def unsubscribe(subscriber_id: int) -> ResponseReturnValue:
     back = url_for("admin.subscribers.show", subscriber_id=subscriber_id)
     reader = get_subscriber(session(), subscriber_id)
     answer = confirmed(
@@ -124,7 +125,7 @@ def unsubscribe(subscriber_id: int):  # type: ignore[no-untyped-def]
     return redirect(back, 303)
 
 
-def _add_form(form: dict[str, str], errors: dict[str, str], known=None):  # type: ignore[no-untyped-def]
+def _add_form(form: dict[str, str], errors: dict[str, str], known: Subscriber | None = None) -> str:
     return render_template(
         "admin/subscriber_new.html",
         form=form,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from broadsheet.access import Right
 from broadsheet.errors import ValidationError
-from broadsheet.models import Role
+from broadsheet.models import ApiToken, Role
 from broadsheet.services import api_tokens
 from web.access import guard
 from web.admin.auth import current_role
@@ -19,12 +20,12 @@ guard(bp, current_role, read=Right.MANAGE, write=Right.MANAGE)
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return _page()
 
 
 @bp.post("")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = posted(("name", "role"))
     try:
         row, secret = api_tokens.create_token(session(), form["name"], form["role"])
@@ -36,7 +37,7 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:token_id>/revoke")
-def revoke(token_id: int):  # type: ignore[no-untyped-def]
+def revoke(token_id: int) -> ResponseReturnValue:
     row = api_tokens.get_token(session(), token_id)
     answer = confirmed(
         f"Revoke the API token “{row.name}”?",
@@ -52,7 +53,11 @@ def revoke(token_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.tokens.index"))
 
 
-def _page(form=None, errors=None, new_token=None):  # type: ignore[no-untyped-def]
+def _page(
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    new_token: tuple[ApiToken, str] | None = None,
+) -> str:
     return render_template(
         "admin/tokens.html",
         tokens=api_tokens.list_tokens(session()),

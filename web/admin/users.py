@@ -4,6 +4,7 @@ set a new password."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from broadsheet.access import Right
@@ -21,12 +22,12 @@ guard(bp, current_role, read=Right.MANAGE, write=Right.MANAGE)
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return _page()
 
 
 @bp.post("")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = posted(("email", "password", "role"))
     try:
         user = users.create_user(session(), form["email"], form["password"], form["role"])
@@ -37,7 +38,7 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:user_id>")
-def update(user_id: int):  # type: ignore[no-untyped-def]
+def update(user_id: int) -> ResponseReturnValue:
     user = users.get_user(session(), user_id)
     role, active = request.form.get("role", ""), request.form.get("active") == "yes"
     if user.active and not active:
@@ -64,7 +65,7 @@ def update(user_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:user_id>/password")
-def password(user_id: int):  # type: ignore[no-untyped-def]
+def password(user_id: int) -> ResponseReturnValue:
     try:
         user = users.set_password(session(), user_id, request.form.get("password", ""))
     except ValidationError as exc:
@@ -75,7 +76,11 @@ def password(user_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.users.index"))
 
 
-def _page(form=None, errors=None, row_errors=None):  # type: ignore[no-untyped-def]
+def _page(
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    row_errors: dict[int, dict[str, str]] | None = None,
+) -> str:
     return render_template(
         "admin/users.html",
         people=users.list_users(session()),

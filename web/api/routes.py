@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
@@ -12,6 +13,7 @@ from broadsheet.mail import preview
 from broadsheet.models import Campaign, EventSource, Role
 from broadsheet.services import api_tokens, articles, campaigns, subscriptions
 from broadsheet.services.paging import page_size
+from broadsheet.settings import Settings
 from web import enqueue
 from web.access import guard
 from web.api.serializers import article_json, campaign_json, checks_json, subscriber_json
@@ -54,7 +56,7 @@ def _body() -> dict[str, Any]:
 
 
 @bp.post("/subscribers")
-def create_subscriber():  # type: ignore[no-untyped-def]
+def create_subscriber() -> ResponseReturnValue:
     data = _body()
     subscriber = subscriptions.create_subscriber(
         session(),
@@ -69,12 +71,12 @@ def create_subscriber():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/subscribers/<int:subscriber_id>")
-def get_subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
+def get_subscriber(subscriber_id: int) -> ResponseReturnValue:
     return jsonify(subscriber_json(subscriptions.get_subscriber(session(), subscriber_id)))
 
 
 @bp.get("/subscribers")
-def find_subscriber():  # type: ignore[no-untyped-def]
+def find_subscriber() -> ResponseReturnValue:
     email = request.args.get("email")
     if not email:
         raise ValidationError({"email": "give ?email=<address> to look a subscriber up"})
@@ -85,7 +87,7 @@ def find_subscriber():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/articles")
-def create_article():  # type: ignore[no-untyped-def]
+def create_article() -> ResponseReturnValue:
     data = _body()
     article = articles.create_article(
         session(),
@@ -105,7 +107,7 @@ def _campaign(campaign: Campaign) -> dict[str, object]:
 
 
 @bp.get("/campaigns")
-def list_campaigns():  # type: ignore[no-untyped-def]
+def list_campaigns() -> ResponseReturnValue:
     """Newest first; `?status=draft` filters, `?before=<id>` continues after a page."""
     limit = page_size(request.args.get("limit"))
     page = campaigns.list_campaigns(
@@ -121,7 +123,7 @@ def list_campaigns():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/campaigns")
-def create_campaign():  # type: ignore[no-untyped-def]
+def create_campaign() -> ResponseReturnValue:
     data = _body()
     campaign = campaigns.create_campaign(
         session(),
@@ -134,14 +136,14 @@ def create_campaign():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/campaigns/<int:campaign_id>")
-def get_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def get_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify(_campaign(campaigns.get_campaign(session(), campaign_id)))
 
 
 @bp.get("/campaigns/<int:campaign_id>/checks")
-def campaign_checks(campaign_id: int):  # type: ignore[no-untyped-def]
+def campaign_checks(campaign_id: int) -> ResponseReturnValue:
     """The pre-send checks, as the admin shows them before the send button."""
-    settings = current_app.config["BROADSHEET"]
+    settings: Settings = current_app.config["BROADSHEET"]
     campaign = campaigns.get_campaign(session(), campaign_id)
     campaigns.prepare(session(), campaign, settings)
     checks = preview.campaign_checks(campaign, settings)
@@ -149,42 +151,42 @@ def campaign_checks(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/campaigns/<int:campaign_id>/send")
-def send_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def send_campaign(campaign_id: int) -> ResponseReturnValue:
     campaign = campaigns.start_send(session(), campaign_id)
     enqueue.campaign_start(campaign.id)
     return jsonify(_campaign(campaign)), 202
 
 
 @bp.post("/campaigns/<int:campaign_id>/schedule")
-def schedule_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def schedule_campaign(campaign_id: int) -> ResponseReturnValue:
     campaign = campaigns.schedule(session(), campaign_id, _body().get("at"))
     return jsonify(_campaign(campaign))
 
 
 @bp.post("/campaigns/<int:campaign_id>/unschedule")
-def unschedule_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def unschedule_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify(_campaign(campaigns.unschedule(session(), campaign_id)))
 
 
 @bp.post("/campaigns/<int:campaign_id>/pause")
-def pause_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def pause_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify(_campaign(campaigns.pause(session(), campaign_id)))
 
 
 @bp.post("/campaigns/<int:campaign_id>/resume")
-def resume_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def resume_campaign(campaign_id: int) -> ResponseReturnValue:
     campaign = campaigns.resume(session(), campaign_id)
     enqueue.campaign_batches(campaign.id)
     return jsonify(_campaign(campaign)), 202
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
-def cancel_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify(_campaign(campaigns.cancel(session(), campaign_id)))
 
 
 @bp.post("/campaigns/<int:campaign_id>/retry-failed")
-def retry_failed(campaign_id: int):  # type: ignore[no-untyped-def]
+def retry_failed(campaign_id: int) -> ResponseReturnValue:
     queued = campaigns.retry_failed(session(), campaign_id)
     if queued:
         enqueue.campaign_batches(campaign_id)
@@ -193,6 +195,6 @@ def retry_failed(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/rates")
-def rates():  # type: ignore[no-untyped-def]
+def rates() -> ResponseReturnValue:
     """The send limits in force now: configured and effective (after backoff) rates."""
     return jsonify(current_rates(redis_client(), current_app.config["BROADSHEET"]))

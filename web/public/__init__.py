@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
@@ -28,16 +29,17 @@ def init_app(app: Flask) -> None:
 
 
 def _settings() -> Settings:
-    return current_app.config["BROADSHEET"]
+    settings: Settings = current_app.config["BROADSHEET"]
+    return settings
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return redirect(url_for("public.subscribe_form"))
 
 
 @bp.get("/subscribe")
-def subscribe_form():  # type: ignore[no-untyped-def]
+def subscribe_form() -> ResponseReturnValue:
     return render_template("public/subscribe.html", email="", name="", errors={})
 
 
@@ -49,7 +51,7 @@ def _signup_address() -> str:
 @bp.post("/subscribe")
 @limiter.limit(SIGNUPS_PER_CLIENT, scope="signups-per-client")
 @limiter.limit(SIGNUPS_PER_ADDRESS, key_func=_signup_address, scope="signups-per-address")
-def subscribe():  # type: ignore[no-untyped-def]
+def subscribe() -> ResponseReturnValue:
     email = request.form.get("email", "")
     name = request.form.get("name", "")
     if request.form.get(HONEYPOT):
@@ -73,7 +75,7 @@ def subscribe():  # type: ignore[no-untyped-def]
 def _check_inbox() -> str:
     """The answer to every signup: nothing in it is the reader's (it must not say whether the
     address was known), so each process renders it once."""
-    pages = current_app.extensions.setdefault("broadsheet.check_inbox", {})
+    pages: dict[str, str] = current_app.extensions.setdefault("broadsheet.check_inbox", {})
     page = pages.get(request.script_root)
     if page is None:
         page = pages[request.script_root] = render_template("public/check_inbox.html")
@@ -81,7 +83,7 @@ def _check_inbox() -> str:
 
 
 @bp.errorhandler(RateLimitExceeded)
-def too_many_signups(_exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+def too_many_signups(_exc: RateLimitExceeded) -> ResponseReturnValue:
     """Over a signup limit: 429, with how long to wait, on the page and in Retry-After."""
     wait = broken_limit_wait()
     page = render_template("public/too_many.html", wait=wait_in_words(wait))
@@ -89,7 +91,7 @@ def too_many_signups(_exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(CSRFError)
-def form_expired(_exc: CSRFError):  # type: ignore[no-untyped-def]
+def form_expired(_exc: CSRFError) -> ResponseReturnValue:
     """A stale or foreign form token: show the form again, filled in, with a fresh token."""
     errors = {"form": "This form has expired. Please check your details and send it again."}
     email, name = request.form.get("email", ""), request.form.get("name", "")
@@ -97,14 +99,15 @@ def form_expired(_exc: CSRFError):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/confirm/<token>")
-def confirm_page(token: str):  # type: ignore[no-untyped-def]
+def confirm_page(token: str) -> ResponseReturnValue:
     read_confirm_token(_settings().secret_key, token)
     return render_template("public/confirm.html", token=token)
 
 
 @bp.post("/confirm/<token>")
-@csrf.exempt  # the signed token in the URL is the proof; there is no session to ride on
-def confirm_submit(token: str):  # type: ignore[no-untyped-def]
+# No form token: the signed token in the URL is the proof; there is no session to ride on.
+@csrf.exempt  # type: ignore[untyped-decorator]  # Flask-WTF ships no types
+def confirm_submit(token: str) -> ResponseReturnValue:
     claim = read_confirm_token(_settings().secret_key, token)
     reader = confirm(session(), claim.subscriber_id, claim.email_key)
     if reader.status != SubscriberStatus.ACTIVE:  # left (or bounced) after the link was sent
@@ -113,14 +116,15 @@ def confirm_submit(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/unsubscribe/<token>")
-def unsubscribe_page(token: str):  # type: ignore[no-untyped-def]
+def unsubscribe_page(token: str) -> ResponseReturnValue:
     read_unsubscribe_token(_settings().secret_key, token)
     return render_template("public/unsubscribe.html", token=token)
 
 
 @bp.post("/unsubscribe/<token>")
-@csrf.exempt  # RFC 8058 one-click: the mail client POSTs without cookies or a form token
-def unsubscribe_submit(token: str):  # type: ignore[no-untyped-def]
+# No form token: RFC 8058 one-click, the mail client POSTs without cookies or a form token.
+@csrf.exempt  # type: ignore[untyped-decorator]  # Flask-WTF ships no types
+def unsubscribe_submit(token: str) -> ResponseReturnValue:
     claim = read_unsubscribe_token(_settings().secret_key, token)
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     source = EventSource.ONE_CLICK if one_click else EventSource.UNSUBSCRIBE_LINK
@@ -129,6 +133,6 @@ def unsubscribe_submit(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/archive/<slug>")
-def archive(slug: str):  # type: ignore[no-untyped-def]
+def archive(slug: str) -> ResponseReturnValue:
     article = get_sent_article(session(), slug)
     return render_template("public/archive.html", article=article)
