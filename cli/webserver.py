@@ -9,7 +9,7 @@ from broadsheet.settings import Settings
 from web import create_app
 
 
-class WebServer(BaseApplication):  # type: ignore[misc]
+class WebServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types: its base is Any
     """gunicorn with the given options; each worker process builds its own app (no preload),
     so no connection is shared across a fork."""
 
