@@ -51,10 +51,13 @@ def post_readers(base_url: str, token: str, count: int, threads: int = 8) -> flo
     """Add `count` active readers through `POST /api/v1/subscribers`, as an integration
     would, on `threads` keep-alive connections; returns the readers added per second."""
     url = urlsplit(base_url)
+    host, port = url.hostname, url.port
+    if host is None:
+        raise ValueError(f"no host in {base_url}")
     started = time.perf_counter()
 
     def post_share(share: range) -> None:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        conn = http.client.HTTPConnection(host, port, timeout=30)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
             for n in share:

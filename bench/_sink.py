@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import _proc
 
@@ -181,8 +182,13 @@ async def _serve(host: str, port: int) -> None:
     done: asyncio.Future[None] = loop.create_future()
     server = await loop.create_server(lambda: SmtpSession(counts), host, port, backlog=1024)
     await loop.connect_read_pipe(lambda: _Control(counts, done), sys.stdin)
+
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: done.done() or done.set_result(None))
+        loop.add_signal_handler(sig, finish)
     bound = server.sockets[0].getsockname()[1]
     sys.stdout.write(f"ready {bound}\n")
     sys.stdout.flush()
@@ -221,13 +227,14 @@ class SmtpSink:
     def url(self) -> str:
         return f"smtp://{self.host}:{self.port}"
 
-    def stats(self, command: str = "stats") -> dict:
+    def stats(self, command: str = "stats") -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdin and self.proc.stdout
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
+        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return answer
 
-    def reset(self) -> dict:
+    def reset(self) -> dict[str, Any]:
         return self.stats("reset")
 
     def arrivals(self) -> dict[str, list[float]]:

@@ -2,8 +2,8 @@
 
 `Stack` owns them all: the bundled redis-server on a Unix socket (or one database number of a
 Redis server given by URL, flushed at the start and the end), a database (a SQLite file, or a
-fresh database on a PostgreSQL server that is dropped afterwards), the SMTP sink (the Python one
-in `_sink`, or any object with the same start/stop/url/pid), and any Broadsheet processes
+fresh database on a PostgreSQL server that is dropped afterwards), the SMTP sink it is given
+(the Python one in `_sink`, or any `Sink`: start/stop/url/pid), and any Broadsheet processes
 (Celery worker, gunicorn) started through it. Leaving the `with` block,
 normally, on an error, on Ctrl-C or on SIGTERM/SIGHUP, stops every process it started and
 removes the temp folder.
@@ -23,16 +23,15 @@ import tempfile
 import time
 from contextlib import ExitStack, suppress
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import redis
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import URL, create_engine, make_url, text
 
 from broadsheet.migrate import upgrade
 from broadsheet.settings import PROJECT_ROOT
 from cli.redis_server import redis_server_args
 from worker.command import worker_command
-
-from _sink import SmtpSink
 
 BIN = Path(sys.executable).parent
 
@@ -50,7 +49,8 @@ def free_port() -> int:
     """A loopback TCP port nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def code_line() -> str:
@@ -127,9 +127,10 @@ class Process:
 
 
 class Database:
-    """A SQLite file in the temp folder, or a new database on the server `server_url` names."""
+    """A SQLite file in the temp folder, or a new database on the server `server_url` names
+    (then no folder is needed: `workdir` may be None)."""
 
-    def __init__(self, workdir: Path, server_url: str | None) -> None:
+    def __init__(self, workdir: Path | None, server_url: str | None) -> None:
         self._admin = None
         if server_url:
             base = make_url(server_url)
@@ -138,8 +139,10 @@ class Database:
             self._admin = base.set(drivername="postgresql+psycopg")
             self._name = f"broadsheet_bench_{secrets.token_hex(4)}"
             self.url = self._admin.set(database=self._name).render_as_string(hide_password=False)
-        else:
+        elif workdir is not None:
             self.url = f"sqlite:///{workdir / 'bench.db'}"
+        else:
+            raise ValueError("a SQLite database needs a folder (or give a server URL)")
 
     @property
     def label(self) -> str:
@@ -147,23 +150,41 @@ class Database:
 
     def create(self) -> None:
         if self._admin is not None:
-            self._admin_execute(f'CREATE DATABASE "{self._name}"')
+            _admin_execute(self._admin, f'CREATE DATABASE "{self._name}"')
         upgrade(self.url)
 
     def drop(self) -> None:
         if self._admin is not None:
-            self._admin_execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
-
-    def _admin_execute(self, sql: str) -> None:
-        engine = create_engine(self._admin, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(sql))
-        finally:
-            engine.dispose()
+            _admin_execute(self._admin, f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
 
 
-class Stack:
+def _admin_execute(admin: URL, sql: str) -> None:
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+class Sink(Protocol):
+    """What a Stack needs of its SMTP sink (`_sink.SmtpSink`, `_postfix.PostfixSink`)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+SinkT = TypeVar("SinkT", bound=Sink)
+
+
+class Stack(Generic[SinkT]):
     """Temp folder, Redis, database and SMTP sink; Broadsheet processes are added on demand."""
 
     def __init__(
@@ -172,16 +193,16 @@ class Stack:
         database_url: str | None,
         send_rate: float,
         batch_size: int,
+        sink: SinkT,
         redis_url: str | None = None,
-        sink: SmtpSink | None = None,
     ) -> None:
         self.send_rate, self.batch_size = send_rate, batch_size
         self.database_url_arg = database_url
         self.redis_url_arg = redis_url
-        self.sink = sink if sink is not None else SmtpSink()
+        self.sink = sink
         self._exit = ExitStack()
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Stack[SinkT]:
         stop_on_signals()
         try:
             self._start()
@@ -287,6 +308,11 @@ class Stack:
         args = [str(BIN / "broadsheet"), "web", "--port", str(port), "--workers", str(workers)]
         args += ["--threads", str(threads)]
         web = Process(f"web-{workers}", args, env=self.env, log=self._log(f"web-{workers}"))
+
+        def stop_if_running() -> None:
+            if web.alive():
+                web.stop()
+
         # Stopped by the caller after its trial; stopped here too if the run ends early.
-        self._exit.callback(lambda: web.alive() and web.stop())
+        self._exit.callback(stop_if_running)
         return web

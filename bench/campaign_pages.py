@@ -63,7 +63,7 @@ def main() -> int:
     print("== Broadsheet campaign pages benchmark ==")
     print(machine_line())
     print(code_line())
-    database = Database(None, args.database_url)  # type: ignore[arg-type]
+    database = Database(None, args.database_url)
     database.create()
     os.environ.update(DATABASE_URL=database.url, SECRET_KEY="b" * 40)
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")

@@ -20,8 +20,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TypedDict
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.services import articles, campaigns, ledger
@@ -131,10 +133,27 @@ def main() -> int:
     return 1 if failed else 0
 
 
+class Measured(TypedDict):
+    """One configuration's figures (`measure`)."""
+
+    cold_ranges: int
+    cold_s: float
+    cold_done: bool
+    readers: int
+    parts: int
+    stats: str
+    load_s: float
+    plan_s: float
+    planned: int
+    ranges: int
+    walk_s: float
+    covered: int
+
+
 def measure(
     server_url: str, readers: int, parts: int, stats: str, batch_size: int, budget: float
-) -> dict[str, object]:
-    database = Database(None, server_url)  # type: ignore[arg-type]
+) -> Measured:
+    database = Database(None, server_url)
     database.create()
     engine = make_engine(database.url)
     try:
@@ -192,7 +211,9 @@ def measure(
     }
 
 
-def _walk(sessions, campaign_id: int, size: int, budget: float | None):  # type: ignore[no-untyped-def]
+def _walk(
+    sessions: sessionmaker[Session], campaign_id: int, size: int, budget: float | None
+) -> tuple[list[tuple[int, int]], float, bool]:
     """All keyset ranges in one transaction, or as many as fit in `budget` seconds."""
     ranges: list[tuple[int, int]] = []
     started = time.perf_counter()
@@ -204,22 +225,25 @@ def _walk(sessions, campaign_id: int, size: int, budget: float | None):  # type:
     return ranges, time.perf_counter() - started, True
 
 
-def _covered(conn, campaign_id: int, ranges: list[tuple[int, int]]) -> int:  # type: ignore[no-untyped-def]
+def _covered(conn: Connection, campaign_id: int, ranges: list[tuple[int, int]]) -> int:
     """Deliveries inside the ranges, counted once: the ranges must be disjoint and complete."""
     conn.execute(text("CREATE TEMP TABLE ranges (first_id bigint, last_id bigint)"))
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a connection in use has its driver's connection"
     with (
-        conn.connection.driver_connection.cursor() as cur,
+        driver.cursor() as cur,
         cur.copy("COPY ranges FROM STDIN") as copy,
     ):
         for row in ranges:
             copy.write_row(row)
-    return conn.scalar(
+    covered: int = conn.execute(
         text(
             "SELECT count(*) FROM deliveries d JOIN ranges r "
             "ON d.id BETWEEN r.first_id AND r.last_id WHERE d.campaign_id = :c"
         ),
         {"c": campaign_id},
-    )
+    ).scalar_one()
+    return covered
 
 
 if __name__ == "__main__":

@@ -34,13 +34,14 @@ from pathlib import Path
 
 from _profile import Profile, WorkerProfile
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.models import Campaign, Delivery, DeliveryStatus
 from broadsheet.services import api_tokens, articles, campaigns
 
 import _proc
-from _postfix import PostfixSink, ensure_installed, measure_source_ceiling
+from _postfix import PostfixSink, SourceCeiling, ensure_installed, measure_source_ceiling
 from _readers import load_readers, post_readers
 from _stack import Process, Stack, code_line, free_port, machine_line
 from send import ARTICLE, sample_message
@@ -108,7 +109,9 @@ def main() -> int:
             engine.dispose()
 
 
-def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engine) -> int:
+def run(
+    args: argparse.Namespace, stack: Stack[PostfixSink], sink: PostfixSink, engine: Engine
+) -> int:
     sessions = make_session_factory(engine)
     add_readers(args, stack, engine, sessions)
     with sessions.begin() as session:
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engin
         return 1
     report(args, ceiling, send, split, sampler.memory, worker.pid)
     if profile is not None:
-        report_profile(profile.result(), split["worker"], send["messages"])
+        report_profile(profile.result(), split["worker"], int(send["messages"]))
         if args.profile_raw and profile.path.exists():
             shutil.copyfile(profile.path, args.profile_raw)
     checks = verify(sink, sessions, campaign_id, args.readers, args.stop_after is not None)
@@ -150,7 +153,12 @@ def run(args: argparse.Namespace, stack: Stack, sink: PostfixSink, engine: Engin
     return 0 if all(ok for ok, _ in checks) else 1
 
 
-def add_readers(args: argparse.Namespace, stack: Stack, engine: Engine, sessions) -> None:  # type: ignore[no-untyped-def]
+def add_readers(
+    args: argparse.Namespace,
+    stack: Stack[PostfixSink],
+    engine: Engine,
+    sessions: sessionmaker[Session],
+) -> None:
     """The readers, added by COPY or the API, then analyzed only if `--analyze` says so."""
     with engine.begin() as conn:  # no statistics appear behind the measurement's back
         conn.execute(text("ALTER TABLE subscribers SET (autovacuum_enabled = false)"))
@@ -189,7 +197,7 @@ def _wait_for_web(web: Process, port: int, timeout: float = 30) -> None:
 class CpuMeter:
     """CPU seconds used since it was made, per part of the system, and by the machine."""
 
-    def __init__(self, stack: Stack, sink: PostfixSink, worker: Process) -> None:
+    def __init__(self, stack: Stack[PostfixSink], sink: PostfixSink, worker: Process) -> None:
         self.parts = {
             "worker": lambda: _proc.tree_cpu_seconds(worker.pid),
             "postgres": _postgres_cpu,
@@ -220,7 +228,7 @@ def _postgres_cpu() -> float:
     return total
 
 
-def send_campaign(  # type: ignore[no-untyped-def]
+def send_campaign(
     worker: Process, engine: Engine, campaign_id: int, stop_after: int | None, timeout: float
 ) -> dict[str, float] | None:
     """Enqueue start_campaign as the API does; wait for `sent` (or `stop_after` messages)."""
@@ -237,22 +245,29 @@ def send_campaign(  # type: ignore[no-untyped-def]
         time.sleep(0.1 if stop_after is None else 1.0)
         with engine.connect() as conn:
             status, planned_at = conn.execute(status_query).one()
-            sent = conn.scalar(sent_query) if stop_after is not None else None
+            enough = stop_after is not None and conn.execute(sent_query).scalar_one() >= stop_after
         elapsed = time.perf_counter() - started
         if planned_s is None and planned_at is not None:
             planned_s = elapsed
-        if status == "sent" or (sent is not None and sent >= stop_after):
+        if status == "sent" or enough:
             break
         if elapsed > timeout or not worker.alive():
             print(f"FAILED: campaign still {status} after {elapsed:.0f} s; worker log tail:")
             print(worker.tail())
             return None
     with engine.connect() as conn:
-        sent = conn.scalar(sent_query)
+        sent = conn.execute(sent_query).scalar_one()
     return {"messages": sent, "seconds": elapsed, "planned_s": planned_s or float("nan")}
 
 
-def report(args, ceiling, send, split, memory, main_pid: int) -> None:  # type: ignore[no-untyped-def]
+def report(
+    args: argparse.Namespace,
+    ceiling: SourceCeiling | None,
+    send: dict[str, float],
+    split: dict[str, float],
+    memory: _proc.TreeMemory,
+    main_pid: int,
+) -> None:
     n, seconds = send["messages"], send["seconds"]
     rate = n / seconds
     print()
@@ -292,8 +307,12 @@ def report_profile(profile: Profile, worker_seconds: float, messages: int) -> No
     print("(py-spy stops the worker to sample it: this run's msg/s is lower than without it)")
 
 
-def verify(  # type: ignore[no-untyped-def]
-    sink: PostfixSink, sessions, campaign_id: int, readers: int, stopped: bool
+def verify(
+    sink: PostfixSink,
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    readers: int,
+    stopped: bool,
 ) -> list[tuple[bool, str]]:
     """Stopped early, the worker's last messages may have reached the sink with their rows
     still in flight (`sending` with an attempt begun): at most one per connection, which the
@@ -301,13 +320,13 @@ def verify(  # type: ignore[no-untyped-def]
     got = sink.counts(campaign_id)
     with sessions.begin() as session:
         counts = campaigns.delivery_counts(session, campaign_id)
-        in_flight = session.scalar(
+        in_flight = session.execute(
             select(func.count()).where(
                 Delivery.campaign_id == campaign_id,
                 Delivery.status == DeliveryStatus.SENDING,
                 Delivery.attempted_at.is_not(None),
             )
-        )
+        ).scalar_one()
     if stopped:
         low, high = counts["sent"], counts["sent"] + in_flight
     else:

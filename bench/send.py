@@ -22,9 +22,11 @@ import argparse
 import multiprocessing
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.mail.compose import list_id, render_campaign
@@ -35,7 +37,7 @@ from broadsheet.settings import load_settings
 
 import _naive
 import _proc
-from _sink import Ceiling, measure_ceiling
+from _sink import Ceiling, SmtpSink, measure_ceiling
 from _stack import Process, Stack, code_line, machine_line
 
 INSERT_CHUNK = 5_000
@@ -74,7 +76,10 @@ def main() -> int:
     print(machine_line())
     print(code_line())
     with Stack(
-        database_url=args.database_url, send_rate=args.send_rate, batch_size=args.batch_size
+        database_url=args.database_url,
+        send_rate=args.send_rate,
+        batch_size=args.batch_size,
+        sink=SmtpSink(),
     ) as stack:
         print(
             f"config: readers {args.readers:,}, baseline readers {args.baseline_readers:,}, "
@@ -89,7 +94,7 @@ def main() -> int:
             engine.dispose()
 
 
-def run(args: argparse.Namespace, stack: Stack, engine: Engine) -> int:
+def run(args: argparse.Namespace, stack: Stack[SmtpSink], engine: Engine) -> int:
     sessions = make_session_factory(engine)
     started = time.perf_counter()
     insert_readers(engine, args.readers)
@@ -154,11 +159,11 @@ def insert_readers(engine: Engine, count: int) -> None:
             session.execute(insert(Subscriber), rows)
 
 
-def sample_message(sessions, campaign_id: int) -> bytes:  # type: ignore[no-untyped-def]
+def sample_message(sessions: sessionmaker[Session], campaign_id: int) -> bytes:
     """A message like the campaign's, without the campaign header, for the sink probe."""
     settings = load_settings()
     with sessions.begin() as session:
-        campaign = session.get(Campaign, campaign_id)
+        campaign = session.get_one(Campaign, campaign_id)
         rendered = render_campaign(campaign, settings)
     skeleton = MessageSkeleton(
         rendered,
@@ -178,8 +183,12 @@ def sample_message(sessions, campaign_id: int) -> bytes:  # type: ignore[no-unty
     )
 
 
-def send_campaign(  # type: ignore[no-untyped-def]
-    stack: Stack, worker: Process, sessions, campaign_id: int, timeout: float
+def send_campaign(
+    stack: Stack[SmtpSink],
+    worker: Process,
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    timeout: float,
 ) -> dict[str, float] | None:
     """Start the send as the API does and wait for `sent`; None (with the log) on failure."""
     from worker.tasks import start_campaign  # configures Celery from the stack's environment
@@ -207,7 +216,7 @@ def send_campaign(  # type: ignore[no-untyped-def]
         return None
     with sessions.begin() as session:
         counts = campaigns.delivery_counts(session, campaign_id)
-        campaign = session.get(Campaign, campaign_id)
+        campaign = session.get_one(Campaign, campaign_id)
         first, last = session.execute(
             select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(
                 Delivery.campaign_id == campaign_id
@@ -232,7 +241,7 @@ def send_campaign(  # type: ignore[no-untyped-def]
     }
 
 
-def _own_cpu(stack: Stack) -> float:
+def _own_cpu(stack: Stack[SmtpSink]) -> float:
     """CPU time of this process, the sink and Redis (not the worker, counted on its own)."""
     sink = _proc.cpu_seconds(stack.sink.pid) or 0.0
     return time.process_time() + sink + (_proc.cpu_seconds(stack.redis_pid) or 0.0)
@@ -256,8 +265,12 @@ def _since(start: datetime, when: datetime | None) -> float:
     return (when - start).total_seconds()
 
 
-def verify(  # type: ignore[no-untyped-def]
-    stack: Stack, sessions, campaign_id: int, readers: int, baseline: dict | None
+def verify(
+    stack: Stack[SmtpSink],
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    readers: int,
+    baseline: dict[str, float] | None,
 ) -> list[tuple[bool, str]]:
     sink = stack.sink.stats()
     got = sink["campaigns"].get(str(campaign_id), {"messages": 0, "recipients": 0})
@@ -286,8 +299,12 @@ def verify(  # type: ignore[no-untyped-def]
     return checks
 
 
-def report(  # type: ignore[no-untyped-def]
-    args, ceiling: Ceiling | None, product: dict, baseline: dict | None, verified
+def report(
+    args: argparse.Namespace,
+    ceiling: Ceiling | None,
+    product: dict[str, float],
+    baseline: dict[str, float] | None,
+    verified: list[tuple[bool, str]],
 ) -> None:
     n = product["messages"]
     rows = [
@@ -343,11 +360,11 @@ def report(  # type: ignore[no-untyped-def]
         print(f"{'OK  ' if ok else 'FAIL'} {line}")
 
 
-def _b(baseline: dict | None, show) -> str:  # type: ignore[no-untyped-def]
+def _b(baseline: dict[str, float] | None, show: Callable[[dict[str, float]], str]) -> str:
     return "-" if baseline is None else show(baseline)
 
 
-def _cpu_ms(b: dict) -> str:
+def _cpu_ms(b: dict[str, float]) -> str:
     return f"{1000 * b['cpu_seconds'] / b['messages']:.2f} ms"
 
 

@@ -35,6 +35,7 @@ from broadsheet.models import Subscriber
 
 import _proc
 from _driver import Load, drive, percentile
+from _sink import SmtpSink
 from _stack import Process, Stack, code_line, free_port, machine_line
 
 TARGET_P99 = 0.050
@@ -104,7 +105,9 @@ def main() -> int:
     print("== Broadsheet signup benchmark ==")
     print(machine_line())
     print(code_line())
-    with Stack(database_url=args.database_url, send_rate=args.send_rate, batch_size=100) as stack:
+    with Stack(
+        database_url=args.database_url, send_rate=args.send_rate, batch_size=100, sink=SmtpSink()
+    ) as stack:
         print(
             f"config: {args.rate:g} signups/s for {args.seconds:g} s (+{args.warmup:g} s warm-up)"
             f", gunicorn workers {','.join(map(str, args.workers))} x {args.threads} threads, "
@@ -123,7 +126,7 @@ def main() -> int:
         engine = create_engine(stack.database.url)
         try:
             with engine.connect() as conn:
-                total = conn.scalar(select(func.count()).select_from(Subscriber))
+                total = conn.execute(select(func.count()).select_from(Subscriber)).scalar_one()
         finally:
             engine.dispose()
     summarise(args, trials, total)
@@ -131,7 +134,11 @@ def main() -> int:
 
 
 def run_trial(
-    stack: Stack, worker: Process | None, workers: int, name: str, args: argparse.Namespace
+    stack: Stack[SmtpSink],
+    worker: Process | None,
+    workers: int,
+    name: str,
+    args: argparse.Namespace,
 ) -> Trial:
     """One gunicorn worker count: start the web, warm up, measure, wait for the mail, stop."""
     port = free_port()
@@ -197,12 +204,12 @@ def _cpu(trees: dict[str, int], singles: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def _wait_for_confirmations(stack: Stack, expected: int | None, timeout: float) -> int:
+def _wait_for_confirmations(stack: Stack[SmtpSink], expected: int | None, timeout: float) -> int:
     """Until the sink has `expected` confirmations, or (None) until the mail stops coming."""
     deadline = time.monotonic() + timeout
     last, quiet_since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        got = stack.sink.stats()["other"]
+        got: int = stack.sink.stats()["other"]
         if expected is not None and got >= expected:
             return got
         if got != last:
@@ -210,10 +217,11 @@ def _wait_for_confirmations(stack: Stack, expected: int | None, timeout: float) 
         elif expected is None and time.monotonic() - quiet_since > 1.0:
             return got
         time.sleep(0.1)
-    return stack.sink.stats()["other"]
+    got = stack.sink.stats()["other"]
+    return got
 
 
-def _count(stack: Stack, prefix: str) -> int:
+def _count(stack: Stack[SmtpSink], prefix: str) -> int:
     engine = create_engine(stack.database.url)
     try:
         with engine.connect() as conn:

@@ -17,10 +17,13 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
 
-from sqlalchemy import Engine, event, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.services import readers
@@ -28,6 +31,7 @@ from broadsheet.services import readers
 from _stack import Database, code_line, machine_line, stop_on_signals
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+Params = Mapping[str, Any] | Sequence[Any]  # a statement's parameters, as the driver got them
 PAGE = 50
 FIRST = "ARRAY['Ann','Bob','Chloe','Dev','Emma','Farid','Grace','Hugo','Ines','Jon','Kira',"
 FIRST += "'Liam','Maria','Noah','Olga','Pablo','Quinn','Rosa','Sami','Tess','Umar','Vera',"
@@ -75,7 +79,7 @@ def main() -> int:
     print(machine_line())
     print(code_line())
     print(f"config: {args.readers:,} readers, {args.repeat} runs per query, page {PAGE}")
-    database = Database(None, args.database_url)  # type: ignore[arg-type]
+    database = Database(None, args.database_url)
     database.create()
     engine = make_engine(database.url)
     try:
@@ -126,14 +130,14 @@ def run(engine: Engine, count: int, repeat: int) -> int:
             "SELECT count(*) FROM subscribers WHERE email_key LIKE 'a%%' OR lower(name) LIKE 'a%%'"
         ),
     }
-    sent: dict[str, tuple[str, object]] = {}
+    sent: dict[str, tuple[str, Params]] = {}
     results = []
     for label, query in queries.items():
         sent[label] = _last_statement(engine, sessions, query)
-        results.append((label, _time(lambda q=query: _in_session(sessions, q), repeat)))
+        results.append((label, _time(partial(_in_session, sessions, query), repeat)))
     for label, sql in baselines.items():
         sent[label] = (sql, {})
-        results.append((label, _time(lambda q=sql: _raw(engine, q), max(repeat // 10, 5))))
+        results.append((label, _time(partial(_raw, engine, sql), max(repeat // 10, 5))))
 
     print()
     print(f"{'query':<34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'runs':>5}")
@@ -153,7 +157,7 @@ def run(engine: Engine, count: int, repeat: int) -> int:
     return 0 if worst < 50 else 1
 
 
-def _in_session(sessions, query: Callable[[Session], object]) -> None:  # type: ignore[no-untyped-def]
+def _in_session(sessions: sessionmaker[Session], query: Callable[[Session], object]) -> None:
     with sessions() as session:
         query(session)
         session.rollback()
@@ -164,11 +168,20 @@ def _raw(engine: Engine, sql: str) -> None:
         conn.exec_driver_sql(sql).all()
 
 
-def _last_statement(engine: Engine, sessions, query) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+def _last_statement(
+    engine: Engine, sessions: sessionmaker[Session], query: Callable[[Session], object]
+) -> tuple[str, Params]:
     """The SQL and parameters the service sent, to EXPLAIN exactly that."""
-    seen: list[tuple[str, object]] = []
+    seen: list[tuple[str, Params]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def record(
+        conn: Connection,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Params,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
         seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)

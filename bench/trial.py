@@ -40,9 +40,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from _proc import descendants
 
@@ -72,12 +74,16 @@ class Relay:
         self.tempfailed: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, lines: list[str]
+    ) -> list[str]:
         session.host_name = hostname
-        responses.insert(-1, "250-PIPELINING")  # as Postfix and most relays do
-        return responses
+        lines.insert(-1, "250-PIPELINING")  # as Postfix and most relays do
+        return lines
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if address.lower() in self.rejected:
             with self.lock:
                 self.refused.append(address)
@@ -90,8 +96,8 @@ class Relay:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        found = MESSAGE_ID.search(envelope.original_content.split(b"\r\n\r\n", 1)[0])
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        found = MESSAGE_ID.search((envelope.original_content or b"").split(b"\r\n\r\n", 1)[0])
         message_id = found[1].decode() if found else "-"
         with self.lock:
             for rcpt in envelope.rcpt_tos:
@@ -107,7 +113,7 @@ class Relay:
 class Trial:
     def __init__(self, folder: Path, readers: int, send_rate: float) -> None:
         self.folder, self.readers = folder, readers
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.faults = list(FAULTS)
         self.timeline: list[str] = []
         self.t0 = time.monotonic()
@@ -164,7 +170,7 @@ class Trial:
             time.sleep(0.1)
         raise SystemExit("redis-server did not start")
 
-    def api(self, method: str, path: str, body: object = None) -> dict:
+    def api(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         request = urllib.request.Request(
             f"http://127.0.0.1:{WEB_PORT}/api/v1{path}",
             data=None if body is None else json.dumps(body).encode(),
@@ -172,7 +178,8 @@ class Trial:
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
@@ -239,7 +246,7 @@ class Trial:
         self.redis_start()
         self.note(f"redis-server --port {REDIS_PORT} started again (empty)")
 
-    def send(self, relay: Relay, relay_port: int) -> dict:
+    def send(self, relay: Relay, relay_port: int) -> dict[str, Any]:
         article = self.api("POST", "/articles", {"title": "Trial", "body_markdown": "Hello *all*."})
         campaign = self.api("POST", "/campaigns", {"article_id": article["id"]})
         self.campaign_id = campaign["id"]
@@ -302,7 +309,7 @@ def _relay_clients(port: int) -> list[int]:
     return [int(pid) for pid in re.findall(r"pid=(\d+)", out)]
 
 
-def verify(trial: Trial, relay: Relay, final: dict, within: float) -> bool:
+def verify(trial: Trial, relay: Relay, final: dict[str, Any], within: float) -> bool:
     """Print the figures; True when nobody got it twice, nobody is lost, every refused
     address ended bounced (delivery and reader), and the send took `within` seconds or less."""
     with psycopg.connect(trial.env["DATABASE_URL"]) as conn:
@@ -431,7 +438,8 @@ def main() -> None:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 if __name__ == "__main__":

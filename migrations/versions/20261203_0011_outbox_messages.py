@@ -6,6 +6,7 @@ Create Date: 2026-12-03 07:00:00
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,7 +27,7 @@ def _enum(values: Sequence[str], name: str) -> sa.Enum:
     return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=16)
 
 
-def _when(name: str, nullable: bool = True) -> sa.Column:
+def _when(name: str, nullable: bool = True) -> sa.Column[datetime]:
     return sa.Column(name, broadsheet.models.base.UTCDateTime(timezone=True), nullable=nullable)
 
 
