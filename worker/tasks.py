@@ -166,16 +166,14 @@ def start_campaign(campaign_id: int) -> int:
     it twice sends nobody twice. Not retried; the scheduler's tick re-runs a stalled start.
     """
     res = resources()
-    parts = 1
     with res.sessions.begin() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.SENDING:
             return 0
         campaigns.prepare(session, campaign, res.settings)
-        if session.get_bind().dialect.name == "postgresql":
-            parts = ledger.PLAN_PARTS_POSTGRESQL
-        else:
-            planned = ledger.plan_deliveries(session, campaign)
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        parts = ledger.PLAN_PARTS_POSTGRESQL if postgresql else 1
+        planned = ledger.plan_deliveries(session, campaign) if parts == 1 else 0
     if parts > 1:  # the rendering is committed; the parts commit one by one
         planned = ledger.plan_in_parts(res.sessions, campaign_id, parts)
     log.info("campaign %s: planned %s deliveries", campaign_id, planned)
