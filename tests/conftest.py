@@ -58,14 +58,14 @@ def settings(stack: dict[str, object]) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engine(settings: Settings):  # type: ignore[no-untyped-def]
+def engine(settings: Settings):
     engine = make_engine(settings.database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def db(engine) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+def db(engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test (savepoints inside)."""
     conn = engine.connect()
     outer = conn.begin()
@@ -79,13 +79,13 @@ def db(engine) -> Iterator[Session]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def committed(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+def committed(engine, stack) -> Iterator[Session]:
     """A session whose commits are real (workers in other processes must see the rows);
     every table is emptied, the SMTP recorder and Redis throttle reset, after the test."""
     yield from committing_session(engine, stack)
 
 
-def committing_session(engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+def committing_session(engine, stack) -> Iterator[Session]:
     sessions = make_session_factory(engine)
     session = sessions()
     try:
@@ -98,7 +98,7 @@ def committing_session(engine, stack) -> Iterator[Session]:  # type: ignore[no-u
         reset_services(stack)
 
 
-def reset_services(stack) -> None:  # type: ignore[no-untyped-def]
+def reset_services(stack) -> None:
     """What a test leaves in Redis and the SMTP recorder, gone before the next test."""
     # Tasks a test queued without a worker must not run in a later test (ids get reused).
     client = stack["redis"].client()
@@ -115,12 +115,12 @@ def reset_services(stack) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def smtp(stack) -> object:  # type: ignore[no-untyped-def]
+def smtp(stack) -> object:
     return stack["smtp"].handler
 
 
 @pytest.fixture(scope="session")
-def celery_worker(stack) -> Iterator[CeleryWorker]:  # type: ignore[no-untyped-def]
+def celery_worker(stack) -> Iterator[CeleryWorker]:
     """A real Celery worker process (prefork, 2 children) sharing the test services."""
     worker = CeleryWorker(dict(os.environ), stack["workdir"] / "worker.log")
     worker.start()
@@ -129,7 +129,7 @@ def celery_worker(stack) -> Iterator[CeleryWorker]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
+def app(settings: Settings, stack):
     from web.app import create_app, dispose
 
     app = create_app(settings)
@@ -139,7 +139,7 @@ def app(settings: Settings, stack):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def editor(app, committed):  # type: ignore[no-untyped-def]
+def editor(app, committed):
     """A test client signed in to the admin as an editor (editor@example.org)."""
     make_user(committed, "editor")
     client = app.test_client()
@@ -148,7 +148,7 @@ def editor(app, committed):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app):
     return app.test_client()
 
 
@@ -165,7 +165,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+def live(app) -> Iterator[LiveServer]:
     """The test app served over HTTP on a loopback port, for the browser."""
     with LiveServer(app) as server:
         yield server
@@ -176,13 +176,13 @@ def shots(request: pytest.FixtureRequest) -> Path:
     """Where a test's screenshots go: tests/artifacts/screenshots/<module>/ (git-ignored, kept
     after the run to look at), or BROADSHEET_SCREENSHOTS when set."""
     base = os.environ.get("BROADSHEET_SCREENSHOTS") or PROJECT_ROOT / "tests/artifacts/screenshots"
-    folder = Path(base) / request.module.__name__.rpartition(".")[2]
+    folder: Path = Path(base) / request.module.__name__.rpartition(".")[2]
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 @pytest.fixture
-def owed(monkeypatch, committed):  # type: ignore[no-untyped-def]
+def owed(monkeypatch, committed):
     """`owed()`: the readers whose confirmation the outbox holds, as committed, in order. No
     sweep is asked for, so no task outlives this test's rows to mail a later test's reader."""
     monkeypatch.setattr("web.enqueue.wake_sweep", lambda client: False)

@@ -5,14 +5,14 @@ steady use is handed out without the extra round trip (broadsheet/db.py)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from broadsheet import db as broadsheet_db
 from broadsheet.db import make_engine
 
 
 @pytest.fixture
-def pg_engine(settings):  # type: ignore[no-untyped-def]
+def pg_engine(settings):
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("the ping applies to PostgreSQL; SQLite has no server to drop connections")
     engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
@@ -20,12 +20,13 @@ def pg_engine(settings):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-def _backend(engine) -> int:  # type: ignore[no-untyped-def]
+def _backend(engine: Engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        pid: int = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        return pid
 
 
-def _drop(settings, pid: int) -> None:  # type: ignore[no-untyped-def]
+def _drop(settings, pid: int) -> None:
     killer = make_engine(settings.database_url)
     try:
         with killer.connect() as conn:

@@ -14,7 +14,7 @@ from broadsheet.db import make_engine
 
 
 @pytest.fixture
-def sqlite_file(tmp_path):  # type: ignore[no-untyped-def]
+def sqlite_file(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/q.db")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER)"))

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from broadsheet.bounces.intake import process_mail
 from broadsheet.bounces.mailbox import MailboxError, open_mailbox
 from broadsheet.db import make_session_factory
 from broadsheet.models import BounceReport, Campaign, Delivery, Subscriber
@@ -38,11 +39,23 @@ class Store:
         self.deleted: set[int] = set()
 
 
+class StoreServer(socketserver.ThreadingTCPServer):
+    """A loopback server whose handlers serve the messages of `store`."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[socketserver.BaseRequestHandler], store: Store) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.store = store
+
+
 class ImapHandler(socketserver.StreamRequestHandler):
     """Just enough IMAP4rev1 for imaplib: LOGIN, SELECT, UID SEARCH/FETCH/STORE, EXPUNGE."""
 
+    server: StoreServer
+
     def handle(self) -> None:
-        store: Store = self.server.store  # type: ignore[attr-defined]
+        store = self.server.store
         self.say("* OK fake IMAP4rev1 ready")
         while line := self.rfile.readline().decode().rstrip("\r\n"):
             tag, command, *args = line.split(" ")
@@ -80,8 +93,10 @@ class ImapHandler(socketserver.StreamRequestHandler):
 class Pop3Handler(socketserver.StreamRequestHandler):
     """Just enough POP3 for poplib: USER/PASS, LIST, RETR, DELE, and deletions at QUIT."""
 
+    server: StoreServer
+
     def handle(self) -> None:
-        store: Store = self.server.store  # type: ignore[attr-defined]
+        store = self.server.store
         self.say("+OK fake POP3 ready")
         while line := self.rfile.readline().decode().rstrip("\r\n"):
             command, *args = line.split(" ")
@@ -117,14 +132,12 @@ class Pop3Handler(socketserver.StreamRequestHandler):
 def remote(request) -> Iterator[tuple[str, Store]]:
     """A loopback IMAP or POP3 server holding a bounce and an auto-reply: (URL, its store)."""
     handler = ImapHandler if request.param == "imap" else Pop3Handler
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    server.store = Store([BOUNCE, AUTO_REPLY])  # type: ignore[attr-defined]
+    server = StoreServer(handler, Store([BOUNCE, AUTO_REPLY]))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     port = server.server_address[1]
     path = "/Bounces" if request.param == "imap" else ""
-    yield f"{request.param}://bounces:s3cret@127.0.0.1:{port}{path}", server.store  # type: ignore[attr-defined]
+    yield f"{request.param}://bounces:s3cret@127.0.0.1:{port}{path}", server.store
     server.shutdown()
     server.server_close()
     thread.join(5)
@@ -158,7 +171,8 @@ def poller(monkeypatch, settings, engine) -> Callable[[str], dict[str, int]]:
             sessions=make_session_factory(engine),
         )
         monkeypatch.setattr(bounces, "resources", lambda: res)
-        return bounces.poll_bounces()
+        counts: dict[str, int] = bounces.poll_bounces()
+        return counts
 
     return poll
 
@@ -174,9 +188,9 @@ def test_a_message_whose_transaction_fails_stays_in_the_mailbox(
     remote, poller, committed, monkeypatch
 ):
     url, store = remote
-    real = bounces.process_mail
+    real = process_mail
 
-    def failing(session, raw, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def failing(session, raw, *args, **kwargs):
         if raw == AUTO_REPLY:
             raise RuntimeError("database went away")
         return real(session, raw, *args, **kwargs)
@@ -202,7 +216,9 @@ def test_poll_does_nothing_without_a_mailbox(poller):
 
 
 def test_beat_polls_the_bounce_mailbox_every_minute(settings):
-    entry = celery_config(settings)["beat_schedule"]["poll-bounces"]
+    schedule = celery_config(settings)["beat_schedule"]
+    assert isinstance(schedule, dict)
+    entry = schedule["poll-bounces"]
     assert (entry["task"], entry["schedule"]) == ("broadsheet.poll_bounces", 60.0)
     assert entry["options"]["expires"] <= 60, "polls that waited in the queue do not pile up"
 
@@ -291,7 +307,7 @@ def test_worker_polls_a_maildir_and_the_next_campaign_skips_the_bounced(
 
         def second_sent() -> bool:
             """the second campaign finished"""
-            campaign = committed.get(Campaign, second, populate_existing=True)
+            campaign: Campaign = committed.get(Campaign, second, populate_existing=True)
             return campaign.status.value == "sent"
 
         wait_until(committed, second_sent)

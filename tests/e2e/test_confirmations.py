@@ -17,13 +17,13 @@ from worker.tasks import wake_sweep
 
 
 @pytest.fixture
-def signup(committed, stack, celery_worker):  # type: ignore[no-untyped-def]
+def signup(committed, stack, celery_worker):
     """`signup(email)`: the reader and their confirmation committed, a sweep asked for (the
     worker sends it)."""
     return lambda email: sign_up(committed, stack["redis"].client(), email)
 
 
-def reader(committed, reader_id: int) -> tuple[str, datetime | None]:  # type: ignore[no-untyped-def]
+def reader(committed, reader_id: int) -> tuple[str, datetime | None]:
     """The reader's (status, confirmation_sent_at) as committed. The read transaction ends at
     once: on SQLite an open one holds the write lock the worker needs."""
     try:
@@ -37,7 +37,7 @@ def reader(committed, reader_id: int) -> tuple[str, datetime | None]:  # type: i
         committed.rollback()
 
 
-def wait_until(check, timeout: float = 20):  # type: ignore[no-untyped-def]
+def wait_until(check, timeout: float = 20):
     deadline = time.monotonic() + timeout
     while not (result := check()):
         assert time.monotonic() < deadline, "timed out"
@@ -46,7 +46,7 @@ def wait_until(check, timeout: float = 20):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def quick_retries(celery_worker):  # type: ignore[no-untyped-def]
+def quick_retries(celery_worker):
     celery_worker.restart(RETRY_DELAYS="1,1,1")
     yield celery_worker
     celery_worker.restart()

@@ -18,17 +18,17 @@ from tests.support.factories import add_readers, start_campaign
 
 
 @pytest.fixture
-def steady(celery_worker):  # type: ignore[no-untyped-def]
+def steady(celery_worker):
     celery_worker.restart(SEND_RATE="200", BATCH_SIZE="20", PAUSE_AFTER_ATTEMPTS="40")
     yield celery_worker
     celery_worker.restart()
 
 
-def received(smtp) -> Counter[str]:  # type: ignore[no-untyped-def]
+def received(smtp) -> Counter[str]:
     return Counter(r for m in smtp.messages for r in m.rcpt_tos)
 
 
-def settle(smtp, quiet: float = 1.0) -> int:  # type: ignore[no-untyped-def]
+def settle(smtp, quiet: float = 1.0) -> int:
     """Wait until no message arrived for `quiet` seconds; returns the count."""
     count = len(smtp.messages)
     while True:
@@ -95,7 +95,7 @@ def test_retry_failed_sends_only_to_those_who_missed_it(client, committed, smtp,
 
 
 @pytest.fixture
-def quick_retries(celery_worker):  # type: ignore[no-untyped-def]
+def quick_retries(celery_worker):
     celery_worker.restart(SEND_RATE="200", BATCH_SIZE="20", RETRY_DELAYS="1,1")
     yield celery_worker
     celery_worker.restart()
@@ -118,7 +118,7 @@ def test_retry_failed_long_after_planning_survives_a_temporary_error(
         .values(created_at=utcnow() - timedelta(days=2), queued_at=utcnow() - timedelta(days=2))
     )
     committed.commit()
-    refused = []  # the relay is busy the first time, then takes the message
+    refused: list[str] = []  # the relay is busy the first time, then takes the message
 
     def busy_once(rcpt: str) -> str | None:
         if rcpt == "reader3@example.org" and not refused:

@@ -13,6 +13,7 @@ import signal
 import time
 from collections import Counter
 from contextlib import contextmanager
+from typing import TypedDict
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from worker.tasks import start_campaign
 
 
 @contextmanager
-def ticking(celery_worker, stack, **env: str):  # type: ignore[no-untyped-def]
+def ticking(celery_worker, stack, **env: str):
     """The worker with `env` added and a real beat beside it; then the original worker."""
     celery_worker.restart(**env)
     beat = CeleryBeat({**celery_worker.env}, stack["workdir"])
@@ -39,13 +40,13 @@ def ticking(celery_worker, stack, **env: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def faulty(celery_worker, stack):  # type: ignore[no-untyped-def]
+def faulty(celery_worker, stack):
     """The worker and a real beat (ticking every second), with short leases and retries."""
     with ticking(celery_worker, stack, SEND_RATE="400", **FAST_RECOVERY) as beat:
         yield celery_worker, beat
 
 
-def launch(session) -> int:  # type: ignore[no-untyped-def]
+def launch(session) -> int:
     """Start a campaign without enqueueing: beat's tick finds it unplanned and starts it, so
     the test process never needs the broker (which some tests replace)."""
     article = create_article(session, title="Under Fire", body_markdown="Steady as she goes.")
@@ -54,7 +55,7 @@ def launch(session) -> int:  # type: ignore[no-untyped-def]
     return campaign.id
 
 
-def wait_until_sent(session, campaign_id: int, timeout: float, worker) -> None:  # type: ignore[no-untyped-def]
+def wait_until_sent(session, campaign_id: int, timeout: float, worker) -> None:
     deadline = time.monotonic() + timeout
     while session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) != "sent":
         session.rollback()  # end the transaction: on SQLite it holds the write lock
@@ -63,7 +64,18 @@ def wait_until_sent(session, campaign_id: int, timeout: float, worker) -> None: 
     session.rollback()
 
 
-def audit(session, smtp, campaign_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+class Audit(TypedDict):
+    """What the relay received against what the ledger says (`audit`)."""
+
+    readers: int
+    duplicates: list[str]
+    missing: set[str]
+    missing_not_unknown: set[str]
+    unknown: set[str]
+    statuses: Counter[str]
+
+
+def audit(session, smtp, campaign_id: int) -> Audit:
     """Compare what the relay received with what the ledger says."""
     rows = session.execute(
         select(Subscriber.email_key, Delivery.status)
@@ -83,7 +95,7 @@ def audit(session, smtp, campaign_id: int) -> dict[str, object]:  # type: ignore
     }
 
 
-def assert_exactly_once(report: dict[str, object], unknown_at_most: int) -> None:
+def assert_exactly_once(report: Audit, unknown_at_most: int) -> None:
     print(
         f"\nreaders {report['readers']}, duplicates {len(report['duplicates'])}, "
         f"missing {len(report['missing'])} (unknown {len(report['unknown'])}), "
@@ -119,7 +131,7 @@ def test_whole_worker_killed_and_replaced(committed, smtp, faulty):
     assert_exactly_once(audit(committed, smtp, campaign_id), unknown_at_most=2)
 
 
-def restart_redis_mid_send(  # type: ignore[no-untyped-def]
+def restart_redis_mid_send(
     committed, smtp, celery_worker, stack, *, readers: int, after: int, within: float, **env
 ) -> int:
     """Send to `readers` through the worker and beat on a private Redis (one we may kill,
@@ -135,6 +147,7 @@ def restart_redis_mid_send(  # type: ignore[no-untyped-def]
         add_readers(committed, readers)
         campaign_id = launch(committed)
         smtp.wait_for(after, timeout=60)
+        assert own.proc is not None
         own.proc.kill()  # queued tasks, unacked tasks and the rate limiter's state are gone
         own.proc.wait(10)
         own.start()
@@ -214,7 +227,7 @@ def test_relay_that_stops_answering(committed, smtp, faulty):
     before, after = {"reader40@example.org"}, {"reader140@example.org", "reader240@example.org"}
     stalled: set[str] = set()
 
-    def stall(targets: set[str]):  # type: ignore[no-untyped-def]
+    def stall(targets: set[str]):
         def delay(rcpt: str) -> float:
             if rcpt in targets and rcpt not in stalled:
                 stalled.add(rcpt)

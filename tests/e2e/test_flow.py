@@ -29,7 +29,7 @@ def csrf_token(page: bytes) -> str:
     return match.group(1).decode()
 
 
-def signup(client, email: str, name: str = "") -> None:  # type: ignore[no-untyped-def]
+def signup(client, email: str, name: str = "") -> None:
     form = client.get("/subscribe")
     assert form.status_code == 200
     answer = client.post(
@@ -39,14 +39,14 @@ def signup(client, email: str, name: str = "") -> None:  # type: ignore[no-untyp
     assert b"Check your inbox" in answer.data
 
 
-def send_article(client, headers) -> int:  # type: ignore[no-untyped-def]
+def send_article(client, headers) -> int:
     article = client.post("/api/v1/articles", json=ARTICLE, headers=headers)
     assert article.status_code == 201, article.get_json()
     campaign = client.post(
         "/api/v1/campaigns", json={"article_id": article.get_json()["id"]}, headers=headers
     )
     assert campaign.status_code == 201
-    campaign_id = campaign.get_json()["id"]
+    campaign_id: int = campaign.get_json()["id"]
     assert campaign.get_json()["status"] == "draft"
     assert client.post(f"/api/v1/campaigns/{campaign_id}/send", headers=headers).status_code == 202
     return campaign_id

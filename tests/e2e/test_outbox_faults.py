@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections import Counter
+from typing import TypedDict
 
 from sqlalchemy import func, select
 
@@ -22,7 +23,7 @@ from worker.tasks import wake_sweep
 OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
-def owe_many(session, client, count: int, prefix: str) -> None:  # type: ignore[no-untyped-def]
+def owe_many(session, client, count: int, prefix: str) -> None:
     """`count` signups committed at once (a burst the sweep has to work through), one ask."""
     for n in range(count):
         reader = request_subscription(session, f"{prefix}{n}@example.org").subscriber_id
@@ -31,7 +32,7 @@ def owe_many(session, client, count: int, prefix: str) -> None:  # type: ignore[
     wake_sweep(client)
 
 
-def wait_until_swept(session, timeout: float, worker) -> None:  # type: ignore[no-untyped-def]
+def wait_until_swept(session, timeout: float, worker) -> None:
     deadline = time.monotonic() + timeout
     query = select(func.count()).where(OutboxMessage.status.in_(OPEN))
     while session.scalar(query):
@@ -41,7 +42,17 @@ def wait_until_swept(session, timeout: float, worker) -> None:  # type: ignore[n
     session.rollback()
 
 
-def audit(session, smtp) -> dict[str, object]:  # type: ignore[no-untyped-def]
+class Audit(TypedDict):
+    """What the relay received against what the outbox says (`audit`)."""
+
+    readers: int
+    duplicates: list[str]
+    missing_not_unknown: set[str]
+    unknown: set[str]
+    statuses: Counter[str]
+
+
+def audit(session, smtp) -> Audit:
     rows = session.execute(
         select(Subscriber.email_key, OutboxMessage.status).join(
             OutboxMessage, OutboxMessage.subscriber_id == Subscriber.id
@@ -51,7 +62,7 @@ def audit(session, smtp) -> dict[str, object]:  # type: ignore[no-untyped-def]
     received = Counter(r for m in smtp.messages for r in m.rcpt_tos)
     unknown = {email for email, status in rows if status == OutboxStatus.UNKNOWN}
     missing = {email for email, _ in rows if received[email] == 0}
-    report = {
+    report: Audit = {
         "readers": len(rows),
         "duplicates": sorted(e for e, n in received.items() if n > 1),
         "missing_not_unknown": missing - unknown,
@@ -101,6 +112,7 @@ def test_redis_restarted_empty_mid_sweep(committed, smtp, celery_worker, stack):
     try:
         owe_many(committed, own.client(), 400, "burst")
         smtp.wait_for(100, timeout=60)
+        assert own.proc is not None
         own.proc.kill()
         own.proc.wait(10)
         own.start()

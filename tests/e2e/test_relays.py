@@ -26,12 +26,12 @@ def busiest_second(times: list[float]) -> int:
     return max(sum(1 for t in times if start <= t < start + 1) for start in times)
 
 
-def recipients(*handlers) -> collections.Counter[str]:  # type: ignore[no-untyped-def]
+def recipients(*handlers) -> collections.Counter[str]:
     return collections.Counter(r for h in handlers for m in h.messages for r in m.rcpt_tos)
 
 
 @pytest.fixture
-def second_relay(smtp):  # type: ignore[no-untyped-def]
+def second_relay(smtp):
     server = SmtpServer()
     server.start()
     yield server
@@ -39,7 +39,7 @@ def second_relay(smtp):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def restore_worker(celery_worker):  # type: ignore[no-untyped-def]
+def restore_worker(celery_worker):
     yield celery_worker
     celery_worker.restart()
 

@@ -76,14 +76,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def running():  # type: ignore[no-untyped-def]
+def running():
     instance = make_tempdir()
     port = free_port()
     with started(instance, port, free_port()) as (proc, _):
         yield proc, instance, f"http://127.0.0.1:{port}"
 
 
-def wait_until(check, timeout: float, what: str, log: Path):  # type: ignore[no-untyped-def]
+def wait_until(check, timeout: float, what: str, log: Path):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
@@ -93,11 +93,18 @@ def wait_until(check, timeout: float, what: str, log: Path):  # type: ignore[no-
     raise AssertionError(f"{what} within {timeout}s; log:\n{log.read_text()[-4000:]}")
 
 
-def fetch(opener, url: str, data: dict[str, str] | None = None) -> str | None:  # type: ignore[no-untyped-def]
+def csrf_token_in(page: str | None) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page or "")
+    assert found is not None, f"no form token in {page!r}"
+    return found.group(1)
+
+
+def fetch(opener, url: str, data: dict[str, str] | None = None) -> str | None:
     body = urllib.parse.urlencode(data).encode() if data else None
     try:
         with opener.open(url, data=body, timeout=5) as answer:
-            return answer.read().decode()
+            page: str = answer.read().decode()
+            return page
     except OSError:
         return None
 
@@ -113,7 +120,9 @@ def make_first_admin_as_the_banner_says(banner: str) -> str:
         ["sh", "-c", command.group(1)], input="a good long password\n", env=elsewhere,
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return re.search(r"sign in at (\S+)", made.stdout).group(1)
+    signs_in_at = re.search(r"sign in at (\S+)", made.stdout)
+    assert signs_in_at is not None, made.stdout
+    return signs_in_at.group(1)
 
 
 def test_run_serves_signup_and_mail_reaches_the_maildir(running):
@@ -123,7 +132,7 @@ def test_run_serves_signup_and_mail_reaches_the_maildir(running):
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
     )
     form = wait_until(lambda: fetch(opener, f"{base}/subscribe"), 90, "signup page up", log)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    token = csrf_token_in(form)
     answer = fetch(opener, f"{base}/subscribe", {"email": "ann@example.org", "csrf_token": token})
     assert answer and "Check your inbox" in answer
 
@@ -141,7 +150,7 @@ def test_run_serves_signup_and_mail_reaches_the_maildir(running):
     signs_in_at = make_first_admin_as_the_banner_says(banner)
     assert signs_in_at == f"{base}/admin/", "create-admin names the admin this run serves"
     page = fetch(opener, signs_in_at + "login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token_in(page)
     signed_in = fetch(
         opener, f"{base}/admin/login",
         {"email": "you@example.org", "password": "a good long password", "csrf_token": token},
@@ -163,7 +172,8 @@ def api_status(base: str, token: str) -> int | None:
     )
     try:
         with urllib.request.urlopen(ask, timeout=5) as answer:
-            return answer.status
+            status: int = answer.status
+            return status
     except urllib.error.HTTPError as exc:
         return exc.code
     except OSError:

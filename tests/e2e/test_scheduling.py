@@ -25,7 +25,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def draft(client, headers) -> int:  # type: ignore[no-untyped-def]
+def draft(client, headers) -> int:
     article = client.post(
         "/api/v1/articles",
         json={"title": "Tomorrow's Paper", "body_markdown": "x"},
@@ -34,18 +34,20 @@ def draft(client, headers) -> int:  # type: ignore[no-untyped-def]
     campaign = client.post(
         "/api/v1/campaigns", json={"article_id": article.get_json()["id"]}, headers=headers
     )
-    return campaign.get_json()["id"]
+    campaign_id: int = campaign.get_json()["id"]
+    return campaign_id
 
 
-def schedule(client, headers, campaign_id: int, at: object):  # type: ignore[no-untyped-def]
+def schedule(client, headers, campaign_id: int, at: object):
     return client.post(
         f"/api/v1/campaigns/{campaign_id}/schedule", json={"at": at}, headers=headers
     )
 
 
-def status(session, campaign_id: int) -> str:  # type: ignore[no-untyped-def]
+def status(session: Session, campaign_id: int) -> str:
     try:
-        return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)).value
+        query = select(Campaign.status).where(Campaign.id == campaign_id)
+        return session.execute(query).scalar_one().value
     finally:
         session.rollback()  # on SQLite an open transaction would hold the write lock
 
@@ -114,7 +116,7 @@ def test_a_scheduled_campaign_can_be_cancelled(client, committed):
     committed.rollback()
 
 
-def scheduled_campaign(session, at: datetime) -> int:  # type: ignore[no-untyped-def]
+def scheduled_campaign(session, at: datetime) -> int:
     article = create_article(session, title="Tomorrow's Paper", body_markdown="x")
     campaign = create_campaign(session, article.id)
     campaign.status, campaign.scheduled_at = CampaignStatus.SCHEDULED, at
@@ -145,8 +147,9 @@ def test_two_ticks_at_once_start_a_due_campaign_exactly_once(engine, committed):
 
 
 @pytest.fixture
-def log_offset(celery_worker) -> int:  # type: ignore[no-untyped-def]
-    return celery_worker.logfile.stat().st_size
+def log_offset(celery_worker) -> int:
+    size: int = celery_worker.logfile.stat().st_size
+    return size
 
 
 def test_tick_starts_a_due_campaign_once_and_it_is_sent(

@@ -49,7 +49,9 @@ class _PageReader(HTMLParser):
 
     def __init__(self, page: str) -> None:
         super().__init__()
-        self.page, self.forms, self.links = page, [], []  # type: ignore[var-annotated]
+        self.page = page
+        self.forms: list[Form] = []
+        self.links: list[str] = []
         self._select: tuple[str, list[str], list[str]] | None = None  # name, first, chosen
         self._textarea: tuple[str, list[str]] | None = None
         self._in_form = self._disabled = False  # inside a form; inside a disabled fieldset

@@ -3,11 +3,12 @@ person would."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.support.factories import PASSWORD
 
-PHONE, DESKTOP = {"width": 375, "height": 800}, {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 375, "height": 800}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 # Text whose contrast the page checks measure.
 TEXT = [
     "body", "h1", "h2", "h3", "label", ".hint", ".error", ".muted", ".small", ".kicker",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize
 
+Scheme = Literal["light", "dark"]  # the colour scheme a page is shown in
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -45,7 +47,12 @@ _CONTRAST_JS = """
 """
 
 
-def open_page(browser: Browser, base_url: object, viewport: dict, scheme: str = "light") -> Page:
+def open_page(
+    browser: Browser,
+    base_url: object,
+    viewport: ViewportSize,
+    scheme: Scheme = "light",
+) -> Page:
     """A page in a fresh context (no cookies) at `viewport` and colour scheme, on the server."""
     url = getattr(base_url, "url", base_url)
     context = browser.new_context(viewport=viewport, color_scheme=scheme, base_url=str(url))
@@ -61,7 +68,8 @@ def launch(playwright: Playwright) -> Browser:
 
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the document is wider than the viewport (0 when nothing scrolls)."""
-    return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+    overflow: int = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+    return overflow
 
 
 def contrast_ratios(page: Page, selectors: list[str]) -> list[tuple[str, float]]:

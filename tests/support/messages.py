@@ -15,11 +15,9 @@ def personal_parts(raw: bytes, reader: str, greeting: str) -> dict[str, str]:
     kept apart under "subject"."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     fixed = {name: str(value) for name, value in message.items() if name not in PERSONAL_HEADERS}
-    bodies = {
-        kind: message.get_body(preferencelist=(kind,))  # type: ignore[attr-defined]
-        .get_content()
-        .replace(reader, "READER")
-        .replace(greeting, "GREETING")
-        for kind in ("plain", "html")
-    }
+    bodies: dict[str, str] = {}
+    for kind in ("plain", "html"):
+        part = message.get_body(preferencelist=(kind,))
+        assert part is not None, f"message has no text/{kind} part"
+        bodies[kind] = part.get_content().replace(reader, "READER").replace(greeting, "GREETING")
     return {**fixed, **bodies, "subject": str(message["Subject"])}

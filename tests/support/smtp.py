@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -28,7 +29,7 @@ class Received:
     peer: tuple[str, int] = ("", 0)  # the client's address and port: one per connection
 
     def parsed(self) -> EmailMessage:
-        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 class RecordingHandler:
@@ -73,11 +74,12 @@ class RecordingHandler:
         with self._cond:
             self.messages.append(
                 Received(
-                    envelope.mail_from,
+                    envelope.mail_from or "",
                     tuple(envelope.rcpt_tos),
-                    envelope.original_content,
+                    envelope.original_content or b"",
                     time.monotonic(),
-                    tuple(session.peer),
+                    # aiosmtpd types it as a str; it is the transport's (host, port)
+                    cast(tuple[str, int], tuple(session.peer or ())),
                 )
             )
             self._cond.notify_all()
@@ -110,7 +112,8 @@ class RecordingHandler:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class SmtpServer:

@@ -29,6 +29,8 @@ class Handler(BaseHTTPRequestHandler):
     """/ok, /missing, /broken (500), /no-head (405 to HEAD), /moved (to /ok), /loop, /slow,
     and /to/<address> (a redirect to that address)."""
 
+    server: Server
+
     def do_HEAD(self) -> None:
         self.answer(head=True)
 
@@ -36,7 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(head=False)
 
     def answer(self, *, head: bool) -> None:
-        self.server.seen.append(  # type: ignore[attr-defined]
+        self.server.seen.append(
             (self.command, self.path, self.headers["User-Agent"], self.headers["Host"])
         )
         status, headers = {
@@ -92,12 +94,12 @@ class Server(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:
         """A client that hangs up or refuses the certificate is expected here: kept, not
         printed."""
         self.errors.append(sys.exception())
 
-    def finish_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def finish_request(self, request, client_address) -> None:
         request.settimeout(5)
         if self.tls is None or request.recv(1, socket.MSG_PEEK) != b"\x16":
             super().finish_request(request, client_address)

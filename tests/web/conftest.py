@@ -27,7 +27,7 @@ def commits(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def committed(request, engine, stack) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+def committed(request, engine, stack) -> Iterator[Session]:
     """The test's session: its commits are savepoints in the test's transaction (real ones
     for a test that `commits`)."""
     if commits(request):
@@ -46,7 +46,7 @@ def committed(request, engine, stack) -> Iterator[Session]:  # type: ignore[no-u
 
 
 @pytest.fixture
-def app(request, settings, stack, committed) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+def app(request, settings, stack, committed) -> Iterator[Flask]:
     """The app, its requests' sessions on the test's connection (see the module)."""
     app = create_app(settings)
     app.config.update(TESTING=True)

@@ -9,6 +9,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from broadsheet.bounces.sns import CertificateUnavailable, SignatureError, SnsVerifier
 from broadsheet.bounces.sns import fetch_certificate as real_fetch
@@ -72,7 +74,8 @@ class Fetcher:
     """Stands in for the https fetch of the signing certificate; records what was asked."""
 
     def __init__(self, pem: bytes) -> None:
-        self.pem, self.urls = pem, []
+        self.pem = pem
+        self.urls: list[str] = []
 
     def __call__(self, url: str) -> bytes:
         self.urls.append(url)
@@ -86,7 +89,7 @@ def fetcher(app, key) -> Fetcher:
     return fetch
 
 
-def sign(key, message: dict, version: str = "1") -> dict:
+def sign(key, message: dict[str, Any], version: str = "1") -> dict[str, Any]:
     """Sign like SNS: `Name\\nvalue\\n` for each signed field present, SHA1 (v1) or SHA256 (v2)."""
     message = {**message, "SignatureVersion": version, "SigningCertURL": CERT_URL}
     text = "".join(f"{k}\n{message[k]}\n" for k in SIGNED[message["Type"]] if k in message)
@@ -95,7 +98,9 @@ def sign(key, message: dict, version: str = "1") -> dict:
     return {**message, "Signature": base64.b64encode(signature).decode()}
 
 
-def notification(payload: dict, message_id: str = "7f1d7f52-2c5a-5b7e-9b1c-1f1e1d1c1b1a") -> dict:
+def notification(
+    payload: dict[str, Any], message_id: str = "7f1d7f52-2c5a-5b7e-9b1c-1f1e1d1c1b1a"
+) -> dict[str, Any]:
     return {
         "Type": "Notification",
         "MessageId": message_id,
@@ -106,7 +111,7 @@ def notification(payload: dict, message_id: str = "7f1d7f52-2c5a-5b7e-9b1c-1f1e1
     }
 
 
-def post(client, message: dict | bytes, **headers: str):  # type: ignore[no-untyped-def]
+def post(client, message: dict[str, Any] | bytes, **headers: str):
     body = message if isinstance(message, bytes) else json.dumps(message).encode()
     # SNS posts JSON as text/plain, without a CSRF token or cookie.
     return client.post(
@@ -143,7 +148,7 @@ def sent(committed, settings):
     return ann.id, campaign.id, mail
 
 
-def bounce(mail: dict, bounce_type: str = "Permanent") -> dict:
+def bounce(mail: dict[str, Any], bounce_type: str = "Permanent") -> dict[str, Any]:
     status = "5.1.1" if bounce_type == "Permanent" else "4.2.2"
     return {
         "notificationType": "Bounce",
@@ -165,7 +170,7 @@ def bounce(mail: dict, bounce_type: str = "Permanent") -> dict:
     }
 
 
-def complaint(mail: dict, feedback: str = "abuse") -> dict:
+def complaint(mail: dict[str, Any], feedback: str = "abuse") -> dict[str, Any]:
     return {
         "notificationType": "Complaint",
         "complaint": {
@@ -189,16 +194,16 @@ def state(session, subscriber_id: int, campaign_id: int) -> tuple[str, str, str 
         session.rollback()
 
 
-def bounced_at(session, subscriber_id: int) -> datetime | None:
+def bounced_at(session: Session, subscriber_id: int) -> datetime | None:
     try:
-        return session.get(Subscriber, subscriber_id, populate_existing=True).bounced_at
+        return session.get_one(Subscriber, subscriber_id, populate_existing=True).bounced_at
     finally:
         session.rollback()
 
 
-def report_count(session) -> int:
+def report_count(session: Session) -> int:
     try:
-        return session.scalar(select(func.count()).select_from(BounceReport))
+        return session.execute(select(func.count()).select_from(BounceReport)).scalar_one()
     finally:
         session.rollback()
 
@@ -206,7 +211,7 @@ def report_count(session) -> int:
 SUBSCRIBE = "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37"
 
 
-def confirmation(topic: str = TOPIC) -> dict:
+def confirmation(topic: str = TOPIC) -> dict[str, Any]:
     return {
         "Type": "SubscriptionConfirmation",
         "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
@@ -274,20 +279,20 @@ def test_the_same_notification_twice_changes_nothing(client, committed, fetcher,
     assert fetcher.urls == [CERT_URL], "the certificate is fetched once, then cached"
 
 
-def tampered(key, message):  # type: ignore[no-untyped-def]
+def tampered(key, message):
     good = sign(key, message)
     return {**good, "Message": good["Message"].replace("Permanent", "Transient")}
 
 
-def other_key(key, message):  # type: ignore[no-untyped-def]
+def other_key(key, message):
     return sign(rsa.generate_private_key(public_exponent=65537, key_size=1024), message)
 
 
-def cert_url(url):  # type: ignore[no-untyped-def]
+def cert_url(url):
     return lambda key, message: {**sign(key, message), "SigningCertURL": url}
 
 
-def field(name, value):  # type: ignore[no-untyped-def]
+def field(name, value):
     return lambda key, message: {**sign(key, message), name: value}
 
 

@@ -4,13 +4,20 @@ tick every few seconds, the bounce poll every minute) are dropped; everything el
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import pytest
 
 from worker.logs import QuietRoutine
 
 
-def record(logger: str, msg: str, args: object, level: int = logging.INFO, **extra: object):  # type: ignore[no-untyped-def]
+def record(
+    logger: str,
+    msg: str,
+    args: tuple[object, ...] | Mapping[str, object],
+    level: int = logging.INFO,
+    **extra: object,
+) -> logging.LogRecord:
     made = logging.LogRecord(logger, level, __file__, 1, msg, args, None)
     made.__dict__.update(extra)
     return made

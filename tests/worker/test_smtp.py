@@ -35,12 +35,16 @@ def test_lines_that_start_with_a_dot_arrive_as_written(stack, relay, pipelining)
 def test_the_body_goes_only_after_meanwhile_ran_once(stack, relay, pipelining):
     relay.pipelining = pipelining
     seen: list[int] = []  # messages the relay had when the ledger write ran
+
+    def meanwhile() -> bool:
+        seen.append(len(relay.messages))
+        return True
+
     conn = client.connect(parse_smtp_url(stack["smtp"].url))
     try:
         reply = client.transmit(
-            conn, "editor@example.com", "reader@example.net", MESSAGE,
-            meanwhile=lambda: seen.append(len(relay.messages)) or True,
-        )  # fmt: skip
+            conn, "editor@example.com", "reader@example.net", MESSAGE, meanwhile=meanwhile
+        )
     finally:
         client.close(conn)
     assert reply.startswith("250")
@@ -51,13 +55,17 @@ def test_the_body_goes_only_after_meanwhile_ran_once(stack, relay, pipelining):
 def test_a_refused_recipient_still_runs_meanwhile_once(stack, relay):
     relay.rcpt_rule = {"gone@example.net": "550 5.1.1 no such user"}.get
     calls: list[str] = []
+
+    def meanwhile() -> bool:
+        calls.append("ran")
+        return True
+
     conn = client.connect(parse_smtp_url(stack["smtp"].url))
     try:
         with pytest.raises(Rejected) as refusal:
             client.transmit(
-                conn, "editor@example.com", "gone@example.net", MESSAGE,
-                meanwhile=lambda: calls.append("ran") or True,
-            )  # fmt: skip
+                conn, "editor@example.com", "gone@example.net", MESSAGE, meanwhile=meanwhile
+            )
     finally:
         client.close(conn)
     assert refusal.value.code == 550 and calls == ["ran"]
@@ -99,7 +107,7 @@ def test_a_failing_meanwhile_closes_the_connection_and_sends_nothing(stack, rela
 
 
 @pytest.fixture
-def relay(smtp):  # type: ignore[no-untyped-def]
+def relay(smtp):
     """The loopback server's recorder, empty before and as configured after the test."""
     smtp.reset()
     yield smtp

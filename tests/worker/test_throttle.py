@@ -12,14 +12,14 @@ from worker.throttle import MIN_FACTOR, Throttle
 
 
 @pytest.fixture
-def client(stack):  # type: ignore[no-untyped-def]
+def client(stack):
     client = stack["redis"].client()
     yield client
     for key in client.scan_iter(match="broadsheet:throttle:*"):
         client.delete(key)
 
 
-def throttle(client, settings, **changes) -> Throttle:  # type: ignore[no-untyped-def]
+def throttle(client, settings, **changes) -> Throttle:
     return Throttle(client, replace(settings, **changes))
 
 
@@ -120,6 +120,8 @@ def test_a_relay_allows_only_its_connections_and_a_lapsed_place_frees(client, se
     limits.release_connection(relay, "a")
     assert limits.acquire_connection(relay, "d", lease=30)
     assert not limits.acquire_connection(relay, "e", lease=30)
-    relay_view = limits.snapshot()["relays"][0]
+    relays = limits.snapshot()["relays"]
+    assert isinstance(relays, list)
+    relay_view = relays[0]
     assert relay_view["connections"] == {"limit": 2, "in_use": 2}
     assert (relay_view["configured_rate"], relay_view["effective_rate"]) == (None, None)

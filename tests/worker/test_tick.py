@@ -10,7 +10,7 @@ from tests.support.factories import add_readers, campaign_in
 from worker import tasks
 
 
-def ticked(stack, caplog) -> list[logging.LogRecord]:  # type: ignore[no-untyped-def]
+def ticked(stack, caplog) -> list[logging.LogRecord]:
     stack["redis"].client().delete(tasks.BROKER_MARKER)  # as on a fresh or emptied Redis
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="worker.tasks"):

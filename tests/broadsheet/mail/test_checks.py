@@ -281,11 +281,12 @@ def message_without(db, settings, *, unsubscribe=True, text_link=True):
     """A campaign's message built without the List-Unsubscribe headers or the text's link."""
     campaign = make_campaign(db)
     sample_message(db, campaign, settings)  # renders it
-    text = campaign.rendered_text
+    text, html = campaign.rendered_text, campaign.rendered_html
+    assert text is not None and html is not None
     if not text_link:
         text = text.replace(PLACEHOLDERS["unsubscribe_url"], "(see the web page)")
     skeleton = MessageSkeleton(
-        RenderedEmail(campaign.subject, text, campaign.rendered_html),
+        RenderedEmail(campaign.subject, text, html),
         mail_from=settings.mail_from,
         list_id=list_id(settings),
         campaign_id=campaign.id,
@@ -399,6 +400,7 @@ def test_links_in_leaves_out_personal_links_and_our_own_pages(db, settings):
     campaign = make_campaign(db, body_markdown=body)
     sample_message(db, campaign, settings)
     html = campaign.rendered_html
+    assert html is not None
     assert PLACEHOLDERS["unsubscribe_url"] in html and f"{settings.public_url}/archive/" in html
     found = links_in(html, public_url=settings.public_url)
     assert found == [

@@ -34,7 +34,10 @@ TEXT = "BSxGREETINGxBS\n\nThe  issue\tin   brief. \n\nUnsubscribe: BSxUNSUBSCRIB
 HTML = "<p>BSxGREETINGxBS</p>\n<p>The  issue \t in brief.</p>  \n<a href='BSxUNSUBSCRIBExBS'>x</a>"
 
 
-def pem_of(key) -> str:
+PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
+def pem_of(key: PrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -60,7 +63,8 @@ def verifies(message: bytes, key, selector: str = SELECTOR, domain: str = DOMAIN
             return txt_record(key)
         return None
 
-    return dkim.verify(message, dnsfunc=dnsfunc)
+    verified: bool = dkim.verify(message, dnsfunc=dnsfunc)
+    return verified
 
 
 def signature_tags(message: bytes) -> dict[str, str]:
@@ -145,7 +149,9 @@ def test_lines_are_crlf_and_short(rsa_key):
     message = skeleton_for(rsa_key).render(reader())
     assert b"\n" not in message.replace(b"\r\n", b"")
     assert all(len(line) <= 998 for line in message.split(b"\r\n"))
-    head = re.match(rb"DKIM-Signature:.*?\r\n(?![ \t])", message, re.DOTALL).group(0)
+    found = re.match(rb"DKIM-Signature:.*?\r\n(?![ \t])", message, re.DOTALL)
+    assert found is not None
+    head = found.group(0)
     assert all(len(line) <= 78 for line in head.split(b"\r\n"))
 
 
@@ -268,7 +274,7 @@ def test_confirmation_and_campaign_mail_are_signed_from_settings(tmp_path, ed_ke
     assert "list-unsubscribe-post" in signature_tags(message)["h"].split(":")
 
 
-def encrypted_pem(key) -> str:
+def encrypted_pem(key: PrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from jinja2 import UndefinedError
@@ -43,7 +44,7 @@ class FakeArticle:
     canonical_url: str | None = None
 
 
-def article_context(**article_fields: object) -> dict[str, object]:
+def article_context(**article_fields: Any) -> dict[str, object]:
     return {
         **placeholder_context(),
         "article": FakeArticle(**article_fields),
@@ -103,6 +104,7 @@ def test_article_html_has_css_inlined(article_email):
         styled = [attrs for attrs in elements.all(tag) if attrs.get("style")]
         assert styled, f"no inline style on <{tag}>"
     body_style = elements.all("body")[0]["style"]
+    assert body_style is not None
     assert "font-family" in body_style and "-apple-system" in body_style
     assert "max-width:600px" in html.replace(" ", "")
 

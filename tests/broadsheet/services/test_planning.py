@@ -4,6 +4,8 @@ campaign is marked planned once all are in, and a re-run adds only what is missi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import event, func, select, update
 
@@ -16,14 +18,14 @@ from tests.support.factories import add_readers
 
 
 @pytest.fixture
-def campaign_id(committed) -> int:  # type: ignore[no-untyped-def]
+def campaign_id(committed) -> int:
     article = create_article(committed, title="Parts", body_markdown="x")
     campaign = start_send(committed, create_campaign(committed, article.id).id)
     committed.commit()
     return campaign.id
 
 
-def planned_readers(session, campaign_id: int) -> list[int]:  # type: ignore[no-untyped-def]
+def planned_readers(session, campaign_id: int) -> list[int]:
     try:
         query = select(Delivery.subscriber_id).where(Delivery.campaign_id == campaign_id)
         return sorted(session.scalars(query))
@@ -71,13 +73,13 @@ def test_planning_reads_no_deliveries_so_it_cannot_turn_quadratic(engine, commit
     """The statement's plan touches only readers: a reader who has a row is skipped by the
     ledger's unique key (ON CONFLICT), not by an anti-join over the campaign's rows, which
     PostgreSQL ran as a nested loop (one scan per reader) while readers had no statistics."""
-    sent: list[str] = []
+    sent: list[tuple[str, Any]] = []  # (statement, parameters)
 
-    def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def keep(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("INSERT INTO DELIVERIES"):
             sent.append((statement, parameters))
 
-    campaign = committed.get(Campaign, campaign_id)
+    campaign = committed.get_one(Campaign, campaign_id)
     event.listen(engine, "before_cursor_execute", keep)
     try:
         plan_deliveries(committed, campaign, (1, 1000))

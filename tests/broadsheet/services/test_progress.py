@@ -16,7 +16,7 @@ from tests.support.factories import add_readers, make_campaign
 from worker.tasks import tick
 
 
-def started(session, readers: int = 5) -> int:  # type: ignore[no-untyped-def]
+def started(session, readers: int = 5) -> int:
     """A planned, sending campaign to `readers` readers, its counts kept, committed."""
     add_readers(session, readers)
     campaign = start_send(session, make_campaign(session).id)
@@ -26,7 +26,7 @@ def started(session, readers: int = 5) -> int:  # type: ignore[no-untyped-def]
     return campaign.id
 
 
-def set_status(session, campaign_id: int, status: DeliveryStatus, rows: int) -> None:  # type: ignore[no-untyped-def]
+def set_status(session, campaign_id: int, status: DeliveryStatus, rows: int) -> None:
     """`rows` of the campaign's deliveries get `status` (as sending them would)."""
     ids = [
         d.id
@@ -37,7 +37,7 @@ def set_status(session, campaign_id: int, status: DeliveryStatus, rows: int) -> 
 
 
 @pytest.fixture
-def large(monkeypatch):  # type: ignore[no-untyped-def]
+def large(monkeypatch):
     """Campaigns of more than 3 deliveries count as large."""
     monkeypatch.setattr(progress, "KEPT_COUNTS_ABOVE", 3)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from broadsheet.models import EventSource, SubscriberEvent
@@ -20,7 +22,7 @@ from broadsheet.services.suppression import (
 from broadsheet.signing import make_unsubscribe_token
 
 
-def history(db, subscriber_id: int) -> list[tuple]:
+def history(db, subscriber_id: int) -> list[tuple[Any, ...]]:
     """(from, to, source, reason, actor) oldest first."""
     rows = db.scalars(
         select(SubscriberEvent)

@@ -27,7 +27,8 @@ def test_signup_is_pending_and_owes_a_confirmation(db):
 def test_addresses_are_unique_case_insensitively(db):
     request_subscription(db, "ann@example.org")
     again = request_subscription(db, "ANN@example.org")
-    assert find_subscriber(db, "Ann@Example.org").id == again.subscriber_id
+    found = find_subscriber(db, "Ann@Example.org")
+    assert found is not None and found.id == again.subscriber_id
     with pytest.raises(Conflict):
         create_subscriber(db, "aNN@example.org")
 

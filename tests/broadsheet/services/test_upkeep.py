@@ -18,7 +18,7 @@ from tests.support.factories import make_campaign
 STALL = timedelta(minutes=2)
 
 
-def sending(db, readers: int):  # type: ignore[no-untyped-def]
+def sending(db, readers: int):
     for n in range(readers):
         create_subscriber(db, f"u{n}@example.org", status="active")
     campaign = start_send(db, make_campaign(db).id)

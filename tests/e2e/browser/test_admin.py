@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,13 +22,13 @@ from broadsheet.services import progress
 from broadsheet.services.campaigns import start_send
 from broadsheet.services.ledger import plan_deliveries
 from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
-from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
+from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import add_readers, make_campaign, make_user
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {
+VIEWPORTS: dict[str, tuple[ViewportSize, Scheme]] = {
     "phone": (PHONE, "light"),
     "desktop": (DESKTOP, "light"),
     "phone-dark": (PHONE, "dark"),

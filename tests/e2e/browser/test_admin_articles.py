@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy.orm import Session
 
 from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
-from tests.support.browser import contrast_ratios, horizontal_overflow
+from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow
 from tests.support.factories import make_article, make_campaign, make_user
 from tests.support.live_server import LiveServer
 
@@ -27,8 +27,12 @@ LONG_BODY = (
 )
 
 
-def editor_in(  # type: ignore[type-arg]
-    browser: Browser, live: LiveServer, viewport: dict, zone: str = "UTC", scheme: str = "light"
+def editor_in(
+    browser: Browser,
+    live: LiveServer,
+    viewport: ViewportSize,
+    zone: str = "UTC",
+    scheme: Scheme = "light",
 ) -> Page:
     """A signed-in editor's page in a fresh context whose clock is in `zone`."""
     context = browser.new_context(
@@ -106,7 +110,7 @@ def test_the_list_and_the_editor_fit_the_screen_with_readable_contrast(
     browser: Browser, live: LiveServer, committed: Session, shots: Path, device: str
 ):
     viewport = PHONE if device.startswith("phone") else DESKTOP
-    scheme = "dark" if device.endswith("dark") else "light"
+    scheme: Scheme = "dark" if device.endswith("dark") else "light"
     make_user(committed, "editor")
     for n in range(3):
         make_article(committed, f"Station Notes {n}", dek="Short items from the platforms.",

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 from sqlalchemy.orm import Session
 
 from broadsheet.services.campaigns import record_link_report
 from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
-from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
+from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import make_campaign, make_user
 from tests.support.live_server import LiveServer
 
@@ -43,8 +43,8 @@ def test_the_link_report_reads_in_the_checks(
     committed: Session,
     shots: Path,
     device: str,
-    viewport: dict,
-    scheme: str,
+    viewport: ViewportSize,
+    scheme: Scheme,
 ):
     make_user(committed, "editor")
     campaign = make_campaign(committed, "Late Trains", body_markdown=BODY)

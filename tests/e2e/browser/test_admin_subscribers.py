@@ -9,18 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Delivery
 from broadsheet.services.subscriptions import confirm, create_subscriber, request_subscription
-from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
+from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import PASSWORD, add_readers, make_campaign, make_user
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {
+VIEWPORTS: dict[str, tuple[ViewportSize, Scheme]] = {
     "phone": ({"width": 375, "height": 800}, "light"),
     "desktop": ({"width": 1440, "height": 900}, "light"),
     "phone-dark": ({"width": 375, "height": 800}, "dark"),

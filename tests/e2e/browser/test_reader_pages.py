@@ -8,10 +8,11 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,14 +23,14 @@ from broadsheet.services.subscriptions import create_subscriber
 from broadsheet.settings import Settings
 from broadsheet.signing import make_confirm_token, make_unsubscribe_token
 from tests.support.api import links, text_part
-from tests.support.browser import contrast_ratios, horizontal_overflow, open_page
+from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.live_server import LiveServer
 from tests.support.smtp import Received, RecordingHandler
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1280, "height": 800}
-VIEWPORTS = {
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+VIEWPORTS: dict[str, tuple[ViewportSize, Scheme]] = {
     "phone": ({"width": 375, "height": 740}, "light"),
     "desktop": (DESKTOP, "light"),
     "phone-dark": ({"width": 375, "height": 740}, "dark"),
@@ -78,7 +79,7 @@ def first_mail_to(smtp: RecordingHandler, address: str, timeout: float = 30) -> 
     return received[0]
 
 
-def heading(page: Page):  # type: ignore[no-untyped-def]
+def heading(page: Page):
     return page.get_by_role("heading", level=1)
 
 
@@ -129,14 +130,15 @@ def test_invalid_address_error_sits_by_the_field_and_is_announced(
     assert status_of(committed, "reader.example.org") is None
 
 
-def focused(page: Page) -> dict:
-    return page.evaluate(
+def focused(page: Page) -> dict[str, Any]:
+    found: dict[str, Any] = page.evaluate(
         """() => {
           const el = document.activeElement, style = getComputedStyle(el);
           return {id: el.id, text: el.textContent.trim(), tag: el.tagName,
                   outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2};
         }"""
     )
+    return found
 
 
 def test_keyboard_reaches_every_control_in_order_with_visible_focus(page: Page, shots: Path):

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from broadsheet.models import ApiToken, User
+from broadsheet.passwords import verify_password
 from broadsheet.services import users
 from tests.support.admin import TOKEN, csrf_token, post_form, sign_in
 from tests.support.factories import PASSWORD, make_user
@@ -33,12 +34,12 @@ def admin_routes(app: Flask, ids: str = "1") -> list[tuple[str, str, str]]:
         if not rule.rule.startswith("/admin") or rule.endpoint == "admin.static":
             continue
         url = re.sub(r"<(?:\w+:)?(\w+)>", ids, rule.rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((rule.endpoint, method, url))
     return routes
 
 
-def call(client, method: str, url: str, token: str | None):  # type: ignore[no-untyped-def]
+def call(client, method: str, url: str, token: str | None):
     if method == "GET":
         return client.get(url)
     return client.open(url, method=method, data={"csrf_token": token} if token else {})
@@ -135,16 +136,18 @@ def test_thirty_wrong_passwords_sent_at_once_get_at_most_five_checked(
 ):
     make_user(committed, "editor")
     checked = []
-    real_check = users.verify_password
+    real_check = verify_password
 
-    def counted(stored_hash, password):  # type: ignore[no-untyped-def]
+    def counted(stored_hash, password):
         checked.append(password)
         return real_check(stored_hash, password)
 
     monkeypatch.setattr(users, "verify_password", counted)
     form = urlopen(f"{live.url}/admin/login")
     cookie = form.headers["Set-Cookie"].split(";")[0]
-    token = TOKEN.search(form.read().decode()).group(1)
+    found = TOKEN.search(form.read().decode())
+    assert found is not None
+    token = found.group(1)
     start = threading.Barrier(30)
     statuses: list[int] = []
 
@@ -269,7 +272,9 @@ def test_the_session_cookie_lasts_twelve_hours(app, committed):
     make_user(committed, "editor")
     client = app.test_client()
     cookie = sign_in(client, "editor@example.org").headers["Set-Cookie"]
-    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+    found = re.search(r"Expires=([^;]+)", cookie)
+    assert found is not None, cookie
+    expires = parsedate_to_datetime(found.group(1))
     hours = (expires - datetime.now(UTC)).total_seconds() / 3600
     assert 11.9 < hours <= 12, f"the cookie lasts {hours:.1f} hours"
 
@@ -376,7 +381,9 @@ def test_an_admin_makes_a_token_shown_once_and_revokes_it_after_confirming(app, 
     sign_in(client, "admin@example.org")
     made = post_form(client, "/admin/tokens", "/admin/tokens", name="CMS", role="operator")
     assert made.status_code == 201
-    secret = re.search(r"bs_[\w-]+", made.get_data(as_text=True)).group(0)
+    found = re.search(r"bs_[\w-]+", made.get_data(as_text=True))
+    assert found is not None
+    secret = found.group(0)
     assert secret not in client.get("/admin/tokens").get_data(as_text=True), "shown once"
     token_id, role = committed.execute(
         select(ApiToken.id, ApiToken.role).where(ApiToken.name == "CMS")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import event, select
 
@@ -19,7 +20,7 @@ START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 BODY = "Steady *on*.\n\n## The line\n\nIt runs [north](https://example.org/north)."
 
 
-def article_row(committed, article_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def article_row(committed, article_id: int) -> dict[str, Any]:
     """The article's columns as committed; the read ends at once (SQLite's write lock)."""
     columns = (Article.title, Article.dek, Article.author, Article.canonical_url,
                Article.published_at, Article.body_html, Article.slug)  # fmt: skip
@@ -34,7 +35,7 @@ def titles_on(html: str) -> list[str]:
     return re.findall(r'<a class="title" href="/admin/articles/\d+">([^<]+)</a>', html)
 
 
-def articles_published(committed, titles: list[str]) -> list[int]:  # type: ignore[no-untyped-def]
+def articles_published(committed, titles: list[str]) -> list[int]:
     """Articles published a day apart in the order given (the last is the newest)."""
     ids = []
     for n, title in enumerate(titles):
@@ -45,7 +46,7 @@ def articles_published(committed, titles: list[str]) -> list[int]:  # type: igno
     return ids
 
 
-def save(client, url: str, page: str, form: dict[str, str]):  # type: ignore[no-untyped-def]
+def save(client, url: str, page: str, form: dict[str, str]):
     """Post the article form (its `url` field rules out post_form's keyword arguments)."""
     return client.post(url, data={"csrf_token": csrf_token(client, page), **form})
 
@@ -75,7 +76,8 @@ def test_the_list_pages_by_keyset_through_every_article_once(editor, committed):
         committed, "Issue 06 bis", published_at=(START + timedelta(days=6)).isoformat()
     )
     committed.commit()
-    seen, url = [], "/admin/articles?limit=3"
+    seen: list[str] = []
+    url: str | None = "/admin/articles?limit=3"
     while url:
         html = editor.get(url).get_data(as_text=True)
         seen += titles_on(html)
@@ -226,9 +228,9 @@ def test_a_missing_article_is_a_404_page(editor, committed):
 def test_a_page_of_articles_is_one_keyset_query_without_offset_or_count(db, engine):
     ids = [make_article(db, f"Issue {n}", published_at=f"2026-11-0{n + 1}T09:00:00+00:00").id
            for n in range(5)]  # fmt: skip
-    statements: list[tuple[str, object]] = []
+    statements: list[tuple[str, Any]] = []
 
-    def record(conn, cursor, statement, parameters, *args) -> None:  # type: ignore[no-untyped-def]
+    def record(conn, cursor, statement, parameters, *args) -> None:
         statements.append((statement.upper(), parameters))
 
     event.listen(engine, "before_cursor_execute", record)

@@ -9,6 +9,7 @@ import email.policy
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,7 @@ from broadsheet.mail.preview import SAMPLE_EMAIL
 from broadsheet.models import Campaign, Delivery
 from broadsheet.services.campaigns import start_send
 from tests.support.admin import csrf_token, post_form, sign_in
-from tests.support.api import bearer
+from tests.support.api import bearer, html_part
 from tests.support.factories import (
     add_readers,
     campaign_in,
@@ -31,7 +32,7 @@ from tests.support.messages import personal_parts
 from web.admin.times import duration
 
 
-def campaign_row(committed, campaign_id: int) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+def campaign_row(committed, campaign_id: int) -> tuple[Any, ...]:
     """(status, subject, scheduled_at, rendered?) as committed; the read ends at once."""
     query = select(
         Campaign.status,
@@ -46,7 +47,7 @@ def campaign_row(committed, campaign_id: int) -> tuple:  # type: ignore[no-untyp
         committed.rollback()
 
 
-def draft(committed, **fields) -> int:  # type: ignore[no-untyped-def]
+def draft(committed, **fields) -> int:
     campaign = make_campaign(committed, "Trains and Time", **fields)
     committed.commit()
     return campaign.id
@@ -115,7 +116,7 @@ def test_the_page_previews_the_exact_message_for_a_sample_reader(editor, committ
     message = email.message_from_bytes(raw.data, policy=email.policy.default)
     for header in ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "Date"):
         assert message[header], header
-    html = message.get_body(preferencelist=("html",)).get_content()
+    html = html_part(message)
     assert editor.get(f"/admin/campaigns/{campaign_id}/preview.html").get_data(
         as_text=True
     ) == html.replace("<head>", '<head><base target="_blank">', 1).replace(
@@ -146,7 +147,9 @@ def test_a_draft_says_what_comes_next_instead_of_counting_nothing(app, editor, c
 def test_a_sent_campaign_says_when_it_started_and_finished_and_how_fast(editor, committed):
     add_readers(committed, 40)
     campaign = campaign_in(committed, "sent", "Night Trains")
-    started = campaign.finished_at - timedelta(minutes=3, seconds=12)
+    finished_at = campaign.finished_at
+    assert finished_at is not None
+    started = finished_at - timedelta(minutes=3, seconds=12)
     committed.execute(update(Campaign).where(Campaign.id == campaign.id).values(started_at=started))
     committed.commit()
     page = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
@@ -154,12 +157,12 @@ def test_a_sent_campaign_says_when_it_started_and_finished_and_how_fast(editor, 
         page.index("data-live-timing") : page.index("</dl>", page.index("data-live-timing"))
     ]
     for shown in ("Started", started.strftime("%-d %b %Y, %H:%M"), "Finished",
-                  campaign.finished_at.strftime("%H:%M"), "Took, pauses included",
+                  finished_at.strftime("%H:%M"), "Took, pauses included",
                   "3 min 12 s", "On average", "12.5 messages a minute"):  # fmt: skip
         assert shown in timing, shown
     finished = editor.get(f"/admin/campaigns/{campaign.id}/progress").get_json()["finished"]
     assert finished == {
-        "at": campaign.finished_at.isoformat(),
+        "at": finished_at.isoformat(),
         "took": "3 min 12 s",
         "pace": "12.5 messages a minute",
     }, "what the page's script shows when a send ends while it is open"
@@ -317,16 +320,17 @@ def test_a_test_send_arrives_as_the_preview_but_for_its_personal_fields(
     assert count_deliveries(committed) == 0, "a test is never written to the ledger"
 
 
-def stored_test_report(committed, campaign_id: int):  # type: ignore[no-untyped-def]
+def stored_test_report(committed, campaign_id: int):
     try:
         return committed.scalar(select(Campaign.test_report).where(Campaign.id == campaign_id))
     finally:
         committed.rollback()
 
 
-def count_deliveries(committed) -> int:  # type: ignore[no-untyped-def]
+def count_deliveries(committed) -> int:
     try:
-        return committed.scalar(select(func.count()).select_from(Delivery))
+        count: int = committed.scalar(select(func.count()).select_from(Delivery))
+        return count
     finally:
         committed.rollback()
 

@@ -5,6 +5,7 @@ offers opens, and a page that is only a form refuses up front whoever cannot sen
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,12 @@ from tests.support.admin import csrf_token, forms_and_links, sign_in
 from tests.support.factories import add_readers, campaign_in, make_article, make_user
 
 STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
+
+
+def campaign_page(state: str, made: dict[str, int]) -> str:
+    return f"/admin/campaigns/{made[state]}"
+
+
 # Each page with forms (or a link to one), its address made from the ids of `made`.
 PAGES: dict[str, Callable[[dict[str, int]], str]] = {
     "home": lambda made: "/admin/",
@@ -25,10 +32,7 @@ PAGES: dict[str, Callable[[dict[str, int]], str]] = {
     "article": lambda made: f"/admin/articles/{made['article']}",
     "campaigns": lambda made: "/admin/campaigns",
     "campaign-new": lambda made: f"/admin/campaigns/new?article={made['article']}",
-    **{
-        f"campaign-{state}": (lambda made, state=state: f"/admin/campaigns/{made[state]}")
-        for state in STATES
-    },
+    **{f"campaign-{state}": partial(campaign_page, state) for state in STATES},
     "subscribers": lambda made: "/admin/subscribers",
     "subscriber-new": lambda made: "/admin/subscribers/new",
     "subscriber": lambda made: f"/admin/subscribers/{made['reader']}",
@@ -60,7 +64,9 @@ def made_for_every_page(committed: Session) -> dict[str, int]:
     made["article"] = make_article(committed, "On Clocks").id
     create_token(committed, "CMS publisher", "editor")
     committed.commit()
-    made["reader"] = committed.scalar(select(Subscriber.id).order_by(Subscriber.id))
+    reader = committed.scalar(select(Subscriber.id).order_by(Subscriber.id))
+    assert reader is not None
+    made["reader"] = reader
     committed.rollback()  # on SQLite an open read holds the write lock the app needs
     return made
 

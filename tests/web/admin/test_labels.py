@@ -19,7 +19,7 @@ HEADINGS = re.compile(r"<thead>(.*?)</thead>", re.S)
 
 
 @pytest.fixture
-def admin(app, committed: Session):  # type: ignore[no-untyped-def]
+def admin(app, committed: Session):
     make_user(committed, "admin")
     client = app.test_client()
     sign_in(client, "admin@example.org")

@@ -5,6 +5,7 @@ unsubscribing one (asked first, recorded with who did it)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -21,7 +22,7 @@ def listed(html: str) -> list[str]:
     return [address for _, address in ADDRESS.findall(html)]
 
 
-def reader_state(committed, email: str) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+def reader_state(committed, email: str) -> tuple[Any, ...] | None:
     """(id, status, name) as committed, or None; the read ends at once."""
     try:
         row = committed.execute(
@@ -34,7 +35,14 @@ def reader_state(committed, email: str) -> tuple:  # type: ignore[no-untyped-def
         committed.rollback()
 
 
-def events_of(committed, subscriber_id: int) -> list[tuple]:  # type: ignore[type-arg]
+def known_reader(committed, email: str) -> tuple[Any, ...]:
+    """`reader_state` of a reader who must be there."""
+    state = reader_state(committed, email)
+    assert state is not None, f"no reader {email}"
+    return state
+
+
+def events_of(committed, subscriber_id: int) -> list[tuple[Any, ...]]:
     """(from, to, source, reason, actor) oldest first, as committed."""
     query = (
         select(
@@ -109,9 +117,12 @@ def test_pages_follow_each_other_newest_first_without_overlap_or_gaps(editor, co
     assert seen == [f"reader{n}@example.org" for n in reversed(range(123))]
     # A page that ends exactly at the last reader offers no empty "Older" page.
     exact = editor.get("/admin/subscribers?limit=41").get_data(as_text=True)
-    last = editor.get(OLDER.search(exact).group(1).replace("&amp;", "&")).get_data(as_text=True)
-    assert OLDER.search(last) is not None
-    final = OLDER.search(last).group(1).replace("&amp;", "&")
+    older = OLDER.search(exact)
+    assert older is not None
+    last = editor.get(older.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    older = OLDER.search(last)
+    assert older is not None
+    final = older.group(1).replace("&amp;", "&")
     assert "Older" not in editor.get(final).get_data(as_text=True)
 
 
@@ -154,7 +165,7 @@ def test_an_editor_adds_a_pending_reader_and_a_confirmation_is_mailed(editor, co
         email="New.Reader@Example.org", name="New Reader", status="pending", reason="",
     )  # fmt: skip
     assert answer.status_code == 303
-    reader_id, status, name = reader_state(committed, "new.reader@example.org")
+    reader_id, status, name = known_reader(committed, "new.reader@example.org")
     assert (status, name) == ("pending", "New Reader")
     assert owed() == [reader_id]
     assert events_of(committed, reader_id) == [
@@ -178,7 +189,7 @@ def test_adding_an_active_reader_needs_a_reason_and_keeps_what_was_typed(editor,
     fields["reason"] = "signed the paper form at the fair"
     answer = post_form(editor, "/admin/subscribers", "/admin/subscribers/new", **fields)
     assert answer.status_code == 303
-    reader_id, status, _ = reader_state(committed, "kim@example.org")
+    reader_id, status, _ = known_reader(committed, "kim@example.org")
     assert status == "active" and owed() == []
     assert events_of(committed, reader_id) == [
         (None, "active", "admin", "signed the paper form at the fair", "editor@example.org")
@@ -198,7 +209,7 @@ def test_a_bad_address_is_refused_next_to_its_field(editor, committed):
 
 def test_a_known_address_is_answered_with_a_link_to_that_reader(editor, committed):
     add_readers(committed, 1, prefix="known")
-    reader_id = reader_state(committed, "known0@example.org")[0]
+    reader_id = known_reader(committed, "known0@example.org")[0]
     answer = post_form(
         editor, "/admin/subscribers", "/admin/subscribers/new",
         email="Known0@example.org", name="", status="pending", reason="",
@@ -211,18 +222,18 @@ def test_a_known_address_is_answered_with_a_link_to_that_reader(editor, committe
 
 def test_unsubscribing_asks_first_then_records_who_did_it(editor, committed):
     add_readers(committed, 1, prefix="leaving")
-    reader_id = reader_state(committed, "leaving0@example.org")[0]
+    reader_id = known_reader(committed, "leaving0@example.org")[0]
     url, page = f"/admin/subscribers/{reader_id}/unsubscribe", f"/admin/subscribers/{reader_id}"
     asked = post_form(editor, url, page, reason="asked by email")
     assert asked.status_code == 200
     html = asked.get_data(as_text=True)
     assert "Unsubscribe leaving0@example.org?" in html
     assert 'name="reason" value="asked by email"' in html, "the reason is carried over"
-    assert reader_state(committed, "leaving0@example.org")[1] == "active"
+    assert known_reader(committed, "leaving0@example.org")[1] == "active"
 
     done = post_form(editor, url, page, reason="asked by email", confirm="yes")
     assert done.status_code == 303
-    assert reader_state(committed, "leaving0@example.org")[1] == "unsubscribed"
+    assert known_reader(committed, "leaving0@example.org")[1] == "unsubscribed"
     assert events_of(committed, reader_id)[-1] == (
         "active", "unsubscribed", "admin", "asked by email", "editor@example.org",
     )  # fmt: skip
@@ -235,7 +246,7 @@ def test_unsubscribing_asks_first_then_records_who_did_it(editor, committed):
 def test_an_operator_reads_readers_but_cannot_add_or_unsubscribe(app, committed):
     make_user(committed, "operator")
     add_readers(committed, 1)
-    reader_id = reader_state(committed, "reader0@example.org")[0]
+    reader_id = known_reader(committed, "reader0@example.org")[0]
     client = app.test_client()
     sign_in(client, "operator@example.org")
     html = client.get("/admin/subscribers").get_data(as_text=True)
@@ -249,5 +260,5 @@ def test_an_operator_reads_readers_but_cannot_add_or_unsubscribe(app, committed)
             confirm="yes",
         )  # fmt: skip
         assert answer.status_code == 403
-    assert reader_state(committed, "reader0@example.org")[1] == "active"
+    assert known_reader(committed, "reader0@example.org")[1] == "active"
     assert reader_state(committed, "x@example.org") is None

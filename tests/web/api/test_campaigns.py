@@ -15,11 +15,11 @@ from web.app import create_app, dispose
 
 
 @pytest.fixture
-def headers(committed):  # type: ignore[no-untyped-def]
+def headers(committed):
     return bearer(committed)
 
 
-def drafts(committed, count: int, sent: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
+def drafts(committed, count: int, sent: int = 0) -> list[int]:
     ids = [make_campaign(committed, f"Issue {n}").id for n in range(count)]
     for campaign_id in ids[:sent]:
         start_send(committed, campaign_id)

@@ -15,7 +15,7 @@ from cli import main as cli
 from tests.support.factories import make_campaign
 
 
-def bearer_for(committed, role: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def bearer_for(committed, role: str) -> dict[str, str]:
     _, secret = create_token(committed, f"{role} bot", role)
     committed.commit()
     return {"Authorization": f"Bearer {secret}"}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from broadsheet.models import Campaign, CampaignStatus, Subscriber, SubscriberStatus, utcnow
 from broadsheet.services.articles import create_article
@@ -29,7 +31,7 @@ def csrf_token(page: bytes) -> str:
     return match.group(1).decode()
 
 
-def sign_up(client, email: str, name: str = "", client_address: str = "127.0.0.1", **extra: str):  # type: ignore[no-untyped-def]
+def sign_up(client, email: str, name: str = "", client_address: str = "127.0.0.1", **extra: str):
     """Load the form, then post it as a browser at `client_address` would (with the form's
     CSRF token)."""
     token = csrf_token(client.get("/subscribe").data)
@@ -40,7 +42,7 @@ def sign_up(client, email: str, name: str = "", client_address: str = "127.0.0.1
     )
 
 
-def readers(committed: Session) -> dict[str, tuple]:
+def readers(committed: Session) -> dict[str, tuple[Any, ...]]:
     """Committed rows by address key: (id, status, name, confirmed_at). The read transaction
     ends at once: on SQLite an open one would hold the write lock the app needs."""
     try:
@@ -89,7 +91,7 @@ def confirm_token(settings: Settings, reader: Reader, age: int = 0) -> str:
         return make_confirm_token(settings.secret_key, reader.id, reader.email_key)
 
 
-def text(response) -> str:  # type: ignore[no-untyped-def]
+def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
