@@ -130,8 +130,11 @@ def _https_form(url: str) -> str | None:
 
 
 def _outcome(future: Future[_Verdict]) -> _Verdict:
-    """A link's verdict, or "not checked" when the whole check's time ran out first."""
-    return future.result() if future.done() else _Verdict(NOT_CHECKED, OUT_OF_TIME)
+    """A link's verdict, or "not checked" when the whole check's time ran out first: it is
+    still running, or its turn never came (the pool's shutdown cancelled it)."""
+    if future.done() and not future.cancelled():
+        return future.result()
+    return _Verdict(NOT_CHECKED, OUT_OF_TIME)
 
 
 def _works(future: Future[_Verdict] | None) -> bool | None:

@@ -12,6 +12,7 @@ import ipaddress
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import quote
 
@@ -19,14 +20,14 @@ import pytest
 from sqlalchemy import select
 
 from broadsheet.mail.checks import run_checks
-from broadsheet.mail.link_report import LinkReport, LinkResult
+from broadsheet.mail.link_report import NOT_CHECKED, LinkReport, LinkResult
 from broadsheet.models import Campaign
 from tests.support.factories import make_campaign, sample_message
 from tests.support.smtp import free_port
 from tests.support.web_servers import Listener, Server, listening, make_certificate, serve
 from worker.link_http import USER_AGENT
 from worker.link_policy import AddressPolicy, IPAddress, is_public
-from worker.links import check_links
+from worker.links import OUT_OF_TIME, _outcome, _Verdict, check_links
 from worker.tasks import check_campaign_links
 
 TIMEOUT = 0.5
@@ -300,6 +301,14 @@ def test_the_whole_check_is_bounded():
     assert {verdict(result) for result in found.values()} == {
         ("not checked", "the check ran out of time")
     }
+
+
+def test_a_link_whose_turn_never_came_is_not_checked():
+    """At the deadline the pool cancels the asks still queued; those read "not checked"
+    (they raised CancelledError when the check ran out of time with some never started)."""
+    queued: Future[_Verdict] = Future()
+    queued.cancel()
+    assert _outcome(queued) == _Verdict(NOT_CHECKED, OUT_OF_TIME)
 
 
 # Through the worker
