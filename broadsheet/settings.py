@@ -48,7 +48,7 @@ class Settings:
     pause_failure_rate: float = 0.05
     pause_after_attempts: int = 200
     smtp_timeout: float = 30.0
-    claim_lease: int = 30
+    claim_lease: int = 15
     stall_after: int = 120
     tick_seconds: float = 5.0
     # Added to a worker's niceness as it starts: on a machine it shares with the web, a send
@@ -116,7 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pause_failure_rate=_float(env, "PAUSE_FAILURE_RATE", 0.05, maximum=1),
         pause_after_attempts=_int(env, "PAUSE_AFTER_ATTEMPTS", 200, minimum=1, maximum=10**9),
         smtp_timeout=_float(env, "SMTP_TIMEOUT", 30.0),
-        claim_lease=_int(env, "CLAIM_LEASE", 30, minimum=2, maximum=86_400),
+        claim_lease=_int(env, "CLAIM_LEASE", 15, minimum=2, maximum=86_400),
         stall_after=_int(env, "STALL_AFTER", 120, minimum=2, maximum=86_400),
         tick_seconds=_float(env, "TICK_SECONDS", 5.0),
         worker_nice=_int(env, "WORKER_NICE", 10, minimum=0, maximum=19),

@@ -128,7 +128,7 @@ def test_delivery_engine_settings(tmp_path):
     assert s.retry_delays == (5, 10, 20) and s.pause_failure_rate == 0.1
     default = load_settings(env(tmp_path))
     assert default.retry_delays == (30, 60, 300, 900, 3600)
-    assert (default.claim_lease, default.stall_after, default.smtp_timeout) == (30, 120, 30.0)
+    assert (default.claim_lease, default.stall_after, default.smtp_timeout) == (15, 120, 30.0)
 
 
 def test_ses_topic_arns_are_a_list_and_empty_by_default(tmp_path):
