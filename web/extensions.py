@@ -27,6 +27,13 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=client_address, strategy="moving-window", swallow_errors=False)
 
 
+@limiter.request_filter
+def _no_automatic_checks() -> bool:
+    """Every limit is an allowance its view spends (web/limits.py): the limiter's own check
+    before each request has nothing to count, so it stops at once."""
+    return True
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     # Connects on first use and keeps a pool; redis-py makes a new pool in a forked child.

@@ -28,10 +28,12 @@ RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class SignupOutcome:
-    """What a signup did; `send_confirmation` says whether a confirmation mail is owed."""
+    """What a signup did; `send_confirmation` says whether a confirmation mail is owed, and
+    `created` whether the address was new (else it was a reader already)."""
 
     subscriber_id: int
     send_confirmation: bool
+    created: bool = False
 
 
 def find_subscriber(session: Session, email: str) -> Subscriber | None:
@@ -59,7 +61,7 @@ def request_subscription(
     created = _insert(session, address.email, address.key, display, source, ip)
     if created is not None:
         _record(session, created, None, SubscriberStatus.PENDING, EventSource.SIGNUP)
-        return SignupOutcome(created, send_confirmation=True)
+        return SignupOutcome(created, send_confirmation=True, created=True)
     existing = find_subscriber(session, address.key)
     assert existing is not None  # the insert found it there
     return SignupOutcome(existing.id, _signup_again(session, existing, display))

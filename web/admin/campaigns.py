@@ -236,7 +236,7 @@ def test(campaign_id: int) -> ResponseReturnValue:
         return _page(campaign_id, exc.fields, form), 422
     wait = TEST_MESSAGES.spend(str(current_user.user_id), len(addresses))
     if wait:
-        allowed = TEST_MESSAGES.item
+        (allowed,) = TEST_MESSAGES.items
         limit = f"{allowed.amount} test messages per {allowed.get_expiry() // 60} minutes"
         error = (
             f"you have sent the most test messages allowed ({limit}); "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
@@ -16,8 +15,8 @@ from broadsheet.settings import Settings
 from broadsheet.signing import read_confirm_token, read_unsubscribe_token
 from web import enqueue
 from web.db import commit, session
-from web.extensions import csrf, limiter
-from web.limits import SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, broken_limit_wait, wait_in_words
+from web.extensions import client_address, csrf
+from web.limits import SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, wait_in_words
 
 bp = Blueprint("public", __name__, template_folder="templates")
 HONEYPOT = "website"
@@ -43,17 +42,12 @@ def subscribe_form() -> ResponseReturnValue:
     return render_template("public/subscribe.html", email="", name="", errors={})
 
 
-def _signup_address() -> str:
-    """The inbox a signup is for, as its limit counts it: one key whatever the case typed."""
-    return "address:" + request.form.get("email", "").strip().lower()[:320]
-
-
 @bp.post("/subscribe")
-@limiter.limit(SIGNUPS_PER_CLIENT, scope="signups-per-client")
-@limiter.limit(SIGNUPS_PER_ADDRESS, key_func=_signup_address, scope="signups-per-address")
 def subscribe() -> ResponseReturnValue:
     email = request.form.get("email", "")
     name = request.form.get("name", "")
+    if wait := SIGNUPS_PER_CLIENT.spend(client_address()):  # counted before anything else
+        return _too_many(wait)
     if request.form.get(HONEYPOT):
         # A bot filled the hidden field: answer as for anyone, do nothing.
         return _check_inbox()
@@ -66,10 +60,21 @@ def subscribe() -> ResponseReturnValue:
         return render_template(
             "public/subscribe.html", email=email, name=name, errors=exc.fields
         ), 400
+    # A known inbox asked for again: counted, whoever asks, and refused past its allowance
+    # (the answer is a 429, so the request's transaction is rolled back and nobody is mailed).
+    # A new address needs no count: its first signup mails it once.
+    if not outcome.created and (wait := SIGNUPS_PER_ADDRESS.spend(email.strip().lower())):
+        return _too_many(wait)
     if outcome.send_confirmation:
         enqueue.confirmation(outcome.subscriber_id)
     commit()  # release the write lock before rendering
     return _check_inbox()
+
+
+def _too_many(wait: int) -> ResponseReturnValue:
+    """Over a signup limit: 429, with how long to wait, on the page and in Retry-After."""
+    page = render_template("public/too_many.html", wait=wait_in_words(wait))
+    return page, 429, {"Retry-After": str(wait)}
 
 
 def _check_inbox() -> str:
@@ -80,14 +85,6 @@ def _check_inbox() -> str:
     if page is None:
         page = pages[request.script_root] = render_template("public/check_inbox.html")
     return page
-
-
-@bp.errorhandler(RateLimitExceeded)
-def too_many_signups(_exc: RateLimitExceeded) -> ResponseReturnValue:
-    """Over a signup limit: 429, with how long to wait, on the page and in Retry-After."""
-    wait = broken_limit_wait()
-    page = render_template("public/too_many.html", wait=wait_in_words(wait))
-    return page, 429, {"Retry-After": str(wait)}
 
 
 @bp.errorhandler(CSRFError)
