@@ -1,4 +1,6 @@
-"""Broadsheet's Celery worker: the app, thin tasks, the SMTP sender and the Redis throttle.
+"""Broadsheet's Celery worker: the app, thin tasks (tasks.py), the one send loop for campaign
+batches and the outbox sweep (sending.py, batch.py, sweep.py), the SMTP client, relay
+connections, the Redis throttle, the link check, and the quiet logs of routine tasks.
 
 `celery -A worker worker` finds the app here as `worker.celery`.
 """
