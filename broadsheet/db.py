@@ -1,5 +1,6 @@
 """Engine and session construction; SQLite is tuned so several processes can share it safely.
-Also how many rows a statement run through a session changed (`rowcount`)."""
+Also how many rows a statement run through a session changed (`rowcount`), and the dialect's
+INSERT that can skip duplicates (`dialect_insert`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import threading
 import time
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, exc
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Result,
+    Table,
+    create_engine,
+    event,
+    exc,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -29,6 +40,12 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 def make_session_factory(engine: Engine | Connection) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, so no query runs outside a transaction."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT in the dialect's own form (`dialect` is the engine's dialect name), which can
+    skip rows that would break a unique key (`on_conflict_do_nothing`)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from broadsheet.db import make_engine, make_session_factory
@@ -67,6 +67,12 @@ def engine(settings: Settings):
 @pytest.fixture
 def db(engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test (savepoints inside)."""
+    yield from rolled_back_session(engine)
+
+
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A session on a connection of its own, inside a transaction rolled back at the end; its
+    commits are savepoints."""
     conn = engine.connect()
     outer = conn.begin()
     session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -39,7 +39,6 @@ DELIVERIES = holds.Holds(
     kept=("last_error", "relay_reply", "message_id", "sent_at"),
     queued_at="queued_at",
 )
-Deferred = holds.Deferred
 
 
 @dataclass(frozen=True)
@@ -272,7 +271,7 @@ def defer(
     max_age: timedelta,
     jitter: float = 0.0,
     count_attempt: bool = False,
-) -> Deferred:
+) -> holds.Deferred:
     """A temporary failure: retry each row after the delay for its attempt count (scaled by
     1 + jitter), or give it up as failed once it has used every delay or has been in the
     queue longer than `max_age` (since planning, or since retry-failed queued it again).

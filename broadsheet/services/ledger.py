@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, and_, exists, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadsheet.db import rowcount
+from broadsheet.db import dialect_insert, rowcount
 from broadsheet.models import (
     Campaign,
     CampaignStatus,
@@ -59,7 +58,8 @@ def plan_deliveries(
     if readers is not None:
         chosen = chosen.where(Subscriber.id.between(*readers))
     columns = ["campaign_id", "subscriber_id", "status", "attempts", "created_at", "queued_at"]
-    statement = _insert_new(session, Delivery).from_select(columns, chosen)
+    dialect = session.get_bind().dialect.name
+    statement = dialect_insert(dialect, Delivery.__table__).from_select(columns, chosen)
     result = session.execute(
         statement.on_conflict_do_nothing(
             index_elements=["campaign_id", "subscriber_id"]
@@ -70,13 +70,6 @@ def plan_deliveries(
         campaign.planned_at = now
         session.flush()
     return planned
-
-
-def _insert_new(session: Session, model: type[Delivery]) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which can skip rows that would break a unique key."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 def plan_in_parts(sessions: sessionmaker[Session], campaign_id: int, parts: int) -> int:

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from broadsheet.db import dialect_insert
 from broadsheet.models import (
     OutboxKind,
     OutboxMessage,
@@ -77,10 +77,9 @@ def queue_confirmation(session: Session, subscriber_id: int) -> bool:
 @functools.cache
 def _queue_statement(dialect: str) -> ReturningInsert[Any]:
     """Built once per dialect: the signup's transaction is short, so is the statement's cost."""
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OutboxMessage.__table__
     # DO NOTHING on the partial unique index of waiting rows (one per reader and kind).
-    return dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return dialect_insert(dialect, table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> list[Held]:

@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from broadsheet.addresses import check_address, clean_name
+from broadsheet.db import dialect_insert
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import (
     EventSource,
@@ -147,10 +147,9 @@ def _insert(
 def _insert_statement(dialect: str) -> ReturningInsert[Any]:
     """Built once per dialect, the values bound at each call: a signup spends its time in
     the database, not in building the statement."""
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = Subscriber.__table__
     return (
-        dialect_insert(table)
+        dialect_insert(dialect, table)
         .on_conflict_do_nothing(index_elements=["email_key"])
         .returning(table.c.id)
     )

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import committing_session, reset_services
+from tests.conftest import committing_session, reset_services, rolled_back_session
 from web.app import create_app, dispose
 
 REAL_COMMITS = ("live", "celery_worker")
@@ -33,15 +33,9 @@ def committed(request, engine, stack) -> Iterator[Session]:
     if commits(request):
         yield from committing_session(engine, stack)
         return
-    conn = engine.connect()
-    outer = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
-        yield session
+        yield from rolled_back_session(engine)
     finally:
-        session.close()
-        outer.rollback()
-        conn.close()
         reset_services(stack)
 
 
