@@ -60,10 +60,12 @@ def subscribe() -> ResponseReturnValue:
         return render_template(
             "public/subscribe.html", email=email, name=name, errors=exc.fields
         ), 400
-    # A known inbox asked for again: counted, whoever asks, and refused past its allowance
-    # (the answer is a 429, so the request's transaction is rolled back and nobody is mailed).
-    # A new address needs no count: its first signup mails it once.
-    if not outcome.created and (wait := SIGNUPS_PER_ADDRESS.spend(email.strip().lower())):
+    # A known inbox asked for again: counted under its reader (one key however the address was
+    # typed), whoever asks, and refused past its allowance (the answer is a 429, so the
+    # request's transaction is rolled back and nobody is mailed). A new address needs no
+    # count: its first signup mails it once.
+    reader = str(outcome.subscriber_id)
+    if not outcome.created and (wait := SIGNUPS_PER_ADDRESS.spend(reader)):
         return _too_many(wait)
     if outcome.send_confirmation:
         enqueue.confirmation(outcome.subscriber_id)
