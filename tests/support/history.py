@@ -27,8 +27,9 @@ def reader(session: Session, email: str | None = None, status: str = "active") -
 def changed(
     session: Session, at: datetime, before: str | None, after: str, subscriber_id: int | None = None
 ) -> int:
-    """A change of status at `at` (source `api`), for a new reader unless one is given."""
-    reader_id = subscriber_id or reader(session)
+    """A change of status at `at` (source `api`), for a new reader (in status `after`) unless
+    one is given."""
+    reader_id = subscriber_id or reader(session, status=after)
     session.execute(
         insert(SubscriberEvent).values(
             subscriber_id=reader_id, at=at, from_status=before, to_status=after, source="api"

@@ -88,10 +88,10 @@ def test_campaigns_side_by_side_show_rates_and_a_warning_above_gmails_line(app, 
     html = client.get("/admin/").get_data(as_text=True)
     assert "“Harbour Lights” drew complaints from 25.00% of the readers it reached (1 of 4)" in html
     assert 'href="/admin/reports?kind=complaint"' in html
-    row = html[html.index('class="listing side-by-side"') :]
+    row = html[html.index('class="listing compact side-by-side"') :]
     assert '<td data-label="Sent" class="num">4 of 4</td>' in row
     assert '1 <span class="rate">(25.0%)</span>' in row
-    assert "above Gmail&#39;s line" in row or "above Gmail's line" in row
+    assert "above Gmail's line" in row
 
 
 def test_no_warning_when_complaints_stay_under_the_line(editor, committed):
