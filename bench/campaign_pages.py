@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import time
 from collections.abc import Callable
 
+from _admin import signed_in_client
 from sqlalchemy import update
 
 from _readers import load_readers
@@ -72,7 +72,6 @@ def main() -> int:
     from broadsheet.models import Delivery, DeliveryStatus
     from broadsheet.services import articles, campaigns, ledger, progress
     from broadsheet.services.users import create_user
-    from web.app import create_app
 
     engine = make_engine(database.url)
     try:
@@ -95,13 +94,7 @@ def main() -> int:
         keep_ms = 1000 * (time.perf_counter() - started)
         with sessions.begin() as session:
             create_user(session, "editor@example.org", PASSWORD, "editor")
-        client = create_app().test_client()
-        login = client.get("/admin/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', login)
-        assert token, "no CSRF token on the sign-in page"
-        fields = {"csrf_token": token.group(1), "email": "editor@example.org"}
-        signed_in = client.post("/admin/login", data={**fields, "password": PASSWORD})
-        assert signed_in.status_code == 302, "could not sign in"
+        client = signed_in_client("editor@example.org", PASSWORD)
         print(f"config: {args.readers:,} readers, one sending campaign, {args.repeat} fetches each")
         print(f"count and keep (the tick, per large sending campaign): {keep_ms:.0f} ms")
 

@@ -13,6 +13,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadsheet.bounces.mailbox import parse_mailbox_url
 from broadsheet.bounces.sns import is_topic_arn
@@ -67,6 +68,8 @@ class Settings:
     soft_bounce_days: int = 30
     # The SNS topics whose SES notifications the webhook accepts; empty: it accepts none.
     ses_topic_arns: tuple[str, ...] = ()
+    # The IANA zone whose days the admin's overview counts in (signups per day, ...).
+    timezone: str = "UTC"
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -129,6 +132,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3, minimum=0, maximum=1000),
         soft_bounce_days=_int(env, "SOFT_BOUNCE_DAYS", 30, minimum=1, maximum=3650),
         ses_topic_arns=_topic_arns(env, "SES_TOPIC_ARNS"),
+        timezone=_timezone(env),
     )
 
 
@@ -237,6 +241,18 @@ def _topic_arns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
                 f"separated by commas: {arn!r}",
             )
     return arns
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    """An IANA zone name such as `Europe/Paris` (default UTC), checked against the zone data."""
+    name = env.get("TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "TIMEZONE", f"must be an IANA time zone such as Europe/Paris, got {name!r}"
+        ) from None
+    return name
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
@@ -26,6 +26,12 @@ class ReportKind(enum.StrEnum):
 
 class BounceReport(Base):
     __tablename__ = "bounce_reports"
+    __table_args__ = (
+        # The reports page: newest first within one kind, a page from an id down.
+        Index("ix_bounce_reports_kind_id", "kind", "id"),
+        # Complaints and bounces per campaign, for the overview's campaigns side by side.
+        Index("ix_bounce_reports_campaign_id_kind", "campaign_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # SHA-256 of the report mail (or of the SES notification id and recipient).

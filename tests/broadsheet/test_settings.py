@@ -86,6 +86,9 @@ def test_external_services_replace_embedded_ones(tmp_path):
         ("SES_TOPIC_ARNS", "broadsheet-ses"),
         ("SES_TOPIC_ARNS", "arn:aws:sns:eu-west-1:123456789012:ok,arn:aws:sqs:eu-west-1:1:q"),
         ("SES_TOPIC_ARNS", "arn:aws:sns:eu-west-1:12345:short-account"),
+        ("TIMEZONE", "Paris"),
+        ("TIMEZONE", "Europe/Atlantis"),
+        ("TIMEZONE", "../../etc/passwd"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, variable, value):
@@ -137,3 +140,8 @@ def test_ses_topic_arns_are_a_list_and_empty_by_default(tmp_path):
     two = "arn:aws-us-gov:sns:us-gov-west-1:210987654321:Bounces_2.fifo"
     s = load_settings(env(tmp_path, SES_TOPIC_ARNS=f" {one} ,{two},{one},"))
     assert s.ses_topic_arns == (one, two)
+
+
+def test_the_timezone_is_utc_unless_a_known_zone_is_given(tmp_path):
+    assert load_settings(env(tmp_path)).timezone == "UTC"
+    assert load_settings(env(tmp_path, TIMEZONE=" Europe/Paris ")).timezone == "Europe/Paris"

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 
 from broadsheet.access import Right
 from web.access import SAFE_METHODS
-from web.admin import articles, auth, campaigns, home, subscribers, tokens, users
+from web.admin import articles, auth, campaigns, home, reports, subscribers, tokens, users
 from web.errors import error_response, in_admin
 from web.extensions import csrf
 
@@ -28,7 +28,16 @@ bp = Blueprint(
     static_url_path="/static",
 )
 OPEN = {"admin.auth.login_form", "admin.auth.login", "admin.static"}
-SECTIONS = (auth.bp, home.bp, articles.bp, campaigns.bp, subscribers.bp, users.bp, tokens.bp)
+SECTIONS = (
+    auth.bp,
+    home.bp,
+    articles.bp,
+    campaigns.bp,
+    subscribers.bp,
+    reports.bp,
+    users.bp,
+    tokens.bp,
+)
 for _section in SECTIONS:
     bp.register_blueprint(_section)
 
@@ -73,6 +82,7 @@ def _navigation() -> dict[str, object]:
         ("admin.articles.index", "Articles", Right.READ),
         ("admin.campaigns.index", "Campaigns", Right.READ),
         ("admin.subscribers.index", "Subscribers", Right.READ),
+        ("admin.reports.index", "Reports", Right.READ),
         ("admin.users.index", "People", Right.MANAGE),
         ("admin.tokens.index", "API tokens", Right.MANAGE),
     ]

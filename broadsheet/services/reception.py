@@ -1,0 +1,106 @@
+"""How campaigns were received: sent, bounced, failed, complained about, side by side.
+
+The ledger says what was sent and what bounced (a relay's refusal at send time, or a bounce
+report later: both make the delivery `bounced`); the reports (`bounce_reports`) say who
+complained about which campaign. Rates are over the messages sent: the relay took them, or
+refused them as a bounce, or the worker lost their outcome (`unknown`).
+
+A complaint rate above Gmail's line (0.3% of the mail it receives from a sender) gets that
+sender's mail put in spam or refused; the overview warns about any recent campaign above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from broadsheet.models import BounceReport, Campaign, ReportKind, utcnow
+from broadsheet.services import progress
+
+# Gmail's line: complaints over messages received. Above it, mail goes to spam or is refused.
+COMPLAINT_LINE = 0.003
+# Campaigns started this recently are checked against the line.
+RECENT = timedelta(days=30)
+# At most this many recent campaigns are checked (a page of warnings, not a report).
+RECENT_CHECKED = 50
+
+
+@dataclass(frozen=True)
+class Reception:
+    """One campaign's figures. Readers complaining or soft-bouncing twice count once."""
+
+    campaign_id: int
+    sent: int
+    bounced: int
+    failed: int
+    complaints: int
+    soft_bounces: int
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return self.bounced / self.sent if self.sent else None
+
+    @property
+    def complaint_rate(self) -> float | None:
+        return self.complaints / self.sent if self.sent else None
+
+    @property
+    def above_complaint_line(self) -> bool:
+        rate = self.complaint_rate
+        return rate is not None and rate > COMPLAINT_LINE
+
+
+def reception(session: Session, campaign_ids: Sequence[int]) -> dict[int, Reception]:
+    """Each campaign's figures, in two queries whatever the number of campaigns: the counts
+    pages show (kept on a large campaign, see broadsheet.services.progress) and the reports."""
+    if not campaign_ids:
+        return {}
+    counts = progress.shown(session, campaign_ids)
+    reported: dict[tuple[int | None, ReportKind], int] = {}
+    rows = session.execute(
+        select(
+            BounceReport.campaign_id,
+            BounceReport.kind,
+            func.count(distinct(BounceReport.subscriber_id)),
+        )
+        .where(
+            BounceReport.campaign_id.in_(campaign_ids),
+            BounceReport.kind.in_((ReportKind.COMPLAINT, ReportKind.SOFT)),
+        )
+        .group_by(BounceReport.campaign_id, BounceReport.kind)
+    )
+    for campaign_id, kind, count in rows:
+        reported[(campaign_id, kind)] = count
+    return {
+        cid: Reception(
+            campaign_id=cid,
+            sent=counts[cid]["sent"] + counts[cid]["bounced"] + counts[cid]["unknown"],
+            bounced=counts[cid]["bounced"],
+            failed=counts[cid]["failed"],
+            complaints=reported.get((cid, ReportKind.COMPLAINT), 0),
+            soft_bounces=reported.get((cid, ReportKind.SOFT), 0),
+        )
+        for cid in campaign_ids
+    }
+
+
+def above_complaint_line(
+    session: Session, now: datetime | None = None
+) -> list[tuple[Campaign, Reception]]:
+    """Campaigns started in the last RECENT whose complaint rate is above Gmail's line,
+    newest first."""
+    since = (now or utcnow()) - RECENT
+    recent = list(
+        session.scalars(
+            select(Campaign)
+            .where(Campaign.started_at >= since)
+            .order_by(Campaign.id.desc())
+            .limit(RECENT_CHECKED)
+        )
+    )
+    figures = reception(session, [c.id for c in recent])
+    return [(c, figures[c.id]) for c in recent if figures[c.id].above_complaint_line]
