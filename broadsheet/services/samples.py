@@ -9,7 +9,7 @@ groups are kept again when its failures changed since the last sample (see failu
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,30 +143,32 @@ def throughput(course: Sequence[Point]) -> tuple[int, list[Bucket]]:
     start = course[0].at
     span = (course[-1].at - start).total_seconds()
     width = next((w for w in BUCKET_WIDTHS if span / w <= MAX_BUCKETS), BUCKET_WIDTHS[-1])
+    offsets = [(p.at - start).total_seconds() for p in course]
     buckets = []
     for i in range(max(1, math.ceil(span / width))):
         begin, end = i * width, min((i + 1) * width, span)
         if end <= begin:
             break
-        a, b = _at(course, begin), _at(course, end)
+        a, b = _at(course, offsets, begin), _at(course, offsets, end)
         per_minute = 60 / (end - begin)
         buckets.append(Bucket(begin, (b[0] - a[0]) * per_minute, (b[1] - a[1]) * per_minute))
     return width, buckets
 
 
-def _at(course: Sequence[Point], seconds: float) -> tuple[float, float]:
-    """Sent and failed `seconds` into the send, read between the samples around it."""
-    start = course[0].at
-    for before, after in itertools.pairwise(course):
-        b = (before.at - start).total_seconds()
-        a = (after.at - start).total_seconds()
-        if b <= seconds <= a:
-            share = 0.0 if a == b else (seconds - b) / (a - b)
-            return (
-                before.sent + (after.sent - before.sent) * share,
-                before.failed + (after.failed - before.failed) * share,
-            )
-    return float(course[-1].sent), float(course[-1].failed)
+def _at(course: Sequence[Point], offsets: Sequence[float], seconds: float) -> tuple[float, float]:
+    """Sent and failed `seconds` into the send, read between the samples around it
+    (`offsets`: each sample's seconds since the start, ascending)."""
+    after = bisect.bisect_left(offsets, seconds)
+    if after >= len(course):
+        return float(course[-1].sent), float(course[-1].failed)
+    if after == 0 or offsets[after] == seconds:
+        return float(course[after].sent), float(course[after].failed)
+    before, later = course[after - 1], course[after]
+    share = (seconds - offsets[after - 1]) / (offsets[after] - offsets[after - 1])
+    return (
+        before.sent + (later.sent - before.sent) * share,
+        before.failed + (later.failed - before.failed) * share,
+    )
 
 
 def current_rate(course: Sequence[Point]) -> float | None:
