@@ -97,7 +97,7 @@ function liveDelivery(card) {
   const show = (data) => {
     for (const [key, value] of Object.entries(data.counts)) {
       for (const el of card.querySelectorAll(`[data-count="${key}"]`)) {
-        el.textContent = number.format(value);
+        (el.querySelector("a") || el).textContent = number.format(value); // keep its link
       }
     }
     const bar = card.querySelector("[data-live-bar]");
