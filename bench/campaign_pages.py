@@ -10,6 +10,11 @@ printed. The baseline, in the same database: counting the campaign's deliveries 
 each request, which is what those pages did before (`delivery_counts(..., live=True)`). Also
 timed: one count-and-keep, the work the tick does per large sending campaign and tick.
 The issue's target: under 100 ms per page at 1,000,000 readers.
+
+The live parts (issue 16): about 5% of the deliveries are failed or bounced with relay
+replies, and an hour of the tick's samples (one every 5 s) is loaded; timed are the tick's
+sampling (which groups the failures again, as they changed), grouping the failures alone,
+and the deliveries lists the page links to (failures, one domain, one reply class).
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from _admin import signed_in_client
-from sqlalchemy import update
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
 
 from _readers import load_readers
 from _stack import Database, code_line, machine_line, stop_on_signals
@@ -57,6 +64,37 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> None:
     )
 
 
+def fail_mid_send(session: Session, campaign_id: int) -> None:
+    """About 5% of the deliveries failed or bounced, with the replies relays give."""
+    from broadsheet.models import Delivery, DeliveryStatus
+
+    for remainder, status, reply in [
+        (1, DeliveryStatus.FAILED, "550 5.7.1 <x@example.net>: message refused as spam"),
+        (2, DeliveryStatus.BOUNCED, "550 5.1.1 <x@example.net>: no such user"),
+        (3, DeliveryStatus.FAILED, "554 transaction failed"),
+    ]:  # ids % 60 in 1..3: 3 in 60, 5%
+        session.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id == campaign_id, Delivery.id % 60 == remainder)
+            .values(status=status, relay_reply=reply)
+        )
+
+
+def add_samples(session: Session, campaign_id: int) -> None:
+    """An hour of the tick's samples of the campaign, one every 5 s, as if sent steadily."""
+    from broadsheet.models import Campaign, CampaignSample, utcnow
+
+    start = utcnow() - timedelta(hours=1)
+    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(started_at=start))
+    rows = [
+        {"campaign_id": campaign_id, "at": start + timedelta(seconds=5 * (i + 1)),
+         "sent": 460 * i, "failed": 12 * i, "bounced": 0, "unknown": 0,
+         "queued": 1_000_000 - 472 * i, "sending": 5}
+        for i in range(720)
+    ]  # fmt: skip
+    session.execute(insert(CampaignSample), rows)
+
+
 def main() -> int:
     args = parse_args()
     stop_on_signals()
@@ -69,8 +107,8 @@ def main() -> int:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     # Imported once the environment names the database: the app reads its settings from it.
     from broadsheet.db import make_engine, make_session_factory
-    from broadsheet.models import Delivery, DeliveryStatus
-    from broadsheet.services import articles, campaigns, ledger, progress
+    from broadsheet.models import Delivery, DeliveryStatus, utcnow
+    from broadsheet.services import articles, campaigns, failures, ledger, progress, samples
     from broadsheet.services.users import create_user
 
     engine = make_engine(database.url)
@@ -88,15 +126,23 @@ def main() -> int:
                 .where(Delivery.campaign_id == campaign_id, Delivery.id % 3 == 0)
                 .values(status=DeliveryStatus.SENT)
             )
+            fail_mid_send(session, campaign_id)
         started = time.perf_counter()
         with sessions.begin() as session:
             progress.keep(session, [campaign_id])
         keep_ms = 1000 * (time.perf_counter() - started)
         with sessions.begin() as session:
+            add_samples(session, campaign_id)
+        started = time.perf_counter()
+        with sessions.begin() as session:
+            samples.take_samples(session, utcnow())
+        sample_ms = 1000 * (time.perf_counter() - started)
+        with sessions.begin() as session:
             create_user(session, "editor@example.org", PASSWORD, "editor")
         client = signed_in_client("editor@example.org", PASSWORD)
         print(f"config: {args.readers:,} readers, one sending campaign, {args.repeat} fetches each")
         print(f"count and keep (the tick, per large sending campaign): {keep_ms:.0f} ms")
+        print(f"sample, failures changed (the tick, per sending campaign): {sample_ms:.0f} ms")
 
         def fetch(url: str) -> Callable[[], object]:
             def get() -> None:
@@ -105,10 +151,16 @@ def main() -> int:
 
             return get
 
+        deliveries = f"/admin/campaigns/{campaign_id}/deliveries?status=failures"
+        with sessions() as session:
+            domain = failures.group(session, campaign_id)["domains"]["top"][0]["name"]
         print("pages, the counts kept on the campaign:")
         for label, url in [
             ("campaign page", f"/admin/campaigns/{campaign_id}"),
             ("progress poll", f"/admin/campaigns/{campaign_id}/progress"),
+            ("deliveries: failures", f"/admin/campaigns/{campaign_id}/deliveries?status=failures"),
+            ("deliveries: one domain", f"{deliveries}&domain={domain}"),
+            ("deliveries: one reply class", f"{deliveries}&reply=550+5.1.1"),
             ("campaign list", "/admin/campaigns"),
             ("home", "/admin/"),
         ]:
@@ -118,6 +170,12 @@ def main() -> int:
             with sessions() as session:
                 campaigns.delivery_counts(session, campaign_id, live=True)
 
+        def group() -> None:
+            with sessions() as session:
+                failures.group(session, campaign_id)
+
+        print("failures grouped at an ask (a small campaign's way; a large one's are kept):")
+        timed("failures.group", group, max(5, args.repeat // 3))
         print("baseline, counted at each request (what each of those pages did before):")
         timed("delivery_counts(live=True)", live_count, max(5, args.repeat // 3))
     finally:

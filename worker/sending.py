@@ -18,6 +18,7 @@ import logging
 import random
 import smtplib
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from worker.connections import (
 from worker.lease import LeaseKeeper
 from worker.pacing import Pacer
 from worker.resources import Resources
+from worker.send_counts import add_sends
 from worker.smtp import Aborted, Lost, Rejected, transmit
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class Outcome:
     more: bool = False  # stopped with rows still due: run again at once
     retry_at: datetime | None = None
     error: str | None = None  # the latest temporary failure, for the log
+    # Messages sent by recipient domain, not yet added to the admin's rates (send_counts.py).
+    sent_to: Counter[str] = field(default_factory=Counter)
 
     def retry_by(self, when: datetime | None) -> None:
         """Run again no later than `when`: the one place a run's next time is decided."""
@@ -306,7 +310,9 @@ def _send_claims(
                         return
                     connection = got
                 keeper.relay = connection[0]
-                if not work_through(res, ledger, *connection, keeper):
+                worked_through = work_through(res, ledger, *connection, keeper)
+                add_sends(res.redis, connection[0].name, outcome.sent_to)
+                if not worked_through:
                     return
             if not source.again(ledger):
                 return
@@ -381,6 +387,7 @@ def work_through(
                 ledger.defer([index, *pacer.left], error, count_attempt=False)
             return False
         done = (index, Result(Fate.SENT, {"reply": reply}))
+        ledger.outcome.sent_to[domains[index]] += 1
 
 
 def refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> Result:

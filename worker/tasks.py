@@ -21,7 +21,7 @@ from broadsheet.mail.checks import links_in
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED
 from broadsheet.mail.preview import message_for_test
 from broadsheet.models import Campaign, CampaignStatus, utcnow
-from broadsheet.services import campaigns, ledger, progress
+from broadsheet.services import campaigns, ledger, progress, samples
 from broadsheet.services.upkeep import run_upkeep
 from worker import smtp
 from worker.app import celery_app
@@ -241,7 +241,8 @@ def tick() -> dict[str, int]:
     that are due, settle the claims of vanished workers and send their unsent rows at once,
     send rows still queued `OVERDUE_TICKS` ticks after their retry time (the task retrying
     them is gone), and re-enqueue the work of campaigns that stalled; then
-    count large sending campaigns again (broadsheet.services.progress). Idempotent: the
+    count large sending campaigns again (broadsheet.services.progress) and sample the pace
+    of sending ones (broadsheet.services.samples). Idempotent: the
     decisions are made in one transaction and only enqueued after it commits; a duplicate
     task finds nothing to claim."""
     res = resources()
@@ -266,6 +267,7 @@ def tick() -> dict[str, int]:
     # million), and the transaction above holds locks that finishing batches wait for.
     with res.sessions.begin() as session:
         recounted = progress.recount(session)
+        samples.take_samples(session, utcnow())
     if tasks_lost and (upkeep.batches or upkeep.plan):
         log.warning(
             "Redis came back without its queued tasks (restarted or flushed): %s batches and "

@@ -5,6 +5,7 @@ from broadsheet.models.article import Article
 from broadsheet.models.base import Base, utcnow
 from broadsheet.models.bounce_report import BounceReport, ReportKind
 from broadsheet.models.campaign import Campaign, CampaignStatus
+from broadsheet.models.campaign_sample import CampaignSample
 from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
 from broadsheet.models.outbox_message import OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "BounceReport",
     "Campaign",
+    "CampaignSample",
     "CampaignStatus",
     "Delivery",
     "DeliveryStatus",

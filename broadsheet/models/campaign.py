@@ -53,5 +53,8 @@ class Campaign(Base):
     # a large campaign show, instead of counting every row on each request.
     counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     counted_at: Mapped[datetime | None]
+    # Its failed and bounced deliveries grouped by reply class and by domain, kept with the
+    # counts for a large campaign (broadsheet.services.failures); None: grouped at each ask.
+    failures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     article: Mapped[Article] = relationship(lazy="joined")

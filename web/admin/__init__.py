@@ -15,7 +15,17 @@ from flask_wtf.csrf import CSRFError
 
 from broadsheet.access import Right
 from web.access import SAFE_METHODS
-from web.admin import articles, auth, campaigns, home, reports, subscribers, tokens, users
+from web.admin import (
+    articles,
+    auth,
+    campaign_deliveries,  # noqa: F401  (its routes join the campaigns section)
+    campaigns,
+    home,
+    reports,
+    subscribers,
+    tokens,
+    users,
+)
 from web.errors import error_response, in_admin
 from web.extensions import csrf
 

@@ -40,6 +40,7 @@ from broadsheet.services.progress import counted_at
 from broadsheet.settings import Settings
 from web import enqueue
 from web.access import guard
+from web.admin import campaign_live
 from web.admin.auth import current_role
 from web.admin.confirm import confirmed
 from web.admin.forms import posted
@@ -150,8 +151,11 @@ def _page(
     parts = message_parts(preview_message(campaign, settings))
     startable = campaign.status in campaigns.STARTABLE
     counts = campaigns.delivery_counts(db, campaign_id)
+    live = {} if startable else campaign_live.live_parts(db, campaign, counts, settings)
     return render_template(
         "admin/campaign.html",
+        **live,
+        fragment_names=campaign_live.FRAGMENTS,
         campaign=campaign,
         counts=counts,
         timing=_timing(campaign, counts["sent"]),
@@ -213,11 +217,17 @@ def preview_eml(campaign_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:campaign_id>/progress")
 def progress(campaign_id: int) -> ResponseReturnValue:
-    """The campaign's state and counts, polled by the page while it sends."""
+    """The campaign's state and counts, polled by the page while it sends, with its live
+    parts as HTML to swap in (`fragments`; `?fragments=0` leaves them out)."""
     campaign = campaigns.get_campaign(session(), campaign_id)
     counts = campaigns.delivery_counts(session(), campaign_id)
     kept_at = counted_at(campaign)
+    parts = {}
+    if request.args.get("fragments") != "0" and campaign.status not in campaigns.STARTABLE:
+        live = campaign_live.live_parts(session(), campaign, counts, _settings())
+        parts = campaign_live.fragments(campaign, live)
     return jsonify(
+        fragments=parts,
         status=campaign.status.value,
         pause_reason=campaign.pause_reason,
         counts=counts,

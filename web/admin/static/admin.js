@@ -70,6 +70,22 @@ function showFinished(timing, data) {
   localTimes(timing);
 }
 
+// The page's live parts (pace, chart, failures, rates), rendered afresh by the server: each
+// replaces its element, keeping open whichever of its <details> the reader opened.
+function swapFragments(fragments) {
+  for (const [name, html] of Object.entries(fragments)) {
+    const el = document.querySelector(`[data-fragment="${name}"]`);
+    if (!el || el.innerHTML === html) continue;
+    const open = [...el.querySelectorAll("details[open]")].map((d) => d.closest("[id]")?.id);
+    el.innerHTML = html;
+    for (const id of open) {
+      const details = id && el.querySelector(`#${CSS.escape(id)} details`);
+      if (details) details.open = true;
+    }
+    localTimes(el);
+  }
+}
+
 // A campaign's delivery, kept up to date without reloading while it is scheduled, sending
 // or paused: the counts, the bar, the status label and which controls are offered.
 function liveDelivery(card) {
@@ -81,7 +97,7 @@ function liveDelivery(card) {
   const show = (data) => {
     for (const [key, value] of Object.entries(data.counts)) {
       for (const el of card.querySelectorAll(`[data-count="${key}"]`)) {
-        el.textContent = number.format(value);
+        (el.querySelector("a") || el).textContent = number.format(value); // keep its link
       }
     }
     const bar = card.querySelector("[data-live-bar]");
@@ -96,6 +112,7 @@ function liveDelivery(card) {
     const planning = card.querySelector("[data-live-planning]");
     if (planning) planning.hidden = data.counts.total !== 0;
     if (data.finished) showFinished(card.querySelector("[data-live-timing]"), data);
+    swapFragments(data.fragments || {});
     const counted = card.querySelector("[data-counted-at]");
     if (counted && data.counted_at) {
       counted.dateTime = data.counted_at;

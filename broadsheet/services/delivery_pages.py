@@ -1,0 +1,109 @@
+"""One campaign's deliveries, a keyset page at a time, as the campaign page's counts and
+failure groups link to them: by status, reader's domain and reply class."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadsheet.errors import ValidationError
+from broadsheet.models import Delivery, DeliveryStatus, Subscriber
+from broadsheet.services.failures import FAILURE_STATUSES, reply_class, reply_filter
+
+# The statuses a list can ask for; "failures" is failed and bounced together.
+FAILURES = "failures"
+STATUSES = (*(s.value for s in DeliveryStatus), FAILURES)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A delivery as its list shows it, with its reader."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    reply: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Row]
+    after: int | None  # the id the next page starts after; None: this is the last page
+
+
+def check_status(value: str | None) -> tuple[DeliveryStatus, ...] | None:
+    """The statuses a `status` filter names (None: every status); ValidationError on it."""
+    if not value:
+        return None
+    if value == FAILURES:
+        return FAILURE_STATUSES
+    if value not in STATUSES:
+        raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
+    return (DeliveryStatus(value),)
+
+
+def check_domain(value: str | None) -> str | None:
+    """A reader's domain to filter by, lower-cased; ValidationError when it can't be one."""
+    if not value:
+        return None
+    domain = value.strip().lower()
+    if len(domain) > 253 or "@" in domain or not domain or any(c.isspace() for c in domain):
+        raise ValidationError({"domain": "must be a mail domain, such as example.org"})
+    return domain
+
+
+def deliveries_page(
+    session: Session,
+    campaign_id: int,
+    *,
+    statuses: tuple[DeliveryStatus, ...] | None,
+    domain: str | None,
+    reply: str | None,
+    after: int | None,
+    limit: int,
+) -> Page:
+    """Up to `limit` deliveries after id `after`, in id order. Read by the index on
+    (campaign, status, id) for one status; a domain or reply filter is applied to those
+    rows, so a page of a rare group may hold fewer than `limit` rows, and the next page goes
+    on from the last row read (never an OFFSET, never a count)."""
+    query = (
+        select(
+            Delivery.id,
+            Delivery.subscriber_id,
+            Subscriber.email,
+            Delivery.status,
+            Delivery.attempts,
+            Delivery.sent_at,
+            Delivery.relay_reply,
+            Delivery.last_error,
+        )
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.campaign_id == campaign_id)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if statuses is not None:
+        query = query.where(Delivery.status.in_(statuses))
+    if after is not None:
+        query = query.where(Delivery.id > after)
+    if domain is not None:
+        escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Subscriber.email_key.like(f"%@{escaped}", escape="\\"))
+    if reply:
+        query = query.where(reply_filter(reply))
+    read = session.execute(query).all()
+    rows = [
+        Row(r.id, r.subscriber_id, r.email, r.status.value, r.attempts, r.sent_at,
+            r.relay_reply, r.last_error)
+        for r in read
+        if not reply or reply_class(r.relay_reply, r.last_error) == reply
+    ]  # fmt: skip
+    return Page(rows, read[-1].id if len(read) == limit else None)
