@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 PREFIX = "broadsheet:sends"
 KEEP_SECONDS = 180  # a minute's hash lapses once no rate reads it any more
+SHORTEST = 10.0  # seconds: the least a rate is measured over
 
 
 def minute_key(epoch_seconds: float) -> str:
@@ -33,8 +34,10 @@ def rates(
     epoch_seconds: float,
 ) -> dict[str, float]:
     """Messages a second per field over the last minute and the part of this one gone by,
-    from the two minutes' hashes."""
-    seconds = 60 + epoch_seconds % 60
+    from the two minutes' hashes. When nothing was sent last minute, the send began in this
+    one: over its part gone by alone (at least `SHORTEST` seconds, so its first seconds
+    do not read as a burst), lest a send's first minute read as a fraction of its pace."""
+    seconds = (60 if previous else 0) + max(epoch_seconds % 60, SHORTEST)
     totals: dict[str, float] = {}
     for counts in (previous, current):
         for name, value in counts.items():

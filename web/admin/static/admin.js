@@ -145,7 +145,13 @@ function liveDelivery(card) {
       // A network hiccup: try again at the next tick.
     }
     if (live.has(status)) setTimeout(poll, status === "sending" ? 1500 : 5000);
+    // Once final, one last look after the next tick, which takes the send's last sample.
+    else if (!settled) {
+      settled = true;
+      setTimeout(poll, 6000);
+    }
   };
+  let settled = false;
   setTimeout(poll, 1000);
 }
 
