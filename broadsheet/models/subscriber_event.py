@@ -29,7 +29,11 @@ class EventSource(enum.StrEnum):
 class SubscriberEvent(Base):
     __tablename__ = "subscriber_events"
     # A reader's page lists their events newest first.
-    __table_args__ = (Index("ix_subscriber_events_subscriber_id_id", "subscriber_id", "id"),)
+    __table_args__ = (
+        Index("ix_subscriber_events_subscriber_id_id", "subscriber_id", "id"),
+        # A campaign's unsubscribes and complaints are counted from this index.
+        Index("ix_subscriber_events_campaign_id_source", "campaign_id", "source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
@@ -41,6 +45,8 @@ class SubscriberEvent(Base):
     to_status: Mapped[SubscriberStatus] = mapped_column(str_enum(SubscriberStatus, "to_status"))
     source: Mapped[EventSource] = mapped_column(str_enum(EventSource, "event_source"))
     reason: Mapped[str | None] = mapped_column(Text)
+    # The campaign whose message led to it (an unsubscribe link, a complaint), when known.
+    campaign_id: Mapped[int | None] = mapped_column()
     # The admin account that made the change; None for readers' own actions and reports.
     actor: Mapped[str | None] = mapped_column(String(320))
 
