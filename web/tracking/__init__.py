@@ -20,6 +20,7 @@ from broadsheet.settings import Settings
 from broadsheet.tracking.hits import HITS_KEY, Hit
 from broadsheet.tracking.tokens import TrackingClaim, read_tracking_token, tracking_key
 from broadsheet.tracking.verdicts import judge
+from web.db import session
 from web.extensions import redis_client
 from web.tracking import cache
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("tracking", __name__)
 
 # A transparent 1x1 GIF, 43 bytes.
-PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache", "Expires": "0"}
 
 
@@ -54,16 +55,18 @@ def pixel(token: str) -> ResponseReturnValue:
     return Response(PIXEL, mimetype="image/gif", headers=NO_STORE)
 
 
-@bp.get("/t/<token>/<int:index>")
-def click(token: str, index: int) -> ResponseReturnValue:
+@bp.get("/t/<token>/<link>")
+def click(token: str, link: str) -> ResponseReturnValue:
     """A 302 to the campaign's link at `index`; 400 for a token that is not ours, 404 for an
     index the campaign has no link at. The index one past the last is the honeypot: it
     leads to the publication's front page."""
     claim = _claim(token)
     if claim is None:
         abort(400, description="this link is not valid: it was changed or is incomplete")
-    links = cache.link_cache().links(claim.campaign_id)
-    if links is None or index > len(links):
+    # Not `<int:...>`: that is for row ids (web/ids.py), and a link's index starts at 0.
+    index = int(link) if link.isascii() and link.isdigit() and len(link) <= 6 else -1
+    links = cache.link_cache().links(session, claim.campaign_id)
+    if links is None or not 0 <= index <= len(links):
         abort(404, description="this link does not lead anywhere in this newsletter")
     honeypot = index == len(links)
     _record(claim, EngagementKind.CLICK, index, honeypot=honeypot)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from flask import Flask, current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from broadsheet.models import Campaign
 
@@ -20,24 +21,20 @@ class LinkCache:
     links never change once its messages are out (only a draft's rendering can change, and
     drafts' previews and tests carry no tracking tokens), so nothing is ever invalidated."""
 
-    def __init__(self, sessions: sessionmaker[Session], size: int = 512) -> None:
-        self._sessions = sessions
+    def __init__(self, size: int = 512) -> None:
         self._size = size
         self._links: OrderedDict[int, tuple[str, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def links(self, campaign_id: int) -> tuple[str, ...] | None:
-        """The campaign's links by index; None when it has none stored (not kept, so a
-        campaign prepared a moment later is read again)."""
+    def links(self, session: Callable[[], Session], campaign_id: int) -> tuple[str, ...] | None:
+        """The campaign's links by index, read with `session()` the first time; None when it
+        has none stored (not kept, so a campaign prepared a moment later is read again)."""
         with self._lock:
             found = self._links.get(campaign_id)
             if found is not None:
                 self._links.move_to_end(campaign_id)
                 return found
-        with self._sessions() as session:
-            stored = session.scalar(
-                select(Campaign.tracking_links).where(Campaign.id == campaign_id)
-            )
+        stored = session().scalar(select(Campaign.tracking_links).where(Campaign.id == campaign_id))
         if stored is None:
             return None
         links = tuple(str(url) for url in stored)
@@ -49,7 +46,7 @@ class LinkCache:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[CACHE] = LinkCache(app.extensions["broadsheet.sessions"])
+    app.extensions[CACHE] = LinkCache()
 
 
 def link_cache() -> LinkCache:
