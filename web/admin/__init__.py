@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 
 from broadsheet.access import Right
 from web.access import SAFE_METHODS
-from web.admin import articles, auth, campaigns, home, subscribers, tokens, users
+from web.admin import articles, auth, campaigns, home, subscribers, tokens, tracking, users
 from web.errors import error_response, in_admin
 from web.extensions import csrf
 
@@ -28,7 +28,9 @@ bp = Blueprint(
     static_url_path="/static",
 )
 OPEN = {"admin.auth.login_form", "admin.auth.login", "admin.static"}
-SECTIONS = (auth.bp, home.bp, articles.bp, campaigns.bp, subscribers.bp, users.bp, tokens.bp)
+SECTIONS = (
+    auth.bp, home.bp, articles.bp, campaigns.bp, tracking.bp, subscribers.bp, users.bp, tokens.bp,
+)  # fmt: skip
 for _section in SECTIONS:
     bp.register_blueprint(_section)
 
