@@ -41,6 +41,7 @@ test: install browser lint
 bench: install
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup.py
+	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/plan.py && $(BIN)/python bench/scale.py
 	$(BIN)/python bench/subscribers.py
 	$(BIN)/python bench/campaign_pages.py

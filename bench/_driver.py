@@ -18,7 +18,9 @@ import asyncio
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
@@ -68,10 +70,27 @@ async def drive(
     sessions: int = 64,
 ) -> Load:
     """Run `rate * seconds` signups at a fixed arrival rate, addresses `<prefix>-<i>@...`."""
-    loop = asyncio.get_running_loop()
     forms = [await _form(host, port) for _ in range(sessions)]
     gate = asyncio.Semaphore(in_flight)
     load = Load(rate, seconds)
+
+    def start_one(i: int, at: float) -> Coroutine[Any, Any, None]:
+        signup = Signup(f"{prefix}-{i}@example.org", scheduled=at, source=_reader_address(i))
+        load.signups.append(signup)
+        form = forms[i % sessions] if forms else None
+        return _signup(host, port, signup, form, gate, timeout)
+
+    load.elapsed = await open_loop(rate, seconds, start_one)
+    return load
+
+
+async def open_loop(
+    rate: float, seconds: float, start_one: Callable[[int, float], Coroutine[Any, Any, None]]
+) -> float:
+    """Run `start_one(i, at)` for i in 0 .. rate * seconds, each as a task started at its
+    scheduled time `at` (the event loop's clock), whatever became of the ones before; wait for
+    them all. Returns the seconds from the first scheduled start to the last one's end."""
+    loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     tasks = []
     for i in range(round(rate * seconds)):
@@ -79,13 +98,9 @@ async def drive(
         delay = at - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        signup = Signup(f"{prefix}-{i}@example.org", scheduled=at, source=_reader_address(i))
-        load.signups.append(signup)
-        form = forms[i % sessions] if forms else None
-        tasks.append(asyncio.create_task(_signup(host, port, signup, form, gate, timeout)))
+        tasks.append(asyncio.create_task(start_one(i, at)))
     await asyncio.gather(*tasks)
-    load.elapsed = loop.time() - start
-    return load
+    return loop.time() - start
 
 
 async def _form(host: str, port: int) -> tuple[str, bytes]:

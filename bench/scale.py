@@ -57,6 +57,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=50_000, help="active readers")
     parser.add_argument("--concurrency", type=int, default=4, help="celery pool processes")
     parser.add_argument("--batch-size", type=int, default=100, help="BATCH_SIZE")
+    parser.add_argument(
+        "--tracking",
+        choices=("on", "off"),
+        default="on",
+        help="the campaign's open and click tracking (a pixel and wrapped links in each "
+        "message); compare on and off in alternating runs of one session",
+    )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE, help="PostgreSQL server")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="flushed before and after")
     parser.add_argument(
@@ -98,7 +105,8 @@ def main() -> int:
     ) as stack:
         print(
             f"config: readers {args.readers:,}, celery --concurrency {args.concurrency}, "
-            f"BATCH_SIZE {args.batch_size}, SEND_RATE 100000/s, PostgreSQL "
+            f"BATCH_SIZE {args.batch_size}, tracking {args.tracking}, SEND_RATE 100000/s, "
+            "PostgreSQL "
             f"({args.database_url}), Redis {args.redis_url}, smtp-sink on {sink.url} "
             f"(dump in {args.dump_dir})"
         )
@@ -116,7 +124,8 @@ def run(
     add_readers(args, stack, engine, sessions)
     with sessions.begin() as session:
         article = articles.create_article(session, **ARTICLE)
-        campaign_id = campaigns.create_campaign(session, article.id).id
+        tracking = args.tracking == "on"
+        campaign_id = campaigns.create_campaign(session, article.id, tracking=tracking).id
 
     ceiling = None
     if args.ceiling_messages > 0:

@@ -70,6 +70,10 @@ class Settings:
     ses_topic_arns: tuple[str, ...] = ()
     # The IANA zone whose days the admin's overview counts in (signups per day, ...).
     timezone: str = "UTC"
+    # Opens and clicks (docs/configuration.md): the default of new campaigns' switch, and
+    # privacy mode, which keeps counts per campaign and link only, nothing per reader.
+    tracking: bool = True
+    tracking_privacy: bool = False
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -133,6 +137,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         soft_bounce_days=_int(env, "SOFT_BOUNCE_DAYS", 30, minimum=1, maximum=3650),
         ses_topic_arns=_topic_arns(env, "SES_TOPIC_ARNS"),
         timezone=_timezone(env),
+        tracking=_switch(env, "TRACKING", True),
+        tracking_privacy=_switch(env, "TRACKING_PRIVACY", False),
     )
 
 
@@ -282,6 +288,18 @@ def _float(
     if not 0 < value <= maximum:
         raise ConfigError(name, f"must be greater than 0 and at most {maximum:g}, got {raw!r}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """`on` or `off` (also true/false, yes/no, 1/0); unset or empty: `default`."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "yes", "1"):
+        return True
+    if raw in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(name, f"must be on or off, got {env[name]!r}")
 
 
 def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:

@@ -118,6 +118,7 @@ def reset_services(stack) -> None:
         "broadsheet:limit:*",
         "broadsheet:outbox-*",
         "broadsheet:sends:*",
+        "broadsheet:tracking:*",  # hits a test left unwritten
     )
     for pattern in patterns:
         for key in client.scan_iter(match=pattern):

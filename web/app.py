@@ -16,6 +16,7 @@ from web import (
     nul,
     public,
     request_json,
+    tracking,
     webhooks,
 )
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     request_json.init_app(app)
     favicon.init_app(app)
     public.init_app(app)
+    tracking.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
     admin.init_app(app)

@@ -11,7 +11,7 @@ from worker import logs
 
 __all__ = ["celery_app", "celery_config", "logs"]  # logs: its signal handler quiets the tick
 
-celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces"])
+celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces", "worker.tracking"])
 
 QUEUE = "broadsheet"
 TRANSACTIONAL_QUEUE = "broadsheet.transactional"
@@ -57,6 +57,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
             "broadsheet.check_links": {"queue": TRANSACTIONAL_QUEUE},
             "broadsheet.tick": {"queue": SCHEDULER_QUEUE},
             "broadsheet.poll_bounces": {"queue": SCHEDULER_QUEUE},
+            # Short, and the hits wait in Redis meanwhile: never behind a campaign's batches.
+            "broadsheet.drain_hits": {"queue": SCHEDULER_QUEUE},
         },
         "task_serializer": "json",
         "result_serializer": "json",
@@ -73,6 +75,11 @@ def celery_config(settings: Settings) -> dict[str, object]:
                 "task": "broadsheet.tick",
                 "schedule": settings.tick_seconds,
                 "options": {"expires": settings.tick_seconds},
+            },
+            "drain-hits": {
+                "task": "broadsheet.drain_hits",
+                "schedule": 2.0,
+                "options": {"expires": 2.0},
             },
             "poll-bounces": {
                 "task": "broadsheet.poll_bounces",

@@ -8,6 +8,7 @@ killed worker leaves at most one row of its connection whose fate is unknown.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,11 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from broadsheet.mail.compose import campaign_recipient, campaign_skeleton
+from broadsheet.mail.compose import campaign_recipient, campaign_skeleton, is_tracked
 from broadsheet.mail.skeleton import MessageSkeleton, domain_of
 from broadsheet.models import Campaign, CampaignStatus, DeliveryStatus
 from broadsheet.services import claims, suppression
 from broadsheet.services.claims import Claimed
+from broadsheet.tracking.tokens import make_tracking_token, tracking_key
 from worker import sending
 from worker.resources import Resources
 from worker.sending import Connections, Fate, Outcome
@@ -62,8 +64,11 @@ class CampaignRange:
             campaign = session.get(Campaign, self.campaign_id) if rows else None
         if not rows or campaign is None:
             return None
-        skeleton = campaign_skeleton(campaign, self.res.settings)
-        return CampaignLedger(self.res, held, claim_key, outcome, campaign.id, rows, skeleton)
+        tracked = is_tracked(campaign, self.res.settings)
+        skeleton = campaign_skeleton(campaign, self.res.settings, tracked=tracked)
+        return CampaignLedger(
+            self.res, held, claim_key, outcome, campaign.id, rows, skeleton, tracked=tracked
+        )
 
     def again(self, ledger: sending.Ledger) -> bool:
         return False
@@ -84,18 +89,24 @@ class CampaignLedger(sending.Ledger):
     rows: list[Claimed]
     skeleton: MessageSkeleton
     message_ids: dict[int, str] = field(default_factory=dict)  # by row, kept once it is sent
+    tracked: bool = False  # the skeleton has the pixel and wrapped links: each needs a token
 
     def __post_init__(self) -> None:
         self.sender_domain = domain_of(self.res.settings.mail_from)  # once, not per reader
+        self.tracking_key = tracking_key(self.res.settings.secret_key)
 
     def addresses(self) -> Sequence[str]:
         return [row.email for row in self.rows]
 
     def message(self, index: int) -> bytes:
         row = self.rows[index]
+        track = None
+        if self.tracked:  # one HMAC covers the pixel and every link of this message
+            now = int(time.time())
+            track = make_tracking_token(self.tracking_key, row.delivery_id, self.campaign_id, now)
         recipient = campaign_recipient(
             self.res.settings, self.campaign_id, row.subscriber_id, row.email, row.name,
-            self.sender_domain,
+            self.sender_domain, track,
         )  # fmt: skip
         self.message_ids[index] = recipient.message_id
         return self.skeleton.render(recipient)

@@ -114,7 +114,7 @@ def _apply(session: Session, report: Report, match: Match, soft_limit: SoftBounc
         mark_bounced(session, match.subscriber_id, reason, campaign_id=match.campaign_id)
         return "suppressed"
     if report.kind == ReportKind.COMPLAINT:
-        mark_complained(session, match.subscriber_id, reason)
+        mark_complained(session, match.subscriber_id, reason, match.campaign_id)
         return "suppressed"
     if report.kind == ReportKind.POLICY and match.campaign_id is not None:
         mark_delivery_bounced(session, match.campaign_id, match.subscriber_id, reason)

@@ -21,6 +21,7 @@ from broadsheet.mail.skeleton import (
 from broadsheet.models import Campaign, Subscriber
 from broadsheet.settings import Settings
 from broadsheet.signing import make_confirm_token, make_unsubscribe_token
+from broadsheet.tracking.links import make_trackable
 
 
 def publication_name(settings: Settings) -> str:
@@ -77,16 +78,25 @@ def _signer(pem: str, selector: str, domain: str) -> DkimSigner:
     return DkimSigner(pem, selector=selector, domain=domain)
 
 
+def is_tracked(campaign: Campaign, settings: Settings) -> bool:
+    """Whether the campaign's messages carry the pixel and wrapped links: TRACKING is on and
+    so is the campaign's own switch."""
+    return settings.tracking and campaign.tracking
+
+
 def campaign_skeleton(
-    campaign: Campaign, settings: Settings, *, subject: str | None = None
+    campaign: Campaign, settings: Settings, *, subject: str | None = None, tracked: bool = False
 ) -> MessageSkeleton:
     """The MIME skeleton for a campaign, from its stored rendering (campaigns.prepare): what
-    the worker sends, the admin previews and a test send delivers (with another `subject`)."""
+    the worker sends (`tracked` when `is_tracked`), the admin previews and a test send
+    delivers (with another `subject`). Previews and tests are never tracked: their links are
+    the real ones, and nothing they do is counted."""
     if campaign.rendered_html is None or campaign.rendered_text is None:
         raise ValueError(f"campaign {campaign.id} has not been rendered yet")
-    rendered = RenderedEmail(
-        subject or campaign.subject, campaign.rendered_text, campaign.rendered_html
-    )
+    html = campaign.rendered_html
+    if tracked:  # a regular-expression pass over the HTML, once per batch
+        html = make_trackable(html, settings.public_url).html
+    rendered = RenderedEmail(subject or campaign.subject, campaign.rendered_text, html)
     return MessageSkeleton(
         rendered,
         mail_from=settings.mail_from,
@@ -111,6 +121,7 @@ def campaign_recipient(
     email: str,
     name: str,
     sender_domain: str | None = None,
+    track: str | None = None,
 ) -> Recipient:
     """One reader's part of a campaign message; a batch passes `sender_domain` (MAIL_FROM's
     domain) worked out once, instead of parsing the address for every reader."""
@@ -121,6 +132,7 @@ def campaign_recipient(
         subscriber_id=subscriber_id,
         unsubscribe_url=unsubscribe_url(settings, subscriber_id, campaign_id),
         message_id=make_message_id(campaign_id, subscriber_id, domain, settings.secret_key),
+        track=track,
     )
 
 

@@ -30,6 +30,8 @@ PLACEHOLDERS: dict[str, str] = {
     "email": "BSxEMAILxBS",
     "unsubscribe_url": "BSxUNSUBSCRIBExBS",
     "confirm_url": "BSxCONFIRMxBS",
+    # The message's tracking token (broadsheet/tracking/links.py puts it in wrapped links).
+    "track": "BSxTRACKxBS",
 }
 _PLACEHOLDER = re.compile("|".join(PLACEHOLDERS.values()))
 _FIELD_OF = {placeholder: field for field, placeholder in PLACEHOLDERS.items()}
@@ -39,6 +41,7 @@ _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 _NOT_IN_ADDRESS = r'\x00-\x20\x7f-\x9f\s<>()\[\],;:"\\@'
 _ADDRESS = re.compile(f"[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+")
 _URL = re.compile(r"https?://[!#-;=?-~]+", re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
 _MAX_LINE = 78
 _QP_LINE = 76
@@ -56,6 +59,7 @@ class Recipient:
     unsubscribe_url: str | None
     message_id: str
     confirm_url: str | None = None
+    track: str | None = None  # the tracking token (URL-safe base64), for a tracked message
 
 
 def placeholder_context() -> dict[str, str]:
@@ -147,9 +151,12 @@ class MessageSkeleton:
             "email": email,
             "unsubscribe_url": "",
             "confirm_url": "",
+            "track": "",
         }
         if recipient.confirm_url is not None:
             values["confirm_url"] = _checked_url(recipient.confirm_url)
+        if recipient.track is not None:
+            values["track"] = _checked_token(recipient.track)
         head = [
             f"Date: {clean_text(date or formatdate(usegmt=True))}\r\n",
             self._from,
@@ -321,6 +328,12 @@ def _checked_url(url: str) -> str:
     if not _URL.fullmatch(url):
         raise ValueError(f"not an absolute http(s) URL safe for a header: {url!r}")
     return url
+
+
+def _checked_token(token: str) -> str:
+    if not _TOKEN.fullmatch(token):
+        raise ValueError(f"malformed tracking token: {token!r}")
+    return token
 
 
 def _checked_message_id(message_id: str) -> str:

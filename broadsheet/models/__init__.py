@@ -7,6 +7,13 @@ from broadsheet.models.bounce_report import BounceReport, ReportKind
 from broadsheet.models.campaign import Campaign, CampaignStatus
 from broadsheet.models.campaign_sample import CampaignSample
 from broadsheet.models.delivery import FINAL_STATUSES, Delivery, DeliveryStatus
+from broadsheet.models.engagement import (
+    NO_LINK,
+    Engagement,
+    EngagementCount,
+    EngagementKind,
+    TrackingBatch,
+)
 from broadsheet.models.outbox_message import OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
@@ -14,6 +21,7 @@ from broadsheet.models.user import Role, User
 
 __all__ = [
     "FINAL_STATUSES",
+    "NO_LINK",
     "ApiToken",
     "Article",
     "Base",
@@ -23,6 +31,9 @@ __all__ = [
     "CampaignStatus",
     "Delivery",
     "DeliveryStatus",
+    "Engagement",
+    "EngagementCount",
+    "EngagementKind",
     "EventSource",
     "OutboxKind",
     "OutboxMessage",
@@ -32,6 +43,7 @@ __all__ = [
     "Subscriber",
     "SubscriberEvent",
     "SubscriberStatus",
+    "TrackingBatch",
     "User",
     "utcnow",
 ]

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from broadsheet.models.article import Article
@@ -46,6 +46,10 @@ class Campaign(Base):
     # The article rendered and CSS-inlined once for this campaign, with personal placeholders.
     rendered_html: Mapped[str | None] = mapped_column(Text)
     rendered_text: Mapped[str | None] = mapped_column(Text)
+    # Whether its messages carry an open pixel and wrapped links (TRACKING sets the default),
+    # and the links its HTML points to, by index: the only places a click can lead.
+    tracking: Mapped[bool] = mapped_column(default=True, server_default=true())
+    tracking_links: Mapped[list[str] | None] = mapped_column(JSON)
     # The last link check (worker) and test send, as shown on the campaign's page.
     link_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     test_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -34,6 +34,8 @@ class SubscriberEvent(Base):
         # The overview counts a period's changes by day and status: a range of `at`, read from
         # this index alone (both statuses are in it) on PostgreSQL.
         Index("ix_subscriber_events_at", "at", "to_status", "from_status"),
+        # A campaign's unsubscribes and complaints are counted from this index.
+        Index("ix_subscriber_events_campaign_id_source", "campaign_id", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +48,8 @@ class SubscriberEvent(Base):
     to_status: Mapped[SubscriberStatus] = mapped_column(str_enum(SubscriberStatus, "to_status"))
     source: Mapped[EventSource] = mapped_column(str_enum(EventSource, "event_source"))
     reason: Mapped[str | None] = mapped_column(Text)
+    # The campaign whose message led to it (an unsubscribe link, a complaint), when known.
+    campaign_id: Mapped[int | None] = mapped_column()
     # The admin account that made the change; None for readers' own actions and reports.
     actor: Mapped[str | None] = mapped_column(String(320))
 

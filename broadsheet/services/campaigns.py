@@ -29,6 +29,7 @@ from broadsheet.services import progress
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker
 from broadsheet.settings import Settings
+from broadsheet.tracking.links import tracked_links
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
@@ -44,9 +45,11 @@ def create_campaign(
     *,
     preheader: object = None,
     audience: object = "everyone",
+    tracking: object = True,
 ) -> Campaign:
     """A draft campaign for an article; the subject defaults to the article's title and the
-    preheader (the preview line inboxes show) to its dek. Every problem is reported at once."""
+    preheader (the preview line inboxes show) to its dek, and `tracking` (opens and clicks)
+    is the caller's default, TRACKING. Every problem is reported at once."""
     errors: dict[str, str] = {}
     article = None
     if not isinstance(article_id, int) or isinstance(article_id, bool):
@@ -56,6 +59,8 @@ def create_campaign(
     subject, preheader = _texts(errors, subject, preheader)
     if audience not in AUDIENCES:
         errors["audience"] = f"must be one of {', '.join(AUDIENCES)}"
+    if not isinstance(tracking, bool):
+        errors["tracking"] = "must be true or false"
     if errors:
         raise ValidationError(errors)
     assert article is not None
@@ -65,6 +70,7 @@ def create_campaign(
         subject=subject or article.title,
         preheader=article.dek if preheader is None else preheader,
         audience=str(audience),
+        tracking=bool(tracking),
     )
     session.add(campaign)
     session.flush()
@@ -89,6 +95,22 @@ def update_draft(
         )
     campaign.subject, campaign.preheader = subject, preheader or ""
     campaign.rendered_html = campaign.rendered_text = None
+    campaign.tracking_links = None
+    session.flush()
+    return campaign
+
+
+def set_tracking(session: Session, campaign_id: int, tracking: object) -> Campaign:
+    """Turn a campaign's open and click tracking on or off while it is a draft or scheduled;
+    ValidationError on `tracking` for anything but a boolean, Conflict once it has started."""
+    if not isinstance(tracking, bool):
+        raise ValidationError({"tracking": "must be true or false"})
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status not in STARTABLE and campaign.tracking != tracking:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.status.value}; its tracking can no longer change"
+        )
+    campaign.tracking = tracking
     session.flush()
     return campaign
 
@@ -168,7 +190,12 @@ def prepare(session: Session, campaign: Campaign, settings: Settings) -> Campaig
     if campaign.rendered_html is None or campaign.rendered_text is None:
         rendered = render_campaign(campaign, settings)
         campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
-        session.flush()
+        campaign.tracking_links = None
+    if campaign.tracking_links is None:
+        # The links a tracked message's clicks may lead to, by index: the same function the
+        # skeleton wraps them with, over the same HTML (broadsheet/tracking/links.py).
+        campaign.tracking_links = tracked_links(campaign.rendered_html, settings.public_url)
+    session.flush()
     return campaign
 
 

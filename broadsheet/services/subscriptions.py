@@ -115,8 +115,10 @@ def unsubscribe(
     source: EventSource = EventSource.UNSUBSCRIBE_LINK,
     reason: str | None = None,
     actor: str | None = None,
+    campaign_id: int | None = None,
 ) -> Subscriber:
-    """Stop all mail to a reader. Idempotent; bounced and complained readers stay as they are."""
+    """Stop all mail to a reader. Idempotent; bounced and complained readers stay as they are.
+    `campaign_id`: the campaign whose link they followed, counted as its unsubscribe."""
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         raise NotFound("this unsubscribe link does not match a subscriber")
@@ -128,6 +130,7 @@ def unsubscribe(
             source=source,
             reason=reason,
             actor=actor,
+            campaign_id=campaign_id,
         )
         session.flush()
     return subscriber
@@ -179,10 +182,12 @@ def set_status(
     source: EventSource,
     reason: str | None = None,
     actor: str | None = None,
+    campaign_id: int | None = None,
 ) -> None:
     """Move a reader to `status`, stamping `status_changed_at` and that status's `*_at`, and
-    record the change in their history: every change of status goes through here."""
-    _record(session, subscriber.id, subscriber.status, status, source, reason, actor)
+    record the change in their history (with the campaign that led to it, when known):
+    every change of status goes through here."""
+    _record(session, subscriber.id, subscriber.status, status, source, reason, actor, campaign_id)
     _stamp(subscriber, status)
 
 
@@ -194,6 +199,7 @@ def _record(
     source: EventSource,
     reason: str | None = None,
     actor: str | None = None,
+    campaign_id: int | None = None,
 ) -> None:
     """One event in the reader's history: a plain INSERT on the session's connection, no
     object for the session to flush (the ORM's own work would double a signup's cost)."""
@@ -204,6 +210,7 @@ def _record(
         "source": source,
         "reason": reason or None,
         "actor": actor,
+        "campaign_id": campaign_id,
     }
     session.connection().execute(_EVENT_INSERT, params)
 

@@ -106,8 +106,11 @@ def bounce_if_soft_bounces_pile_up(
     return True
 
 
-def mark_complained(session: Session, subscriber_id: int, reason: str) -> Subscriber | None:
-    """A complaint ("this is spam"): the reader becomes `complained` and gets no more mail."""
+def mark_complained(
+    session: Session, subscriber_id: int, reason: str, campaign_id: int | None = None
+) -> Subscriber | None:
+    """A complaint ("this is spam"): the reader becomes `complained` and gets no more mail;
+    `campaign_id`, the campaign complained about, when the report says."""
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         return None
@@ -118,6 +121,7 @@ def mark_complained(session: Session, subscriber_id: int, reason: str) -> Subscr
             SubscriberStatus.COMPLAINED,
             source=EventSource.COMPLAINT,
             reason=reason,
+            campaign_id=campaign_id,
         )
         log.info("subscriber %s complained: %s", subscriber_id, reason)
         session.flush()

@@ -3,12 +3,23 @@ person would."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.support.factories import PASSWORD
 
 PHONE: ViewportSize = {"width": 375, "height": 800}
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+# A page test run at each size and colour scheme: its `device`, `viewport` and `scheme`.
+EVERY_SCREEN = pytest.mark.parametrize(
+    ("device", "viewport", "scheme"),
+    [
+        ("phone", PHONE, "light"),
+        ("phone-dark", PHONE, "dark"),
+        ("desktop", DESKTOP, "light"),
+        ("desktop-dark", DESKTOP, "dark"),
+    ],
+)
 # Text whose contrast the page checks measure.
 TEXT = [
     "body", "h1", "h2", "h3", "label", ".hint", ".error", ".muted", ".small", ".kicker",

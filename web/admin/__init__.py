@@ -24,6 +24,7 @@ from web.admin import (
     reports,
     subscribers,
     tokens,
+    tracking,
     users,
 )
 from web.errors import error_response, in_admin
@@ -43,6 +44,7 @@ SECTIONS = (
     home.bp,
     articles.bp,
     campaigns.bp,
+    tracking.bp,
     subscribers.bp,
     reports.bp,
     users.bp,

@@ -100,12 +100,12 @@ def index() -> ResponseReturnValue:
 def new() -> ResponseReturnValue:
     chosen = request.args.get("article", "")
     form = {"article_id": chosen, "subject": "", "preheader": None, "audience": "everyone"}
-    return _new_form(form, {})
+    return _new_form({**form, "tracking": "on" if _settings().tracking else "off"}, {})
 
 
 @bp.post("")
 def create() -> ResponseReturnValue:
-    form = posted(("article_id", "subject", "preheader", "audience"))
+    form = posted(("article_id", "subject", "preheader", "audience", "tracking"))
     typed = form["article_id"]  # a number (as ASCII digits: "²".isdigit() too) is an id
     article_id = int(typed) if typed.isascii() and typed.isdigit() else typed
     try:
@@ -115,11 +115,20 @@ def create() -> ResponseReturnValue:
             form["subject"] or None,
             preheader=form["preheader"],
             audience=form["audience"],
+            tracking=_tracking(form["tracking"]),
         )
     except ValidationError as exc:
         return _new_form(form, exc.fields), 422
     flash("Draft saved. Check the preview and the checks, send yourself a test, then send.")
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign.id), 303)
+
+
+def _tracking(chosen: str) -> object:
+    """The form's on/off as a boolean; not offered (TRACKING=off): the setting's default;
+    anything else as it came, for the service to refuse naming the field."""
+    if not chosen:
+        return _settings().tracking
+    return {"on": True, "off": False}.get(chosen, chosen)
 
 
 def _new_form(form: Mapping[str, str | None], errors: dict[str, str]) -> str:

@@ -11,7 +11,7 @@ from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.mail import preview
 from broadsheet.models import Campaign, EventSource, Role
-from broadsheet.services import api_tokens, articles, campaigns, subscriptions
+from broadsheet.services import api_tokens, articles, campaigns, engagement, subscriptions
 from broadsheet.services.paging import page_size
 from broadsheet.settings import Settings
 from web import enqueue
@@ -102,8 +102,16 @@ def create_article() -> ResponseReturnValue:
 
 
 def _campaign(campaign: Campaign) -> dict[str, object]:
-    """A campaign as JSON, its deliveries counted as of now."""
-    return campaign_json(campaign, campaigns.delivery_counts(session(), campaign.id))
+    """A campaign as JSON, its deliveries and engagement counted as of now."""
+    return _campaigns([campaign])[0]
+
+
+def _campaigns(page: list[Campaign]) -> list[dict[str, object]]:
+    """Campaigns as JSON: the same few queries for one campaign as for a page of them."""
+    ids = [c.id for c in page]
+    counts = campaigns.counts_by_campaign(session(), ids)
+    engaged = engagement.engagement_counts(session(), ids)
+    return [campaign_json(c, {**counts[c.id], **engaged[c.id]}) for c in page]
 
 
 @bp.get("/campaigns")
@@ -116,8 +124,7 @@ def list_campaigns() -> ResponseReturnValue:
         before=request.args.get("before"),
         limit=limit,
     )
-    counts = campaigns.counts_by_campaign(session(), [c.id for c in page])
-    body: dict[str, object] = {"campaigns": [campaign_json(c, counts[c.id]) for c in page]}
+    body: dict[str, object] = {"campaigns": _campaigns(page)}
     body["next_before"] = page[-1].id if len(page) == limit else None
     return jsonify(body)
 
@@ -131,8 +138,30 @@ def create_campaign() -> ResponseReturnValue:
         data.get("subject"),
         preheader=data.get("preheader"),
         audience=data.get("audience", "everyone"),
+        tracking=data.get("tracking", _settings().tracking),
     )
     return jsonify(_campaign(campaign)), 201
+
+
+@bp.patch("/campaigns/<int:campaign_id>")
+def update_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Change a draft's or scheduled campaign's `subject`, `preheader` or `tracking`; fields
+    left out stay as they are."""
+    data = _body()
+    unknown = sorted(set(data) - {"subject", "preheader", "tracking"})
+    if unknown:
+        raise ValidationError({name: "cannot be changed here" for name in unknown})
+    campaign = campaigns.get_campaign(session(), campaign_id)
+    if "subject" in data or "preheader" in data:
+        campaign = campaigns.update_draft(
+            session(),
+            campaign_id,
+            subject=data.get("subject", campaign.subject),
+            preheader=data.get("preheader", campaign.preheader),
+        )
+    if "tracking" in data:
+        campaign = campaigns.set_tracking(session(), campaign_id, data["tracking"])
+    return jsonify(_campaign(campaign))
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -140,10 +169,15 @@ def get_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify(_campaign(campaigns.get_campaign(session(), campaign_id)))
 
 
+def _settings() -> Settings:
+    settings: Settings = current_app.config["BROADSHEET"]
+    return settings
+
+
 @bp.get("/campaigns/<int:campaign_id>/checks")
 def campaign_checks(campaign_id: int) -> ResponseReturnValue:
     """The pre-send checks, as the admin shows them before the send button."""
-    settings: Settings = current_app.config["BROADSHEET"]
+    settings = _settings()
     campaign = campaigns.get_campaign(session(), campaign_id)
     campaigns.prepare(session(), campaign, settings)
     checks = preview.campaign_checks(campaign, settings)

@@ -43,13 +43,15 @@ def article_json(a: Article) -> dict[str, Any]:
 
 
 def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
-    """A campaign with its deliveries counted by status (`campaigns.delivery_counts`)."""
+    """A campaign with its deliveries counted by status (`campaigns.delivery_counts`) and its
+    readers' engagement (`engagement.engagement_counts`) in `counts`."""
     return {
         "id": c.id,
         "article_id": c.article_id,
         "subject": c.subject,
         "preheader": c.preheader,
         "audience": c.audience,
+        "tracking": c.tracking,
         "status": c.status.value,
         "pause_reason": c.pause_reason,
         "counts": counts,

@@ -127,7 +127,7 @@ def unsubscribe_submit(token: str) -> ResponseReturnValue:
     claim = read_unsubscribe_token(_settings().secret_key, token)
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     source = EventSource.ONE_CLICK if one_click else EventSource.UNSUBSCRIBE_LINK
-    unsubscribe(session(), claim.subscriber_id, source=source)
+    unsubscribe(session(), claim.subscriber_id, source=source, campaign_id=claim.campaign_id)
     return render_template("public/unsubscribed.html")
 
 

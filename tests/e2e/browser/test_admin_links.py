@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, ViewportSize, expect
 from sqlalchemy.orm import Session
 
 from broadsheet.services.campaigns import record_link_report
-from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
+from tests.support.admin_browser import EVERY_SCREEN, TEXT, sign_in
 from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import make_campaign, make_user
 from tests.support.live_server import LiveServer
@@ -28,15 +28,7 @@ def result(url: str, outcome: str, reason: str | None) -> dict[str, object]:
     return {"url": url, "outcome": outcome, "reason": reason, "https": None}
 
 
-@pytest.mark.parametrize(
-    ("device", "viewport", "scheme"),
-    [
-        ("phone", PHONE, "light"),
-        ("phone-dark", PHONE, "dark"),
-        ("desktop", DESKTOP, "light"),
-        ("desktop-dark", DESKTOP, "dark"),
-    ],
-)
+@EVERY_SCREEN
 def test_the_link_report_reads_in_the_checks(
     browser: Browser,
     live: LiveServer,

@@ -198,7 +198,10 @@ def test_campaign_subject_defaults_to_title(client, committed, headers):
     assert campaign["subject"] == "On Brevity" and campaign["status"] == "draft"
     assert campaign["counts"] == {
         "queued": 0, "sending": 0, "sent": 0, "failed": 0, "bounced": 0, "unknown": 0, "total": 0,
+        "opened": 0, "opened_human": 0, "clicked": 0, "clicked_human": 0,
+        "unsubscribed": 0, "complained": 0,
     }  # fmt: skip
+    assert campaign["tracking"] is True
 
 
 @pytest.mark.commits  # the racing requests run in threads, each on a connection of its own

@@ -1,0 +1,164 @@
+"""A campaign's engagement: unique readers who opened, clicked, unsubscribed or complained,
+raw and likely human, its most clicked links and its opens and clicks hour by hour.
+
+Raw counts every reader a hit was recorded for, machines' included (Apple's proxy opens every
+message; gateways click every link); likely human counts only hits judged human
+(broadsheet/tracking/verdicts.py). A click implies an open: a reader who clicked counts as
+opened. Hits kept in privacy mode (TRACKING_PRIVACY=on) have no reader, so each of them adds
+one to the figures instead of one per reader."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from broadsheet.models import (
+    Engagement,
+    EngagementCount,
+    EngagementKind,
+    SubscriberEvent,
+    SubscriberStatus,
+)
+
+FIGURES = ("opened", "opened_human", "clicked", "clicked_human", "unsubscribed", "complained")
+# Why raw and likely-human figures differ, in a line for every page that shows both.
+WHY_THEY_DIFFER = (
+    "Raw figures include machines: Apple Mail opens every message through its proxy and "
+    "security scanners click links; likely human leaves those out."
+)
+CLICK = EngagementKind.CLICK
+
+
+def engagement_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """FIGURES for each campaign, in three queries whatever the number of campaigns."""
+    result = {campaign_id: dict.fromkeys(FIGURES, 0) for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return result
+    e = Engagement
+    click = e.kind == CLICK
+    readers = session.execute(
+        select(
+            e.campaign_id,
+            func.count(distinct(e.delivery_id)),
+            func.count(distinct(_when(e.human.is_(True), e.delivery_id))),
+            func.count(distinct(_when(click, e.delivery_id))),
+            func.count(distinct(_when(and_(click, e.human), e.delivery_id))),
+        )
+        .where(e.campaign_id.in_(campaign_ids))
+        .group_by(e.campaign_id)
+    )
+    for campaign_id, opened, opened_human, clicked, clicked_human in readers:
+        result[campaign_id].update(
+            opened=opened, opened_human=opened_human, clicked=clicked, clicked_human=clicked_human
+        )
+    c = EngagementCount
+    counted = session.execute(
+        select(c.campaign_id, c.kind, c.human, func.sum(c.count))
+        .where(c.campaign_id.in_(campaign_ids))
+        .group_by(c.campaign_id, c.kind, c.human)
+    )
+    for campaign_id, kind, human, total in counted:
+        n = int(total or 0)
+        figures = result[campaign_id]
+        names = ("opened", "clicked") if kind == CLICK else ("opened",)
+        for name in names:  # a click is an open too
+            figures[name] += n
+            figures[f"{name}_human"] += n if human else 0
+    ev = SubscriberEvent
+    left = session.execute(
+        select(ev.campaign_id, ev.to_status, func.count(distinct(ev.subscriber_id)))
+        .where(
+            ev.campaign_id.in_(campaign_ids),
+            ev.to_status.in_((SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.COMPLAINED)),
+        )
+        .group_by(ev.campaign_id, ev.to_status)
+    )
+    for event_campaign, status, n in left:
+        name = "complained" if status == SubscriberStatus.COMPLAINED else "unsubscribed"
+        result[event_campaign or 0][name] = n  # never 0: the query asks for campaign ids
+    return result
+
+
+@dataclass(frozen=True)
+class LinkClicks:
+    index: int
+    url: str
+    clicked: int  # readers, raw
+    clicked_human: int
+
+
+@dataclass(frozen=True)
+class HourCounts:
+    hour: datetime  # the start of the hour, UTC
+    opens: int  # hits, raw
+    opens_human: int
+    clicks: int
+    clicks_human: int
+
+
+def top_links(
+    session: Session, campaign_id: int, links: Sequence[str], limit: int = 10
+) -> list[LinkClicks]:
+    """The campaign's most clicked links (readers, raw and likely human), most first; the
+    honeypot (one past the last link) is never among them."""
+    e, c = Engagement, EngagementCount
+    clicks: dict[int, list[int]] = {}
+    per_reader = session.execute(
+        select(
+            e.link_index,
+            func.count(distinct(e.delivery_id)),
+            func.count(distinct(_when(e.human.is_(True), e.delivery_id))),
+        )
+        .where(e.campaign_id == campaign_id, e.kind == CLICK, e.link_index < len(links))
+        .group_by(e.link_index)
+    )
+    counted = session.execute(
+        select(c.link_index, func.sum(c.count), func.sum(_when(c.human.is_(True), c.count, 0)))
+        .where(c.campaign_id == campaign_id, c.kind == CLICK, c.link_index < len(links))
+        .group_by(c.link_index)
+    )
+    for index, raw, human in [*per_reader, *counted]:
+        totals = clicks.setdefault(int(index), [0, 0])
+        totals[0] += int(raw or 0)
+        totals[1] += int(human or 0)
+    ranked = sorted(clicks.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    return [LinkClicks(i, links[i], raw, human) for i, (raw, human) in ranked]
+
+
+def hourly(session: Session, campaign_id: int) -> list[HourCounts]:
+    """Opens and clicks (hits, raw and likely human) per hour since the send, for a chart;
+    only hours with hits, oldest first. Privacy mode keeps no times, so only reader mode's."""
+    e = Engagement
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        hour: ColumnElement[str] = func.to_char(func.date_trunc("hour", e.at), "YYYY-MM-DD HH24:00")
+    else:
+        hour = func.strftime("%Y-%m-%d %H:00", e.at)
+    click = e.kind == CLICK
+    rows = session.execute(
+        select(
+            hour,
+            func.count(_when(~click, 1)),
+            func.count(_when(and_(~click, e.human), 1)),
+            func.count(_when(click, 1)),
+            func.count(_when(and_(click, e.human), 1)),
+        )
+        .where(e.campaign_id == campaign_id)
+        .group_by(hour)
+        .order_by(hour)
+    )
+    return [
+        HourCounts(datetime.fromisoformat(f"{h}:00+00:00"), o, oh, c, ch)
+        for h, o, oh, c, ch in rows
+    ]
+
+
+def _when(
+    condition: ColumnElement[bool], value: object, otherwise: object = None
+) -> ColumnElement[int]:
+    """`CASE WHEN condition THEN value ELSE otherwise END`: counted only where it holds."""
+    return case((condition, value), else_=otherwise)

@@ -1,0 +1,104 @@
+"""The open pixel and the click redirect, `/t/<token>.gif` and `/t/<token>/<index>`.
+
+Neither waits on the database: the token is verified by its HMAC alone, a campaign's links
+come from a per-process cache, and each hit is one RPUSH of a short line (its verdict made
+here, so the agent and the address go no further) that the worker writes in batches
+(worker/tracking.py). A bad token is never recorded; a click on one never redirects."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+
+import redis
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
+from flask.typing import ResponseReturnValue
+
+from broadsheet.models import EngagementKind
+from broadsheet.settings import Settings
+from broadsheet.tracking.hits import HITS_KEY, Hit
+from broadsheet.tracking.tokens import TrackingClaim, read_tracking_token, tracking_key
+from broadsheet.tracking.verdicts import judge
+from web.db import session
+from web.extensions import redis_client
+from web.tracking import cache
+
+log = logging.getLogger(__name__)
+bp = Blueprint("tracking", __name__)
+
+# A transparent 1x1 GIF, 43 bytes.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache", "Expires": "0"}
+
+
+def init_app(app: Flask) -> None:
+    cache.init_app(app)
+    app.register_blueprint(bp)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["BROADSHEET"]
+    return settings
+
+
+def _claim(token: str) -> TrackingClaim | None:
+    return read_tracking_token(tracking_key(_settings().secret_key), token)
+
+
+@bp.get("/t/<token>.gif")
+def pixel(token: str) -> ResponseReturnValue:
+    """The pixel, whatever the token: a mail client shows no broken image either way."""
+    claim = _claim(token)
+    if claim is not None:
+        _record(claim, EngagementKind.OPEN, None, honeypot=False)
+    return Response(PIXEL, mimetype="image/gif", headers=NO_STORE)
+
+
+@bp.get("/t/<token>/<link>")
+def click(token: str, link: str) -> ResponseReturnValue:
+    """A 302 to the campaign's link at `index`; 400 for a token that is not ours, 404 for an
+    index the campaign has no link at. The index one past the last is the honeypot: it
+    leads to the publication's front page."""
+    claim = _claim(token)
+    if claim is None:
+        abort(400, description="this link is not valid: it was changed or is incomplete")
+    # Not `<int:...>`: that is for row ids (web/ids.py), and a link's index starts at 0.
+    index = int(link) if link.isascii() and link.isdigit() and len(link) <= 6 else -1
+    links = cache.link_cache().links(session, claim.campaign_id)
+    if links is None or not 0 <= index <= len(links):
+        abort(404, description="this link does not lead anywhere in this newsletter")
+    honeypot = index == len(links)
+    _record(claim, EngagementKind.CLICK, index, honeypot=honeypot)
+    target = f"{_settings().public_url}/" if honeypot else links[index]
+    response = redirect(target, 302)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _record(
+    claim: TrackingClaim, kind: EngagementKind, index: int | None, *, honeypot: bool
+) -> None:
+    """Append the hit for the worker to write. A HEAD (a scanner) is never an open or a
+    click, and nothing is kept with TRACKING=off; a Redis that cannot be reached costs the
+    count, never the reader's image or redirect."""
+    if request.method == "HEAD" or not _settings().tracking:
+        return
+    now = time.time()
+    verdict = judge(
+        click=kind is EngagementKind.CLICK,
+        method=request.method,
+        agent=request.headers.get("User-Agent", ""),
+        seconds_since_send=now - claim.sent_at,
+        honeypot=honeypot,
+    )
+    hit = Hit(
+        kind, claim.campaign_id, claim.delivery_id, index, verdict.human, verdict.reason,
+        int(now * 1000),
+    )  # fmt: skip
+    try:
+        redis_client().rpush(HITS_KEY, hit.encode())
+    except redis.RedisError as exc:
+        log.warning(
+            "tracking: a %s of campaign %s was not counted: %s", kind, claim.campaign_id, exc
+        )
