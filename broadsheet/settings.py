@@ -67,6 +67,10 @@ class Settings:
     soft_bounce_days: int = 30
     # The SNS topics whose SES notifications the webhook accepts; empty: it accepts none.
     ses_topic_arns: tuple[str, ...] = ()
+    # When set, GET /metrics asks for `Authorization: Bearer <token>` (None: open).
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"  # "text" or "json" (one JSON object a line)
+    notify_admins: bool = True  # mail the admins when a campaign finishes or pauses itself
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -129,6 +133,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3, minimum=0, maximum=1000),
         soft_bounce_days=_int(env, "SOFT_BOUNCE_DAYS", 30, minimum=1, maximum=3650),
         ses_topic_arns=_topic_arns(env, "SES_TOPIC_ARNS"),
+        metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
+        log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
+        notify_admins=_choice(env, "NOTIFY_ADMINS", ("on", "off")) == "on",
     )
 
 
@@ -266,6 +273,16 @@ def _float(
     if not 0 < value <= maximum:
         raise ConfigError(name, f"must be greater than 0 and at most {maximum:g}, got {raw!r}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (any case); the first when unset."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:

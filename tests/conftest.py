@@ -113,7 +113,9 @@ def reset_services(stack) -> None:
     # So must the rate limiter's counts (signups, sign-ins and test sends counted against
     # the test client's address), and a sweep asked for (a later test's signup would wait
     # for its key to expire).
-    for pattern in ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*"):
+    # Health facts (workers' heartbeats stay: they are renewed by the workers themselves).
+    patterns = ("broadsheet:throttle:*", "broadsheet:limit:*", "broadsheet:outbox-*")
+    for pattern in (*patterns, "broadsheet:health:relay:*", "broadsheet:health:bounce-poll"):
         for key in client.scan_iter(match=pattern):
             client.delete(key)
     worker_tasks.forget_asking()  # this process's last ask went with the key

@@ -23,7 +23,7 @@ from broadsheet.mail.preview import message_for_test
 from broadsheet.models import Campaign, CampaignStatus, utcnow
 from broadsheet.services import campaigns, ledger, progress
 from broadsheet.services.upkeep import run_upkeep
-from worker import smtp
+from worker import heartbeat, smtp
 from worker.app import celery_app
 from worker.batch import send_range
 from worker.links import check_links
@@ -245,6 +245,7 @@ def tick() -> dict[str, int]:
     decisions are made in one transaction and only enqueued after it commits; a duplicate
     task finds nothing to claim."""
     res = resources()
+    heartbeat.ticked(res.redis)
     tasks_lost = _broker_lost_its_state(res)
     with res.sessions.begin() as session:
         upkeep = run_upkeep(
