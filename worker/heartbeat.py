@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from celery import signals
 
-from broadsheet import health
+from broadsheet import health, logformat
 from broadsheet.models import utcnow
 from broadsheet.settings import load_settings
 from worker.resources import resources
@@ -91,6 +91,7 @@ def _task_started(task_id: str, task: Any, args: Any = (), **_: object) -> None:
     campaign_id = args[0] if task.name in CAMPAIGN_TASKS and args else None
     now = utcnow().isoformat()
     doing = {"task": task.name, "task_id": task_id, "since": now, "campaign_id": campaign_id}
+    logformat.context.set({"campaign_id": campaign_id} if campaign_id is not None else None)
     client = _client()
     _write(client, _process_key(hostname), doing, health.TASK_TTL)
     _write(client, health.LAST_TASK_KEY, now)
@@ -98,6 +99,7 @@ def _task_started(task_id: str, task: Any, args: Any = (), **_: object) -> None:
 
 @signals.task_postrun.connect
 def _task_ended(task: Any, **_: object) -> None:
+    logformat.context.set(None)
     hostname = getattr(task.request, "hostname", None) or socket.gethostname()
     try:
         _client().delete(_process_key(hostname))

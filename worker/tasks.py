@@ -222,7 +222,10 @@ def send_batch(
                 after=res.settings.pause_after_attempts,
             )
             if reason:
-                log.warning("campaign %s paused: %s", campaign_id, reason)
+                log.warning(
+                    "campaign %s paused: %s", campaign_id, reason,
+                    extra={"campaign_id": campaign_id},
+                )  # fmt: skip
                 return outcome.counts()
     if outcome.retry_at is not None and not outcome.stopped:
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())

@@ -104,12 +104,9 @@ def process_report(
         return Outcome("unmatched", report, None)
     log.info(
         "%s report (%s): subscriber %s, campaign %s, matched by %s",
-        source,
-        context,
-        match.subscriber_id,
-        match.campaign_id,
-        match.method,
-    )
+        source, context, match.subscriber_id, match.campaign_id, match.method,
+        extra={"subscriber_id": match.subscriber_id, "campaign_id": match.campaign_id},
+    )  # fmt: skip
     return Outcome(_apply(session, report, match, soft_limit), report, match)
 
 

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,10 +27,11 @@ from tests.support.smtp import free_port
 
 
 @contextmanager
-def gunicorn(workers: int = 2, **env: str) -> Iterator[str]:
-    """`broadsheet web` with `workers` processes on a free port; its base URL."""
+def gunicorn(workers: int = 2, log_path: Path | None = None, **env: str) -> Iterator[str]:
+    """`broadsheet web` with `workers` processes on a free port, its output in `log_path` (or
+    a temporary file); its base URL."""
     port = free_port()
-    with tempfile.TemporaryFile() as log:
+    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli", "web", "--port", str(port),
              "--workers", str(workers), "--threads", "2"],
