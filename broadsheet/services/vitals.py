@@ -77,13 +77,12 @@ def complaint_rates(session: Session, last: int = 3) -> tuple[CampaignComplaints
     if not ids:
         return ()
     counts = progress.shown(session, ids)
-    complaints = dict(
-        session.execute(
-            select(BounceReport.campaign_id, func.count())
-            .where(BounceReport.campaign_id.in_(ids), BounceReport.kind == ReportKind.COMPLAINT)
-            .group_by(BounceReport.campaign_id)
-        ).tuples()
+    rows_by_campaign = session.execute(
+        select(BounceReport.campaign_id, func.count())
+        .where(BounceReport.campaign_id.in_(ids), BounceReport.kind == ReportKind.COMPLAINT)
+        .group_by(BounceReport.campaign_id)
     )
+    complaints = {campaign_id: n for campaign_id, n in rows_by_campaign}
     return tuple(
         CampaignComplaints(cid, subject, counts[cid].get("sent", 0), complaints.get(cid, 0))
         for cid, subject in rows
