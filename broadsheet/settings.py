@@ -70,7 +70,6 @@ class Settings:
     # When set, GET /metrics asks for `Authorization: Bearer <token>` (None: open).
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"  # "text" or "json" (one JSON object a line)
-    notify_admins: bool = True  # mail the admins when a campaign finishes or pauses itself
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -135,7 +134,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ses_topic_arns=_topic_arns(env, "SES_TOPIC_ARNS"),
         metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
         log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
-        notify_admins=_choice(env, "NOTIFY_ADMINS", ("on", "off")) == "on",
     )
 
 
