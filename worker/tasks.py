@@ -248,7 +248,6 @@ def tick() -> dict[str, int]:
     decisions are made in one transaction and only enqueued after it commits; a duplicate
     task finds nothing to claim."""
     res = resources()
-    heartbeat.ticked(res.redis)
     tasks_lost = _broker_lost_its_state(res)
     with res.sessions.begin() as session:
         upkeep = run_upkeep(
@@ -278,6 +277,7 @@ def tick() -> dict[str, int]:
     counts = {name: n for name, n in upkeep.counts().items() if n}
     if counts:  # a tick that found nothing to do says nothing (see worker/logs.py)
         log.info("tick: %s", counts)
+    heartbeat.ticked(res.redis)  # a tick that got this far (the overview's "beat's last tick")
     return {**upkeep.counts(), "recounted": len(recounted)}
 
 
