@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint browser bench bench-subscribers clean
+.PHONY: install run test lint browser tools bench bench-subscribers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: install
 browser:
 	sh scripts/install-browser.sh
 
+# promtool (Debian's prometheus package), with which a test checks /metrics.
+tools:
+	sh scripts/install-tools.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -32,7 +36,7 @@ lint: install
 TEST_WORKERS ?= 4
 TEST_ONLY ?=
 AND_ONLY := $(if $(TEST_ONLY), and ($(TEST_ONLY)))
-test: install browser lint
+test: install browser tools lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not timing$(AND_ONLY)"
 	$(BIN)/pytest -m "timing$(AND_ONLY)" || [ $$? -eq 5 ]
 

@@ -74,6 +74,9 @@ class Settings:
     # privacy mode, which keeps counts per campaign and link only, nothing per reader.
     tracking: bool = True
     tracking_privacy: bool = False
+    # When set, GET /metrics asks for `Authorization: Bearer <token>` (None: open).
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"  # "text" or "json" (one JSON object a line)
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -139,6 +142,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=_timezone(env),
         tracking=_switch(env, "TRACKING", True),
         tracking_privacy=_switch(env, "TRACKING_PRIVACY", False),
+        metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
+        log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
     )
 
 
@@ -300,6 +305,16 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("off", "false", "no", "0"):
         return False
     raise ConfigError(name, f"must be on or off, got {env[name]!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (any case); the first when unset."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:

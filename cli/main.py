@@ -73,6 +73,22 @@ def beat() -> None:
     os.execvp(args[0], args)
 
 
+@main.command()
+def status() -> None:
+    """Campaigns being sent, queues, workers, beat's last tick, relays and warnings; exits
+    with status 1 when there is a warning (for cron or a monitoring check)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cli.status import report
+
+    try:
+        found = report(_settings(), click.echo)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"the database cannot be read ({reason}); migrated?") from exc
+    sys.exit(1 if found else 0)
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""

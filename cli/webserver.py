@@ -8,6 +8,20 @@ from gunicorn.app.base import BaseApplication
 from broadsheet.settings import Settings
 from web import create_app
 
+# LOG_FORMAT=json: gunicorn's own lines, its access log and the app's (through the root
+# logger) as one JSON object a line (broadsheet/logformat.py); merged over gunicorn's defaults.
+JSON_LOGS: dict[str, object] = {
+    "version": 1,
+    "formatters": {"json": {"()": "broadsheet.logformat.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json",
+                    "stream": "ext://sys.stdout"},
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json",
+                          "stream": "ext://sys.stderr"},
+    },
+    "root": {"level": "INFO", "handlers": ["error_console"]},
+}  # fmt: skip
+
 
 class WebServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types: its base is Any
     """gunicorn with the given options; each worker process builds its own app (no preload),
@@ -41,4 +55,6 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int =
         "control_socket_disable": True,
         "proc_name": "broadsheet-web",
     }
+    if settings.log_format == "json":
+        options["logconfig_dict"] = JSON_LOGS
     WebServer(settings, options).run()

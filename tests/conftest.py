@@ -113,12 +113,15 @@ def reset_services(stack) -> None:
     # So must the rate limiter's counts (signups, sign-ins and test sends counted against
     # the test client's address), and a sweep asked for (a later test's signup would wait
     # for its key to expire).
+    # Health facts too (workers' heartbeats stay: they are renewed by the workers themselves).
     patterns = (
         "broadsheet:throttle:*",
         "broadsheet:limit:*",
         "broadsheet:outbox-*",
         "broadsheet:sends:*",
         "broadsheet:tracking:*",  # hits a test left unwritten
+        "broadsheet:health:relay:*",
+        "broadsheet:health:bounce-poll",
     )
     for pattern in patterns:
         for key in client.scan_iter(match=pattern):

@@ -13,7 +13,9 @@ from web import (
     extensions,
     favicon,
     ids,
+    metrics,
     nul,
+    probes,
     public,
     request_json,
     tracking,
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     nul.init_app(app)
     request_json.init_app(app)
     favicon.init_app(app)
+    probes.init_app(app)
+    metrics.init_app(app)
     public.init_app(app)
     tracking.init_app(app)
     api.init_app(app)

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.settings import Settings
+from web.extensions import REDIS
+from worker.metrics import count_commits
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,9 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     app.extensions["broadsheet.engine"] = engine
-    app.extensions["broadsheet.sessions"] = make_session_factory(engine)
+    sessions = app.extensions["broadsheet.sessions"] = make_session_factory(engine)
+    # What the request's services counted reaches /metrics once the request commits.
+    count_commits(sessions, lambda: app.extensions[REDIS])
     app.after_request(_commit)
     app.teardown_request(_close)
 

@@ -7,18 +7,14 @@ import os
 from celery import Celery, signals
 
 from broadsheet.settings import Settings, load_settings
-from worker import logs
+from worker import heartbeat, logs
+from worker.queues import QUEUE, QUEUES, SCHEDULER_QUEUE, TRANSACTIONAL_QUEUE
 
-__all__ = ["celery_app", "celery_config", "logs"]  # logs: its signal handler quiets the tick
+# Imported for their signal handlers: logs quiets the tick, heartbeat leaves health facts.
+__all__ = ["QUEUE", "QUEUES", "celery_app", "celery_config", "heartbeat", "logs"]
 
 celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces", "worker.tracking"])
 
-QUEUE = "broadsheet"
-TRANSACTIONAL_QUEUE = "broadsheet.transactional"
-SCHEDULER_QUEUE = "broadsheet.scheduler"
-# The order matters: a worker takes from the first non-empty queue. The scheduler's repair
-# and confirmations never wait behind a campaign's batches.
-QUEUES = f"{SCHEDULER_QUEUE},{TRANSACTIONAL_QUEUE},{QUEUE}"
 
 # Floor for the visibility timeout (seconds); it grows with the longest RETRY_DELAYS entry.
 LONGEST_RETRY_SECONDS = 3600
@@ -68,6 +64,10 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
+        # Task events (sent, started, succeeded, failed) for Flower or `celery events` beside
+        # the workers (docs/operations.md); a few small messages per task on the broker.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         "beat_schedule": {
             # A tick or poll that could not run in time (every worker busy) is dropped, not
             # run late in a pile: the next one does the same work.

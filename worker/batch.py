@@ -46,6 +46,8 @@ def send_range(
 class CampaignRange:
     """The source of a batch: one claim on the range (a batch never claims twice)."""
 
+    kind = "campaign"
+
     def __init__(self, res: Resources, campaign_id: int, first_id: int, last_id: int) -> None:
         self.res, self.campaign_id, self.first_id, self.last_id = (
             res,

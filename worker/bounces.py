@@ -8,6 +8,7 @@ from collections import Counter
 from broadsheet.bounces.intake import process_mail
 from broadsheet.bounces.mailbox import MailboxError, open_mailbox
 from broadsheet.services.suppression import SoftBounceLimit
+from worker import heartbeat
 from worker.app import celery_app
 from worker.resources import resources
 
@@ -43,6 +44,14 @@ def poll_bounces() -> dict[str, int]:
                 counts[outcome.action] += 1
     except MailboxError as exc:
         log.warning("bounce mailbox: %s (%s handled before that)", exc, sum(counts.values()))
+        heartbeat.mailbox_polled(res.redis, False, str(exc))
+        return dict(counts)
+    heartbeat.mailbox_polled(res.redis, True, _in_words(counts))
     if counts:
         log.info("bounce mailbox: %s", dict(counts))
     return dict(counts)
+
+
+def _in_words(counts: Counter[str]) -> str:
+    """What a poll handled, e.g. "3 suppressed, 1 recorded" (or "nothing new")."""
+    return ", ".join(f"{n} {action}" for action, n in counts.most_common()) or "nothing new"

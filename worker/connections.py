@@ -12,8 +12,9 @@ import time
 
 import redis
 
+from broadsheet import telemetry
 from broadsheet.settings import SmtpTarget
-from worker import smtp
+from worker import heartbeat, metrics, smtp
 from worker.resources import Resources
 from worker.smtp import Rejected
 
@@ -60,13 +61,18 @@ def connect_first(
         except redis.RedisError:
             pass
         try:
-            return relay, smtp.connect(relay, timeout=res.settings.smtp_timeout)
+            conn = smtp.connect(relay, timeout=res.settings.smtp_timeout)
         except (OSError, smtplib.SMTPException) as exc:
             if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421:
                 _slow_down(res, "relay", relay.name)
             errors.append(f"{relay.name}: {exc}")
+            metrics.add(telemetry.RELAY_CONNECT_FAILURES, relay.name)
+            heartbeat.relay_refused(res.redis, relay.name, str(exc) or type(exc).__name__)
             with contextlib.suppress(redis.RedisError):
                 res.throttle.release_connection(relay, holder)
+            continue
+        heartbeat.relay_answered(res.redis, relay.name)
+        return relay, conn
     return f"cannot reach the relay: {'; '.join(errors)}"
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.settings import Settings, load_settings
+from worker import metrics
 from worker.throttle import Throttle
 
 
@@ -23,7 +24,9 @@ class Resources:
         # A batch holds two connections while it sends (worker/batch.py) and briefly a third;
         # a threads pool runs many batches in one process, so the pool must not be the limit.
         engine = make_engine(self.settings.database_url, pool_size=10, max_overflow=40)
-        return make_session_factory(engine)
+        sessions = make_session_factory(engine)
+        metrics.count_commits(sessions, lambda: self.redis)  # what services noted, once committed
+        return sessions
 
     @cached_property
     def redis(self) -> redis.Redis:

@@ -29,10 +29,11 @@ import redis
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadsheet import telemetry
 from broadsheet.db import make_session_factory
 from broadsheet.models import utcnow
 from broadsheet.settings import SmtpTarget
-from worker import smtp
+from worker import metrics, smtp
 from worker.connections import (
     PLACE_LEASE,
     PLACE_RETRY,
@@ -248,6 +249,8 @@ class Ledger(abc.ABC):
 class Source(Protocol):
     """Where a run's rows come from: a campaign's id range, or the outbox."""
 
+    kind: str  # "campaign" or "outbox", as /metrics names the runs
+
     def claim(self, held: Connections, claim_key: str, outcome: Outcome) -> Ledger | None:
         """Claim rows (their own transaction) as a ledger sharing `outcome`; None: none due."""
 
@@ -270,13 +273,16 @@ def run(res: Resources, claim_key: str, source: Source, *, seconds: float = 0.0)
         retry_at = utcnow() + timedelta(seconds=PLACE_RETRY)
         return Outcome(retry_at=retry_at, error="every relay connection is in use")
     outcome = Outcome()
+    started = time.monotonic()
     try:
         engine = res.sessions.kw["bind"]
         with engine.connect() as db, engine.connect() as hot:
             autocommit = engine.dialect.name == "postgresql"
             if autocommit:
                 hot.execution_options(isolation_level="AUTOCOMMIT")
-            held = Connections(db, hot, make_session_factory(db), autocommit)
+            sessions = make_session_factory(db)
+            metrics.count_commits(sessions, lambda: res.redis)
+            held = Connections(db, hot, sessions, autocommit)
             ordered = relays[place:] + relays[:place]
             _send_claims(res, claim_key, source, held, ordered, outcome, seconds)
             if not (outcome.stopped or outcome.more):
@@ -284,6 +290,8 @@ def run(res: Resources, claim_key: str, source: Source, *, seconds: float = 0.0)
                     outcome.retry_by(source.next_due(session))
     finally:
         release_places(res, relays, claim_key)
+        metrics.observe(telemetry.RUN_DURATION, time.monotonic() - started, source.kind)
+        metrics.flush(res.redis, force=True)
     return outcome
 
 
@@ -345,6 +353,7 @@ def work_through(
                 ledger.give_back(pacer.left, "the send was paused or cancelled")
                 return False
             status_checked = time.monotonic()
+            metrics.flush(res.redis)
         try:
             turn = pacer.next_turn()
         except redis.RedisError as exc:  # nothing more was sent: try the rest again later
@@ -356,6 +365,8 @@ def work_through(
             # meanwhile leaves the message just sent as the one `unknown`, and that reader
             # has it, rather than one who was never sent anything.
             time.sleep(turn.wait)
+            metrics.add(telemetry.THROTTLE_WAITS, relay.name)
+            metrics.add(telemetry.THROTTLE_WAIT_SECONDS, relay.name, n=turn.wait)
         ledger.put_off(turn.put_off)
         if turn.index is None:
             ledger.record(done, begin=None)
@@ -367,27 +378,39 @@ def work_through(
             if not ledger.record(done, begin=index):
                 return False
             done = (index, Result(Fate.FAILED, {"error": f"cannot build message: {exc}"}))
+            _count(relay, done[1].fate)
             continue
         # The last outcome and this row's start are written while the relay answers the
         # envelope; the body goes only once they are in (see `transmit`).
         begin = functools.partial(ledger.record, done, index)
+        started = time.monotonic()
         try:
             reply = transmit(conn, envelope_from, addresses[index], message, meanwhile=begin)
         except Aborted:
             return False
         except Rejected as exc:
+            metrics.since(telemetry.RELAY_LATENCY, started, relay.name)
             done = (index, refusal(res, relay, domains[index], exc))
+            _count(relay, done[1].fate)
             continue
         except Lost as exc:
             error = f"connection lost: {exc}"
+            _count(relay, Fate.UNKNOWN if exc.maybe_delivered else None)
             if exc.maybe_delivered:
                 ledger.record((index, Result(Fate.UNKNOWN, {"error": error})), None)
                 ledger.defer(pacer.left, error, count_attempt=False)
             else:
                 ledger.defer([index, *pacer.left], error, count_attempt=False)
             return False
+        metrics.since(telemetry.RELAY_LATENCY, started, relay.name)
+        _count(relay, Fate.SENT)
         done = (index, Result(Fate.SENT, {"reply": reply}))
         ledger.outcome.sent_to[domains[index]] += 1
+
+
+def _count(relay: SmtpTarget, fate: Fate | None) -> None:
+    """One message's outcome for /metrics (None: deferred, to be retried)."""
+    metrics.add(telemetry.MESSAGES, "deferred" if fate is None else fate.value, relay.name)
 
 
 def refusal(res: Resources, relay: SmtpTarget, domain: str, exc: Rejected) -> Result:

@@ -44,6 +44,8 @@ def sweep_due(res: Resources, claim_key: str) -> Outcome:
 class Outbox:
     """The source of a sweep: passes of the oldest due rows while they come back full."""
 
+    kind = "outbox"
+
     def __init__(self, res: Resources) -> None:
         self.res = res
 

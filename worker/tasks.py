@@ -23,7 +23,7 @@ from broadsheet.mail.preview import message_for_test
 from broadsheet.models import Campaign, CampaignStatus, utcnow
 from broadsheet.services import campaigns, ledger, progress, samples
 from broadsheet.services.upkeep import run_upkeep
-from worker import smtp
+from worker import heartbeat, smtp
 from worker.app import celery_app
 from worker.batch import send_range
 from worker.links import check_links
@@ -222,7 +222,10 @@ def send_batch(
                 after=res.settings.pause_after_attempts,
             )
             if reason:
-                log.warning("campaign %s paused: %s", campaign_id, reason)
+                log.warning(
+                    "campaign %s paused: %s", campaign_id, reason,
+                    extra={"campaign_id": campaign_id},
+                )  # fmt: skip
                 return outcome.counts()
     if outcome.retry_at is not None and not outcome.stopped:
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
@@ -276,6 +279,7 @@ def tick() -> dict[str, int]:
     counts = {name: n for name, n in upkeep.counts().items() if n}
     if counts:  # a tick that found nothing to do says nothing (see worker/logs.py)
         log.info("tick: %s", counts)
+    heartbeat.ticked(res.redis)  # a tick that got this far (the overview's "beat's last tick")
     return {**upkeep.counts(), "recounted": len(recounted)}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from broadsheet import telemetry
 from broadsheet.bounces.matching import Match, match_report
 from broadsheet.bounces.parse import read_report
 from broadsheet.bounces.report import Report, address_in
@@ -93,18 +94,19 @@ def process_report(
             session.add(row)
     except IntegrityError:
         return Outcome("duplicate", report, match)
+    if report.kind == ReportKind.COMPLAINT:
+        telemetry.note(session, telemetry.COMPLAINTS, source)
+    else:
+        telemetry.note(session, telemetry.BOUNCES, report.kind, source)
     context = f"{report.kind} {report.status or '-'} for {report.recipient or 'unknown address'}"
     if match is None:
         log.info("%s report (%s) is not about our mail", source, context)
         return Outcome("unmatched", report, None)
     log.info(
         "%s report (%s): subscriber %s, campaign %s, matched by %s",
-        source,
-        context,
-        match.subscriber_id,
-        match.campaign_id,
-        match.method,
-    )
+        source, context, match.subscriber_id, match.campaign_id, match.method,
+        extra={"subscriber_id": match.subscriber_id, "campaign_id": match.campaign_id},
+    )  # fmt: skip
     return Outcome(_apply(session, report, match, soft_limit), report, match)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from broadsheet import telemetry
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.db import dialect_insert
 from broadsheet.errors import Conflict, NotFound, ValidationError
@@ -213,6 +214,19 @@ def _record(
         "campaign_id": campaign_id,
     }
     session.connection().execute(_EVENT_INSERT, params)
+    _count(session, before, after, source)
+
+
+def _count(
+    session: Session, before: SubscriberStatus | None, after: SubscriberStatus, source: str
+) -> None:
+    """The change as /metrics counts it (broadsheet/telemetry.py), once its commit is in."""
+    if after == SubscriberStatus.PENDING:  # signed up, by the form or the API
+        telemetry.note(session, telemetry.SIGNUPS)
+    elif after == SubscriberStatus.ACTIVE and before == SubscriberStatus.PENDING:
+        telemetry.note(session, telemetry.CONFIRMATIONS)
+    elif after == SubscriberStatus.UNSUBSCRIBED:
+        telemetry.note(session, telemetry.UNSUBSCRIBES, source)
 
 
 _EVENT_INSERT = insert(SubscriberEvent.__table__)

@@ -3,6 +3,7 @@ the real imaplib/poplib clients), and a Maildir polled end to end by the real Ce
 
 from __future__ import annotations
 
+import json
 import mailbox
 import socketserver
 import threading
@@ -14,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from broadsheet import health
 from broadsheet.bounces.intake import process_mail
 from broadsheet.bounces.mailbox import MailboxError, open_mailbox
 from broadsheet.db import make_session_factory
@@ -162,13 +164,14 @@ def test_wrong_password_is_a_mailbox_error(remote):
 
 
 @pytest.fixture
-def poller(monkeypatch, settings, engine) -> Callable[[str], dict[str, int]]:
+def poller(monkeypatch, settings, engine, stack) -> Callable[[str], dict[str, int]]:
     """Run the poll task in this process against `url` (the worker's resources stood in)."""
 
     def poll(url: str) -> dict[str, int]:
         res = SimpleNamespace(
             settings=replace(settings, bounce_mailbox_url=url),
             sessions=make_session_factory(engine),
+            redis=stack["redis"].client(),
         )
         monkeypatch.setattr(bounces, "resources", lambda: res)
         counts: dict[str, int] = bounces.poll_bounces()
@@ -204,11 +207,14 @@ def test_a_message_whose_transaction_fails_stays_in_the_mailbox(
     assert store.messages == {}
 
 
-def test_unreachable_mailbox_is_logged_not_raised(poller, caplog):
+def test_unreachable_mailbox_is_logged_not_raised(poller, caplog, stack):
     with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as closed:
         port = closed.server_address[1]
     assert poller(f"imap://bounces:s3cret@127.0.0.1:{port}/INBOX") == {}
     assert "bounce mailbox" in caplog.text
+    # The overview's health says so (broadsheet/health.py).
+    fact = json.loads(stack["redis"].client().get(health.MAILBOX_KEY))
+    assert fact["ok"] is False and "Connection refused" in fact["result"]
 
 
 def test_poll_does_nothing_without_a_mailbox(poller):
