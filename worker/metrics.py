@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import redis
 from sqlalchemy import event
@@ -75,12 +75,13 @@ def flush(client: redis.Redis, *, force: bool = False) -> None:
     push(client, tally)
 
 
-def count_engagement(client: redis.Redis, kind: str, human: bool, n: int = 1) -> None:
-    """Count `n` opens or clicks (`kind`: "open" or "click") by verdict (human or machine),
-    at once: for the task that records engagements, after its commit."""
-    metric = {"open": telemetry.OPENS, "click": telemetry.CLICKS}[kind]
+def count_engagement(client: redis.Redis, verdicts: Iterable[tuple[str, bool]]) -> None:
+    """Count opens and clicks by verdict, one (kind, human) pair each (`kind`: "open" or
+    "click"), in one round trip: for the task that records them, after its commit."""
+    metrics = {"open": telemetry.OPENS, "click": telemetry.CLICKS}
     tally = Tally()
-    tally.add(metric, "human" if human else "machine", n=n)
+    for kind, human in verdicts:
+        tally.add(metrics[kind], "human" if human else "machine")
     push(client, tally)
 
 

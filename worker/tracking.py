@@ -19,6 +19,7 @@ import redis
 from broadsheet.tracking.hits import HITS_KEY, PROCESSING_KEY, decode_hit
 from broadsheet.tracking.store import forget_old_batches, record_hits
 from worker.app import celery_app
+from worker.metrics import count_engagement
 from worker.resources import Resources, resources
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,10 @@ def drain(res: Resources, max_seconds: float = MAX_RUN_SECONDS) -> int:
         batch_id, raw = taken
         hits = [hit for hit in map(decode_hit, raw) if hit is not None]
         with res.sessions.begin() as session:
-            written += record_hits(session, batch_id, hits, privacy=res.settings.tracking_privacy)
+            recorded = record_hits(session, batch_id, hits, privacy=res.settings.tracking_privacy)
+        if recorded:  # counted once: a batch written before (by a drainer that died) is not
+            count_engagement(res.redis, ((hit.kind.value, hit.human) for hit in hits))
+        written += recorded
         finish_batch(res.redis, batch_id)
     if written:
         with res.sessions.begin() as session:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from broadsheet.models import Engagement, EngagementCount, EngagementKind
 from broadsheet.services.engagement import engagement_counts, top_links
+from broadsheet.telemetry import CLICKS, OPENS, STORE_KEY, field_name
 from broadsheet.tracking.hits import HITS_KEY, PROCESSING_KEY, Hit, decode_hit
 from broadsheet.tracking.store import record_hits
 from tests.support.factories import planned_campaign
@@ -24,6 +25,7 @@ OPEN, CLICK = EngagementKind.OPEN, EngagementKind.CLICK
 @pytest.fixture
 def res(settings, stack):
     resources = Resources(settings)
+    resources.redis.delete(STORE_KEY)  # /metrics' counts start from nothing here
     yield resources
     resources.close()
 
@@ -41,6 +43,11 @@ def push(res, *hits: Hit) -> None:
 
 def hit(kind, campaign_id, delivery_id, *, link=None, human=True, reason="client"):
     return Hit(kind, campaign_id, delivery_id, link, human, reason, int(time.time() * 1000))
+
+
+def counted(res, metric, verdict: str) -> int:
+    """What /metrics shows for opens or clicks of a verdict ("human", "machine")."""
+    return int(res.redis.hget(STORE_KEY, field_name(metric, [verdict])) or 0)
 
 
 def engagements(session) -> int:
@@ -73,6 +80,8 @@ def test_hits_become_engagements_and_readers_count_once(res, committed, sending)
         ("https://a.example", 1, 1), ("https://b.example", 1, 0),
     ]  # fmt: skip
     assert res.redis.llen(HITS_KEY) == 0 and not res.redis.exists(PROCESSING_KEY)
+    assert [counted(res, OPENS, "human"), counted(res, OPENS, "machine")] == [2, 1]
+    assert [counted(res, CLICKS, "human"), counted(res, CLICKS, "machine")] == [1, 1]
 
 
 def test_a_drainer_dying_before_its_commit_loses_nothing(res, committed, sending):
@@ -99,6 +108,7 @@ def test_a_drainer_dying_after_its_commit_counts_nothing_twice(res, committed, s
     assert drain(res) == 0  # the batch is found written and only deleted
     committed.expire_all()
     assert engagements(committed) == 4
+    assert counted(res, OPENS, "human") == 0  # its drainer died before counting: not now
     assert not res.redis.exists(PROCESSING_KEY)
 
 
