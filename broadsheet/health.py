@@ -94,7 +94,7 @@ def warnings(health: Health, now: datetime, *, configured_relays: Sequence[str] 
     found = []
     if not health.workers:
         found.append("No worker is running: nothing is being sent.")
-    if health.last_task_at is None:
+    elif health.last_task_at is None:
         found.append("No worker has taken a task yet.")
     elif now - health.last_task_at > NO_TASK_AFTER:
         found.append(f"No worker has taken a task for {_ago(now - health.last_task_at)}.")

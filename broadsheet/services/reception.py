@@ -18,12 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from broadsheet.health import COMPLAINT_LINE
 from broadsheet.models import BounceReport, Campaign, ReportKind, utcnow
 from broadsheet.services import progress
 
-# Gmail's line: complaints over messages received. Above it, mail goes to spam or is refused.
-COMPLAINT_LINE = 0.003
-# Campaigns started this recently are checked against the line.
+# Campaigns started this recently are checked against Gmail's line (COMPLAINT_LINE).
 RECENT = timedelta(days=30)
 # At most this many recent campaigns are checked (a page of warnings, not a report).
 RECENT_CHECKED = 50

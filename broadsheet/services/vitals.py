@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 
 from broadsheet.health import CampaignComplaints
 from broadsheet.models import (
-    BounceReport,
     Campaign,
     CampaignStatus,
     Delivery,
     DeliveryStatus,
     OutboxMessage,
     OutboxStatus,
-    ReportKind,
     utcnow,
 )
-from broadsheet.services import progress
+from broadsheet.services import progress, reception
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,8 @@ def backlog(session: Session, now: datetime | None = None) -> Backlog:
 
 
 def complaint_rates(session: Session, last: int = 3) -> tuple[CampaignComplaints, ...]:
-    """Complaints against mail delivered, for the `last` campaigns started (sending or sent)."""
+    """Complaints against mail sent, for the `last` campaigns started (sending or sent), as
+    the overview counts them (broadsheet.services.reception: readers who complained)."""
     rows = session.execute(
         select(Campaign.id, Campaign.subject)
         .where(Campaign.status.in_([CampaignStatus.SENDING, CampaignStatus.SENT]))
@@ -73,17 +72,8 @@ def complaint_rates(session: Session, last: int = 3) -> tuple[CampaignComplaints
         .order_by(Campaign.started_at.desc())
         .limit(last)
     ).all()
-    ids = [campaign_id for campaign_id, _ in rows]
-    if not ids:
-        return ()
-    counts = progress.shown(session, ids)
-    rows_by_campaign = session.execute(
-        select(BounceReport.campaign_id, func.count())
-        .where(BounceReport.campaign_id.in_(ids), BounceReport.kind == ReportKind.COMPLAINT)
-        .group_by(BounceReport.campaign_id)
-    )
-    complaints = {campaign_id: n for campaign_id, n in rows_by_campaign}
+    figures = reception.reception(session, [campaign_id for campaign_id, _ in rows])
     return tuple(
-        CampaignComplaints(cid, subject, counts[cid].get("sent", 0), complaints.get(cid, 0))
+        CampaignComplaints(cid, subject, figures[cid].sent, figures[cid].complaints)
         for cid, subject in rows
     )

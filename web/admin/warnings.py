@@ -1,16 +1,19 @@
 """The overview's warnings: what is wrong, in plain words, each with where to look.
 
-Each source of trouble adds its sentences here (today: complaint rates above Gmail's line);
-the system's health (workers, queues, relays, beat) adds its own beside them.
+The system's health first (workers, beat, relays, the bounce mailbox: broadsheet.health),
+then complaint rates above Gmail's line per recent campaign, each linked to its reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import url_for
 from sqlalchemy.orm import Session
 
+from broadsheet import health
+from broadsheet.health import COMPLAINT_LINE
 from broadsheet.services import reception
 
 
@@ -23,9 +26,16 @@ class Warning:
     link: str
 
 
-def warnings(db: Session) -> list[Warning]:
-    """Everything the overview warns about now, most pressing first."""
-    return complaint_warnings(db)
+def warnings(db: Session, system: health.Health | None, now: datetime) -> list[Warning]:
+    """Everything the overview warns about now, most pressing first; `system` None: Redis,
+    where the workers leave their health, could not be read."""
+    here = url_for("admin.home.index", _anchor="system")
+    if system is None:
+        texts = ["Redis cannot be read: nothing can be sent or scheduled."]
+    else:
+        texts = health.warnings(system, now)
+    found = [Warning(" ".join(texts), here, "See the system")] if texts else []
+    return found + complaint_warnings(db)
 
 
 def complaint_warnings(db: Session) -> list[Warning]:
@@ -37,7 +47,7 @@ def complaint_warnings(db: Session) -> list[Warning]:
             Warning(
                 f"“{campaign.subject}” drew complaints from {rate:.2%} of the readers it "
                 f"reached ({figures.complaints:,} of {figures.sent:,}), above Gmail's line of "
-                f"{reception.COMPLAINT_LINE:.1%}: past it, Gmail puts a sender's mail in spam "
+                f"{COMPLAINT_LINE:.1%}: past it, Gmail puts a sender's mail in spam "
                 "or refuses it.",
                 url_for("admin.reports.index", kind="complaint"),
                 "See the complaints",

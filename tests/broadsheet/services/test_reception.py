@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from broadsheet.health import COMPLAINT_LINE
 from broadsheet.models import Campaign, Delivery, DeliveryStatus, ReportKind, utcnow
-from broadsheet.services.reception import COMPLAINT_LINE, above_complaint_line, reception
+from broadsheet.services.reception import above_complaint_line, reception
 from tests.support.factories import planned_campaign
 from tests.support.history import reported
 

@@ -16,6 +16,7 @@ from broadsheet.models import Delivery, DeliveryStatus, ReportKind, utcnow
 from tests.support.admin import sign_in
 from tests.support.factories import add_readers, campaign_in, make_user
 from tests.support.history import changed, reported
+from worker import heartbeat
 
 DAY_ROWS = re.compile(r'<tr><th scope="row"><time datetime="([\d-]+)">')
 
@@ -98,5 +99,25 @@ def test_no_warning_when_complaints_stay_under_the_line(editor, committed):
     add_readers(committed, 2)
     campaign_in(committed, "sent", "Quiet Week")
     html = editor.get("/admin/").get_data(as_text=True)
-    assert "Warnings" not in html
+    assert "drew complaints" not in html
     assert "Quiet Week" in html
+
+
+def test_the_system_shows_what_workers_beat_and_the_bounce_poll_left_and_warns(
+    editor, stack, settings
+):
+    client = stack["redis"].client()
+    relay = settings.relays[0].name
+    heartbeat.ticked(client)
+    heartbeat.relay_refused(client, relay, "Connection refused")
+    heartbeat.relay_refused(client, "gone", "an old relay no longer configured")
+    heartbeat.mailbox_polled(client, False, "login failed")
+    html = editor.get("/admin/").get_data(as_text=True)
+    system = html[html.index('id="system"') :]
+    assert f"Relay {relay} refuses connections: Connection refused." in html  # a warning
+    assert "gone" not in html
+    assert "No worker is running: nothing is being sent." in html
+    assert "has not ticked" not in html  # it just did
+    assert re.search(r"Scheduler's last tick</dt><dd>\d+\.\d s ago", system)
+    assert "<strong>failed</strong>, login failed" in system
+    assert "<code>Connection refused</code>" in system
