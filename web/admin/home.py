@@ -55,7 +55,7 @@ def index() -> ResponseReturnValue:
         warnings=warnings(db),
         latest=latest,
         counts=counts,
-        received=reception.reception(db, [c.id for c in latest]),
+        received=reception.reception(db, [c.id for c in latest], engagement=True),
         complaint_line=reception.COMPLAINT_LINE,
         paused=waiting[CampaignStatus.PAUSED],
         sending=waiting[CampaignStatus.SENDING],
