@@ -15,6 +15,12 @@ The live parts (issue 16): about 5% of the deliveries are failed or bounced with
 replies, and an hour of the tick's samples (one every 5 s) is loaded; timed are the tick's
 sampling (which groups the failures again, as they changed), grouping the failures alone,
 and the deliveries lists the page links to (failures, one domain, one reply class).
+
+Engagement (issue 16's opens and clicks): 30% of the deliveries opened (a tenth of them twice,
+a seventh of the hits machines'), 5% clicked one of four links, 0.2% unsubscribed and 0.05%
+complained through the campaign: about 450,000 engagement rows at 1,000,000 readers, so the
+page's timing includes its "Opens and clicks" section; the deliveries lists of the readers who
+unsubscribed and complained are timed too.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from _admin import signed_in_client
-from sqlalchemy import insert, update
+from sqlalchemy import CursorResult, insert, text, update
 from sqlalchemy.orm import Session
 
 from _readers import load_readers
@@ -95,6 +102,54 @@ def add_samples(session: Session, campaign_id: int) -> None:
     session.execute(insert(CampaignSample), rows)
 
 
+# Hits made from the deliveries themselves, in the database (INSERT ... SELECT): opens by
+# id % 10 < 3 (and a second by id % 10 == 0), clicks by id % 20 == 1 on link id % 4, spread
+# over the hour since the start; unsubscribes and complaints by id % 500 and id % 2000.
+ENGAGEMENT_SQL = [
+    """INSERT INTO engagements (campaign_id, delivery_id, subscriber_id, kind, link_index,
+       human, reason, at)
+       SELECT campaign_id, id, subscriber_id, :kind, {link}, id % 7 <> 0, 'bench',
+              now() - (id % 3600) * interval '1 second'
+       FROM deliveries WHERE campaign_id = :campaign AND {which}""",
+    """INSERT INTO subscriber_events (subscriber_id, at, from_status, to_status, source,
+       campaign_id)
+       SELECT subscriber_id, now(), 'active', :status, :source, campaign_id
+       FROM deliveries WHERE campaign_id = :campaign AND id % :every = :remainder""",
+]
+LINKS = [f"https://example.org/{path}" for path in ("one", "two", "three", "four")]
+
+
+def add_engagement(session: Session, campaign_id: int) -> int:
+    """Opens, clicks, unsubscribes and complaints of the campaign; returns the hits added."""
+    from broadsheet.models import Campaign
+
+    hits, events = ENGAGEMENT_SQL
+    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(tracking_links=LINKS))
+    added = 0
+    for kind, link, which in [
+        ("open", "NULL", "id % 10 < 3"),
+        ("open", "NULL", "id % 10 = 0"),
+        ("click", "id % 4", "id % 20 = 1"),
+    ]:
+        query = text(hits.format(link=link, which=which))
+        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            query, {"kind": kind, "campaign": campaign_id}
+        )  # an INSERT's result: its cursor's row count
+        added += result.rowcount
+    for status, source, every, remainder in [
+        ("unsubscribed", "one-click", 500, 7),
+        ("complained", "complaint", 2000, 9),
+    ]:
+        session.execute(
+            text(events),
+            {"status": status, "source": source, "campaign": campaign_id, "every": every,
+             "remainder": remainder},
+        )  # fmt: skip
+    session.execute(text("ANALYZE engagements"))
+    session.execute(text("ANALYZE subscriber_events"))
+    return added
+
+
 def main() -> int:
     args = parse_args()
     stop_on_signals()
@@ -138,9 +193,12 @@ def main() -> int:
             samples.take_samples(session, utcnow())
         sample_ms = 1000 * (time.perf_counter() - started)
         with sessions.begin() as session:
+            hits = add_engagement(session, campaign_id)
+        with sessions.begin() as session:
             create_user(session, "editor@example.org", PASSWORD, "editor")
         client = signed_in_client("editor@example.org", PASSWORD)
         print(f"config: {args.readers:,} readers, one sending campaign, {args.repeat} fetches each")
+        print(f"engagement: {hits:,} opens and clicks recorded")
         print(f"count and keep (the tick, per large sending campaign): {keep_ms:.0f} ms")
         print(f"sample, failures changed (the tick, per sending campaign): {sample_ms:.0f} ms")
 
@@ -151,7 +209,8 @@ def main() -> int:
 
             return get
 
-        deliveries = f"/admin/campaigns/{campaign_id}/deliveries?status=failures"
+        listed = f"/admin/campaigns/{campaign_id}/deliveries?status="
+        deliveries = f"{listed}failures"
         with sessions() as session:
             domain = failures.group(session, campaign_id)["domains"]["top"][0]["name"]
         print("pages, the counts kept on the campaign:")
@@ -161,6 +220,14 @@ def main() -> int:
             ("deliveries: failures", f"/admin/campaigns/{campaign_id}/deliveries?status=failures"),
             ("deliveries: one domain", f"{deliveries}&domain={domain}"),
             ("deliveries: one reply class", f"{deliveries}&reply=550+5.1.1"),
+            (
+                "deliveries: unsubscribed",
+                f"/admin/campaigns/{campaign_id}/deliveries?status=unsubscribed",
+            ),
+            (
+                "deliveries: complained",
+                f"/admin/campaigns/{campaign_id}/deliveries?status=complained",
+            ),
             ("campaign list", "/admin/campaigns"),
             ("home", "/admin/"),
         ]:

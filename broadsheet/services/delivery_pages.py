@@ -1,5 +1,6 @@
 """One campaign's deliveries, a keyset page at a time, as the campaign page's counts and
-failure groups link to them: by status, reader's domain and reply class."""
+failure groups link to them: by status, reader's domain and reply class, or those of the
+readers who complained about or unsubscribed through this campaign (their event carries it)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import ValidationError
-from broadsheet.models import Delivery, DeliveryStatus, Subscriber
+from broadsheet.models import (
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberEvent,
+    SubscriberStatus,
+)
 from broadsheet.services.failures import FAILURE_STATUSES, reply_class, reply_filter
 
-# The statuses a list can ask for; "failures" is failed and bounced together.
+# The statuses a list can ask for; "failures" is failed and bounced together; "complained"
+# and "unsubscribed" are the readers' doing after the send, whatever the delivery's status.
 FAILURES = "failures"
-STATUSES = (*(s.value for s in DeliveryStatus), FAILURES)
+LEFT = {
+    "complained": SubscriberStatus.COMPLAINED,
+    "unsubscribed": SubscriberStatus.UNSUBSCRIBED,
+}
+STATUSES = (*(s.value for s in DeliveryStatus), FAILURES, *LEFT)
 
 
 @dataclass(frozen=True)
@@ -45,9 +57,16 @@ def check_status(value: str | None) -> tuple[DeliveryStatus, ...] | None:
         return None
     if value == FAILURES:
         return FAILURE_STATUSES
+    if value in LEFT:
+        return None  # a filter on the reader (readers_who), not on the delivery
     if value not in STATUSES:
         raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
     return (DeliveryStatus(value),)
+
+
+def readers_who(value: str | None) -> SubscriberStatus | None:
+    """The reader status a `status` filter names ("complained", "unsubscribed"), else None."""
+    return LEFT.get(value or "")
 
 
 def check_domain(value: str | None) -> str | None:
@@ -69,11 +88,13 @@ def deliveries_page(
     reply: str | None,
     after: int | None,
     limit: int,
+    left: SubscriberStatus | None = None,
 ) -> Page:
     """Up to `limit` deliveries after id `after`, in id order. Read by the index on
     (campaign, status, id) for one status; a domain or reply filter is applied to those
     rows, so a page of a rare group may hold fewer than `limit` rows, and the next page goes
-    on from the last row read (never an OFFSET, never a count)."""
+    on from the last row read (never an OFFSET, never a count). `left` keeps the readers
+    whose unsubscribe or complaint event names this campaign."""
     query = (
         select(
             Delivery.id,
@@ -94,6 +115,13 @@ def deliveries_page(
         query = query.where(Delivery.status.in_(statuses))
     if after is not None:
         query = query.where(Delivery.id > after)
+    if left is not None:
+        ev = SubscriberEvent
+        query = query.where(
+            Delivery.subscriber_id.in_(
+                select(ev.subscriber_id).where(ev.campaign_id == campaign_id, ev.to_status == left)
+            )
+        )
     if domain is not None:
         escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Subscriber.email_key.like(f"%@{escaped}", escape="\\"))

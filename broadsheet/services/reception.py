@@ -12,7 +12,7 @@ sender's mail put in spam or refused; the overview warns about any recent campai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, select
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from broadsheet.health import COMPLAINT_LINE
 from broadsheet.models import BounceReport, Campaign, ReportKind, utcnow
 from broadsheet.services import progress
+from broadsheet.services.engagement import engagement_counts
 
 # Campaigns started this recently are checked against Gmail's line (COMPLAINT_LINE).
 RECENT = timedelta(days=30)
@@ -38,6 +39,12 @@ class Reception:
     failed: int
     complaints: int
     soft_bounces: int
+    # Unique readers (engagement.FIGURES), when asked for: raw and likely human.
+    engaged: dict[str, int] = field(default_factory=dict)
+
+    def rate(self, figure: str) -> float | None:
+        """An engagement figure ("opened_human", "unsubscribed", ...) over the messages sent."""
+        return self.engaged.get(figure, 0) / self.sent if self.sent else None
 
     @property
     def bounce_rate(self) -> float | None:
@@ -53,11 +60,20 @@ class Reception:
         return rate is not None and rate > COMPLAINT_LINE
 
 
-def reception(session: Session, campaign_ids: Sequence[int]) -> dict[int, Reception]:
+def messages_sent(counts: dict[str, int]) -> int:
+    """The messages sent, from a campaign's delivery counts: what every rate is a share of."""
+    return counts["sent"] + counts["bounced"] + counts["unknown"]
+
+
+def reception(
+    session: Session, campaign_ids: Sequence[int], *, engagement: bool = False
+) -> dict[int, Reception]:
     """Each campaign's figures, in two queries whatever the number of campaigns: the counts
-    pages show (kept on a large campaign, see broadsheet.services.progress) and the reports."""
+    pages show (kept on a large campaign, see broadsheet.services.progress) and the reports;
+    `engagement` adds opens, clicks and unsubscribes (three more, engagement_counts)."""
     if not campaign_ids:
         return {}
+    engaged = engagement_counts(session, campaign_ids) if engagement else {}
     counts = progress.shown(session, campaign_ids)
     reported: dict[tuple[int | None, ReportKind], int] = {}
     rows = session.execute(
@@ -77,11 +93,12 @@ def reception(session: Session, campaign_ids: Sequence[int]) -> dict[int, Recept
     return {
         cid: Reception(
             campaign_id=cid,
-            sent=counts[cid]["sent"] + counts[cid]["bounced"] + counts[cid]["unknown"],
+            sent=messages_sent(counts[cid]),
             bounced=counts[cid]["bounced"],
             failed=counts[cid]["failed"],
             complaints=reported.get((cid, ReportKind.COMPLAINT), 0),
             soft_bounces=reported.get((cid, ReportKind.SOFT), 0),
+            engaged=engaged.get(cid, {}),
         )
         for cid in campaign_ids
     }

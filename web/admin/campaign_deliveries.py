@@ -1,7 +1,7 @@
 """A campaign's deliveries, as its page's counts and failure groups link to them: a keyset
-page at a time, filtered by status, reader's domain and reply class, each row with the
-relay's reply or the error in full. Read by every signed-in role (the campaigns section's
-READ right)."""
+page at a time, filtered by status (or the readers who complained or unsubscribed through
+it), reader's domain and reply class, each row with the relay's reply or the error in full.
+Read by every signed-in role (the campaigns section's READ right)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from broadsheet.services.delivery_pages import (
     check_domain,
     check_status,
     deliveries_page,
+    readers_who,
 )
 from broadsheet.services.paging import page_marker, page_size
 from web.admin.campaigns import bp
@@ -40,6 +41,7 @@ def deliveries(campaign_id: int) -> ResponseReturnValue:
         reply=reply,
         after=after,
         limit=limit,
+        left=readers_who(status),
     )
     return render_template(
         "admin/campaign_deliveries.html",

@@ -68,7 +68,7 @@ def index() -> ResponseReturnValue:
         ago=_ago(now),
         latest=latest,
         counts=counts,
-        received=reception.reception(db, [c.id for c in latest]),
+        received=reception.reception(db, [c.id for c in latest], engagement=True),
         complaint_line=COMPLAINT_LINE,
         paused=waiting[CampaignStatus.PAUSED],
         sending=waiting[CampaignStatus.SENDING],
