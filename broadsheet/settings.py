@@ -74,6 +74,8 @@ class Settings:
     # privacy mode, which keeps counts per campaign and link only, nothing per reader.
     tracking: bool = True
     tracking_privacy: bool = False
+    # Whether each admin account gets an email when a campaign is sent or pauses itself.
+    notify_admins: bool = True
     # When set, GET /metrics asks for `Authorization: Bearer <token>` (None: open).
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"  # "text" or "json" (one JSON object a line)
@@ -142,6 +144,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=_timezone(env),
         tracking=_switch(env, "TRACKING", True),
         tracking_privacy=_switch(env, "TRACKING_PRIVACY", False),
+        notify_admins=_switch(env, "NOTIFY_ADMINS", True),
         metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
         log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
     )

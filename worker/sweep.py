@@ -1,6 +1,6 @@
-"""The outbox sweep: owed mail (confirmations) sent by the one send loop (worker/sending.py),
-in passes over one SMTP connection, with their outcomes in the outbox
-(broadsheet/services/outbox_queue.py).
+"""The outbox sweep: owed mail (confirmations to readers, reports to admins) sent by the one
+send loop (worker/sending.py), in passes over one SMTP connection, with their outcomes in the
+outbox (broadsheet/services/outbox_queue.py).
 
 A pass claims up to `PASS_ROWS` due rows, oldest first; the sweep claims again while passes
 come back full, for at most `SWEEP_SECONDS`, then gives the connection up (`more`): signups
@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from broadsheet.mail.campaign_report import campaign_report_message
 from broadsheet.mail.compose import confirmation_message
-from broadsheet.models import OutboxStatus, utcnow
+from broadsheet.models import OutboxKind, OutboxStatus, utcnow
 from broadsheet.services import outbox_queue, suppression
 from broadsheet.services.outbox_queue import Held
 from worker import sending
@@ -27,7 +28,8 @@ from worker.sending import Connections, Fate, Outcome
 PASS_ROWS = 100  # rows claimed at a time
 SWEEP_SECONDS = 20.0  # then the connection is given up and the next sweep takes over
 
-# What each fate is in the outbox: a bounced address fails the mail (and bounces the reader).
+# What each fate is in the outbox: a bounced address fails the mail (and bounces the reader;
+# an admin's address bouncing touches no reader).
 STATUS = {
     Fate.SENT: OutboxStatus.SENT,
     Fate.FAILED: OutboxStatus.FAILED,
@@ -69,15 +71,23 @@ class Outbox:
 
 @dataclass
 class OutboxLedger(sending.Ledger):
-    """The outbox rows of a pass, each message made for its reader."""
+    """The outbox rows of a pass, each message made for its reader or admin."""
 
     rows: list[Held]
 
     def addresses(self) -> Sequence[str]:
-        return [row.subscriber.email for row in self.rows]
+        return [row.address for row in self.rows]
 
     def message(self, index: int) -> bytes:
-        return confirmation_message(self.rows[index].subscriber, self.res.settings)
+        row = self.rows[index]
+        if row.reader is not None:
+            return confirmation_message(row.reader, self.res.settings)
+        report = row.report
+        assert report is not None, "a row is for a reader or an admin"
+        paused = row.kind == OutboxKind.CAMPAIGN_PAUSED
+        return campaign_report_message(
+            report.email, report.figures, report.as_of, paused=paused, settings=self.res.settings
+        )
 
     def still_sending(self) -> bool:
         return True  # owed mail is not paused
@@ -112,7 +122,9 @@ class OutboxLedger(sending.Ledger):
         outbox_queue.postpone(session, self.claim_key, self._ids(indices), due or utcnow())
 
     def _bounce(self, session: Session, index: int, reply: str) -> None:
-        suppression.mark_bounced(session, self.rows[index].subscriber.id, reply)
+        reader = self.rows[index].reader
+        if reader is not None:  # an admin's report only fails: the relay's reply says why
+            suppression.mark_bounced(session, reader.id, reply)
 
     def _ids(self, indices: Sequence[int]) -> list[int]:
         return [self.rows[i].row_id for i in indices]

@@ -186,13 +186,30 @@ def start_campaign(campaign_id: int) -> int:
 def enqueue_batches(campaign_id: int) -> int:
     """One send_batch task per BATCH_SIZE queued deliveries; completes an empty campaign."""
     res = resources()
+    done = 0
     with res.sessions.begin() as session:
         ranges = list(ledger.batch_ranges(session, campaign_id, res.settings.batch_size))
         if not ranges:
-            ledger.complete_if_done(session, campaign_id)
+            done = ledger.complete_if_done(
+                session, campaign_id, notify_admins=res.settings.notify_admins
+            )
+    if done and res.settings.notify_admins:
+        _wake_for_reports(res, campaign_id)
     for first_id, last_id in ranges:
         send_batch.delay(campaign_id, first_id, last_id)
     return len(ranges)
+
+
+def _wake_for_reports(res: Resources, campaign_id: int) -> None:
+    """Reports to admins were owed with the campaign's new status: a sweep sends them now
+    (else the next tick asks for one)."""
+    try:
+        wake_sweep(res.redis)
+    except redis.RedisError as exc:
+        log.warning(
+            "campaign %s: could not ask for a sweep of its reports (the tick will): %s",
+            campaign_id, exc, extra={"campaign_id": campaign_id},
+        )  # fmt: skip
 
 
 @celery_app.task(name="broadsheet.send_batch", bind=True, max_retries=None)
@@ -213,20 +230,25 @@ def send_batch(
     outcome = send_range(res, campaign_id, first_id, last_id, claim_key)
     with res.sessions.begin() as session:
         # Only a batch that failed some rows can push the campaign over its failure limit.
-        done = ledger.complete_if_done(session, campaign_id)
+        done = ledger.complete_if_done(
+            session, campaign_id, notify_admins=res.settings.notify_admins
+        )
+        reason = None
         if not done and (outcome.failed or outcome.unknown):
             reason = campaigns.pause_if_failing(
                 session,
                 campaign_id,
                 rate=res.settings.pause_failure_rate,
                 after=res.settings.pause_after_attempts,
+                notify_admins=res.settings.notify_admins,
             )
-            if reason:
-                log.warning(
-                    "campaign %s paused: %s", campaign_id, reason,
-                    extra={"campaign_id": campaign_id},
-                )  # fmt: skip
-                return outcome.counts()
+    if (done or reason) and res.settings.notify_admins:
+        _wake_for_reports(res, campaign_id)
+    if reason:
+        log.warning(
+            "campaign %s paused: %s", campaign_id, reason, extra={"campaign_id": campaign_id}
+        )
+        return outcome.counts()
     if outcome.retry_at is not None and not outcome.stopped:
         wait = max(1.0, (outcome.retry_at - utcnow()).total_seconds())
         log.info(
@@ -258,6 +280,7 @@ def tick() -> dict[str, int]:
             batch_size=res.settings.batch_size,
             overdue_after=timedelta(seconds=OVERDUE_TICKS * res.settings.tick_seconds),
             tasks_lost=tasks_lost,
+            notify_admins=res.settings.notify_admins,
         )
     for campaign_id, first_id, last_id in upkeep.batches:
         send_batch.delay(campaign_id, first_id, last_id)

@@ -14,12 +14,13 @@ from broadsheet.models.engagement import (
     EngagementKind,
     TrackingBatch,
 )
-from broadsheet.models.outbox_message import OutboxKind, OutboxMessage, OutboxStatus
+from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
 from broadsheet.models.user import Role, User
 
 __all__ = [
+    "ADMIN_KINDS",
     "FINAL_STATUSES",
     "NO_LINK",
     "ApiToken",

@@ -1,19 +1,27 @@
-"""The outbox: mail owed to one reader (a confirmation now, a welcome later), written in the
-transaction that made it owed and sent by the worker's sweep (worker/sweep.py)."""
+"""The outbox: mail owed to one reader (a confirmation now, a welcome later) or to one admin
+(a campaign's report), written in the transaction that made it owed and sent by the worker's
+sweep (worker/sweep.py)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
 
 
 class OutboxKind(enum.StrEnum):
-    CONFIRMATION = "confirmation"  # the double opt-in link
+    CONFIRMATION = "confirmation"  # the double opt-in link, to a reader
+    # To each admin when a campaign is sent, or when it paused itself (too many failures).
+    CAMPAIGN_SENT = "campaign_sent"
+    CAMPAIGN_PAUSED = "campaign_paused"
+
+
+# The kinds addressed to an admin account (`user_id`) about a campaign, not to a reader.
+ADMIN_KINDS = (OutboxKind.CAMPAIGN_SENT, OutboxKind.CAMPAIGN_PAUSED)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -44,11 +52,21 @@ class OutboxMessage(Base):
         ),
         # The tick's question: which sweeps' leases ran out.
         Index("ix_outbox_messages_claimed_by", "claimed_by"),
+        # One report of a kind per campaign and admin, ever: the code that notices a campaign
+        # finished may run twice (a retried task, the tick) and still owes one mail.
+        UniqueConstraint("kind", "campaign_id", "user_id"),
+        # Mail goes to a reader or to an admin account, never both or neither.
+        CheckConstraint("(subscriber_id IS NULL) <> (user_id IS NULL)", name="one_recipient"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[OutboxKind] = mapped_column(str_enum(OutboxKind, "outbox_kind"))
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    # An admin's report: who it is for and which campaign it is about.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )

@@ -21,11 +21,12 @@ from broadsheet.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    OutboxKind,
     Subscriber,
     SubscriberStatus,
     utcnow,
 )
-from broadsheet.services import progress
+from broadsheet.services import admin_reports, progress
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker
 from broadsheet.settings import Settings
@@ -332,10 +333,14 @@ def retry_failed(session: Session, campaign_id: int) -> int:
     return rowcount(result)
 
 
-def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: int) -> str | None:
+def pause_if_failing(
+    session: Session, campaign_id: int, *, rate: float, after: int, notify_admins: bool = False
+) -> str | None:
     """Pause a sending campaign whose failure rate passed `rate` once `after` deliveries were
     tried; returns the reason when it did. Readers who left before their turn (failed as
-    suppressed, never offered to the relay) count neither as tried nor as failed."""
+    suppressed, never offered to the relay) count neither as tried nor as failed.
+    `notify_admins` (NOTIFY_ADMINS): each admin is owed a report, in the pause's transaction
+    (an operator's pause, `pause`, owes none: they know)."""
     counts = delivery_counts(session, campaign_id, live=True)
     suppressed = session.execute(
         select(func.count()).where(
@@ -353,6 +358,8 @@ def pause_if_failing(session: Session, campaign_id: int, *, rate: float, after: 
         pause(session, campaign_id, reason)
     except Conflict:
         return None
+    if notify_admins:
+        admin_reports.queue_reports(session, OutboxKind.CAMPAIGN_PAUSED, [campaign_id])
     return reason
 
 

@@ -19,12 +19,13 @@ from broadsheet.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    OutboxKind,
     Subscriber,
     SubscriberStatus,
     utcnow,
 )
 from broadsheet.models.delivery import WAITING
-from broadsheet.services import progress
+from broadsheet.services import admin_reports, progress
 
 # Planning on PostgreSQL runs this many INSERT ... SELECTs at once, each over its own range
 # of reader ids on its own connection: each row's key check and index entries cost CPU on
@@ -161,9 +162,13 @@ def rescue_overdue(session: Session, before: datetime, size: int) -> Rescued:
     return Rescued(len(rescued), tuple(ranges))
 
 
-def complete_if_done(session: Session, campaign_id: int | None = None) -> int:
+def complete_if_done(
+    session: Session, campaign_id: int | None = None, *, notify_admins: bool = False
+) -> int:
     """Mark planned, sending campaigns `sent` once no delivery is queued or held: one
-    campaign, or (None) every one, as the tick does after settling a dead worker's rows."""
+    campaign, or (None) every one, as the tick does after settling a dead worker's rows.
+    `notify_admins` (NOTIFY_ADMINS): each admin is owed a report on each, in this same
+    transaction, so a campaign is reported sent exactly when it became so."""
     open_rows = exists().where(
         Delivery.campaign_id == Campaign.id,
         Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING)),
@@ -187,6 +192,8 @@ def complete_if_done(session: Session, campaign_id: int | None = None) -> int:
         .execution_options(synchronize_session=False)
     ).all()
     progress.keep(session, finished)  # the final counts, exact from now on
+    if notify_admins:
+        admin_reports.queue_reports(session, OutboxKind.CAMPAIGN_SENT, finished)
     return len(finished)
 
 

@@ -1,4 +1,5 @@
-"""The outbox queue: mail owed to a reader, held by a sweep while it is sent, exactly once.
+"""The outbox queue: mail owed to a reader (or, a campaign's report, to an admin: see
+admin_reports.py), held by a sweep while it is sent, exactly once.
 
 A signup writes its reader and its confirmation in one transaction (`queue_confirmation`) and
 returns; a sweep (worker/sweep.py) claims due rows, sends them over one SMTP connection and
@@ -21,17 +22,21 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from broadsheet.db import dialect_insert
+from broadsheet.mail.campaign_report import CampaignFigures
 from broadsheet.models import (
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
+    Role,
     Subscriber,
     SubscriberStatus,
+    User,
     utcnow,
 )
-from broadsheet.services import holds
+from broadsheet.services import admin_reports, holds
 
 NOT_OWED = "not sent: the reader is no longer waiting to confirm"
+NOT_ADMIN = "not sent: the account is no longer an active admin"
 
 # The hold verbs over the outbox (broadsheet/services/holds.py), which the ledger shares.
 OUTBOX = holds.Holds(
@@ -44,12 +49,36 @@ OUTBOX = holds.Holds(
 
 
 @dataclass(frozen=True)
+class Report:
+    """What an admin's report needs: their address, the campaign's figures, and when the
+    campaign was sent or paused (the report was owed in that transaction)."""
+
+    email: str
+    figures: CampaignFigures
+    as_of: datetime
+
+
+@dataclass(frozen=True)
 class Held:
-    """One outbox row a sweep now holds, with the reader it is for."""
+    """One outbox row a sweep now holds, with the reader it is for, or the admin's report."""
 
     row_id: int
     kind: OutboxKind
-    subscriber: Subscriber
+    reader: Subscriber | None
+    report: Report | None = None
+
+    @property
+    def subscriber(self) -> Subscriber:
+        """The reader of a reader's mail (a confirmation); never asked of an admin's report."""
+        assert self.reader is not None, f"outbox row {self.row_id} is not for a reader"
+        return self.reader
+
+    @property
+    def address(self) -> str:
+        if self.reader is not None:
+            return self.reader.email
+        assert self.report is not None, "a row is for a reader or an admin"
+        return self.report.email
 
 
 @dataclass(frozen=True)
@@ -85,8 +114,9 @@ def _queue_statement(dialect: str) -> ReturningInsert[Any]:
 def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> list[Held]:
     """Take up to `limit` due, pending rows, oldest first; rows another sweep holds are
     skipped (SKIP LOCKED on PostgreSQL; SQLite serialises writers). A confirmation no longer
-    owed (the reader confirmed, left or bounced since) is failed, not sent. None is in flight
-    yet: the sweep begins each row itself (`finish_and_begin`)."""
+    owed (the reader confirmed, left or bounced since) is failed, not sent, and so is a
+    report to an account no longer an active admin; a report carries its campaign's figures
+    as of now. None is in flight yet: the sweep begins each row itself (`finish_and_begin`)."""
     now = utcnow()
     due = (
         select(OutboxMessage.id)
@@ -104,7 +134,14 @@ def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> lis
             lease_expires_at=now + lease,
             attempted_at=None,
         )
-        .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subscriber_id)
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.subscriber_id,
+            OutboxMessage.user_id,
+            OutboxMessage.campaign_id,
+            OutboxMessage.created_at,
+        )
         .execution_options(synchronize_session=False)
     ).all()
     if not rows:
@@ -112,18 +149,41 @@ def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> lis
     readers = {
         s.id: s
         for s in session.scalars(
-            select(Subscriber).where(Subscriber.id.in_({sid for _, _, sid in rows}))
+            select(Subscriber).where(Subscriber.id.in_({r.subscriber_id for r in rows}))
         )
     }
-    held, not_owed = [], []
-    for row_id, kind, subscriber_id in sorted(rows):
-        reader = readers.get(subscriber_id)
-        if reader is not None and reader.status == SubscriberStatus.PENDING:
-            held.append(Held(row_id, kind, reader))
+    admins = _admin_addresses(session, {r.user_id for r in rows if r.user_id is not None})
+    figures = admin_reports.figures(
+        session, sorted({r.campaign_id for r in rows if r.campaign_id is not None})
+    )
+    held, not_owed, not_admin = [], [], []
+    for row in sorted(rows):
+        if row.subscriber_id is not None:  # a reader's mail
+            reader = readers.get(row.subscriber_id)
+            if reader is not None and reader.status == SubscriberStatus.PENDING:
+                held.append(Held(row.id, row.kind, reader))
+            else:
+                not_owed.append(row.id)
+        elif row.user_id in admins and row.campaign_id in figures:  # an admin's report
+            report = Report(admins[row.user_id], figures[row.campaign_id], row.created_at)
+            held.append(Held(row.id, row.kind, None, report))
         else:
-            not_owed.append(row_id)
+            not_admin.append(row.id)
     finish(session, claim_key, not_owed, OutboxStatus.FAILED, error=NOT_OWED)
+    finish(session, claim_key, not_admin, OutboxStatus.FAILED, error=NOT_ADMIN)
     return held
+
+
+def _admin_addresses(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """The addresses of those of these accounts that are still active admins."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(User.id, User.email).where(
+            User.id.in_(user_ids), User.role == Role.ADMIN, User.active.is_(True)
+        )
+    )
+    return {user_id: email for user_id, email in rows}
 
 
 def finish_and_begin(
@@ -161,7 +221,7 @@ def finish_and_begin(
 
 def _stamp_sent(db: Session | Connection, done: Held, when: datetime) -> None:
     """What the reader's row says about mail sent to them (when a resend is owed)."""
-    if done.kind == OutboxKind.CONFIRMATION:
+    if done.kind == OutboxKind.CONFIRMATION and done.reader is not None:
         db.execute(_STAMP_CONFIRMATION, {"reader": done.subscriber.id, "when": when})
 
 

@@ -56,12 +56,14 @@ def run_upkeep(
     batch_size: int,
     overdue_after: timedelta = timedelta(seconds=10),
     tasks_lost: bool = False,
+    notify_admins: bool = False,
 ) -> Upkeep:
     """Start due campaigns, settle expired claims (campaigns' and the outbox's), send again
     rows whose retry time passed more than `overdue_after` ago (the task that was to send
     them is gone), find stalled sends and whether outbox mail is due, as of `now`.
     `tasks_lost`: the broker lost its state (Redis restarted empty), so every sending
     campaign's due rows get batches now, without waiting `stall_after` for it to stall.
+    `notify_admins`: a campaign it finishes owes its reports to admins (NOTIFY_ADMINS).
 
     Idempotent: a due campaign is started by one tick only, even when two run at once
     (a conditional UPDATE); a dead worker's in-flight row becomes `unknown` once and its
@@ -78,9 +80,10 @@ def run_upkeep(
     overdue = ledger.rescue_overdue(session, now - overdue_after, batch_size)
     batches.extend(overdue.ranges)
     mail = outbox_queue.recover(session, now)
+    # The rows settled last may have been a campaign's last open ones (`notify_admins`: its
+    # reports to admins are owed with it, and due now).
+    finished = ledger.complete_if_done(session, notify_admins=notify_admins)
     mail_due = outbox_queue.next_due(session)
-    # The rows settled last may have been a campaign's last open ones.
-    finished = ledger.complete_if_done(session)
     stalled = ledger.campaigns_needing_work(session, now - stall_after, tasks_lost=tasks_lost)
     for campaign_id in stalled["queued"]:
         batches.extend(
