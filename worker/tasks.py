@@ -22,6 +22,7 @@ from broadsheet.mail.link_report import BROKEN, NOT_CHECKED
 from broadsheet.mail.preview import message_for_test
 from broadsheet.models import Campaign, CampaignStatus, utcnow
 from broadsheet.services import campaigns, ledger, progress, samples
+from broadsheet.services.engagement_report import recount_engagement
 from broadsheet.services.upkeep import run_upkeep
 from worker import heartbeat, smtp
 from worker.app import celery_app
@@ -267,7 +268,8 @@ def tick() -> dict[str, int]:
     send rows still queued `OVERDUE_TICKS` ticks after their retry time (the task retrying
     them is gone), and re-enqueue the work of campaigns that stalled; then
     count large sending campaigns again (broadsheet.services.progress) and sample the pace
-    of sending ones (broadsheet.services.samples). Idempotent: the
+    of sending ones (broadsheet.services.samples), and count again the engagement of
+    campaigns with many hits and new ones (broadsheet.services.engagement_kept). Idempotent: the
     decisions are made in one transaction and only enqueued after it commits; a duplicate
     task finds nothing to claim."""
     res = resources()
@@ -294,6 +296,8 @@ def tick() -> dict[str, int]:
     with res.sessions.begin() as session:
         recounted = progress.recount(session)
         samples.take_samples(session, utcnow())
+    with res.sessions.begin() as session:  # its own: it locks only engagement_reports rows
+        engaged = recount_engagement(session, utcnow())
     if tasks_lost and (upkeep.batches or upkeep.plan):
         log.warning(
             "Redis came back without its queued tasks (restarted or flushed): %s batches and "
@@ -303,7 +307,7 @@ def tick() -> dict[str, int]:
     if counts:  # a tick that found nothing to do says nothing (see worker/logs.py)
         log.info("tick: %s", counts)
     heartbeat.ticked(res.redis)  # a tick that got this far (the overview's "beat's last tick")
-    return {**upkeep.counts(), "recounted": len(recounted)}
+    return {**upkeep.counts(), "recounted": len(recounted), "engagement_recounted": len(engaged)}
 
 
 def _broker_lost_its_state(res: Resources) -> bool:

@@ -12,6 +12,7 @@ from broadsheet.models.engagement import (
     Engagement,
     EngagementCount,
     EngagementKind,
+    EngagementReport,
     TrackingBatch,
 )
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
@@ -35,6 +36,7 @@ __all__ = [
     "Engagement",
     "EngagementCount",
     "EngagementKind",
+    "EngagementReport",
     "EventSource",
     "OutboxKind",
     "OutboxMessage",

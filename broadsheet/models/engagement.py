@@ -4,14 +4,17 @@
 (campaign, kind, link, verdict) for publications in privacy mode (TRACKING_PRIVACY=on);
 `tracking_batches` remembers which drained batches of hits are in, so a batch written twice
 (its drainer died after the commit) is skipped. Neither table keeps an address or an agent.
+`engagement_reports` holds, per campaign, how many hits were written (moved in each batch's
+transaction) and a large campaign's figures as last counted (broadsheet.services.engagement_kept).
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, PrimaryKeyConstraint, String
+from sqlalchemy import JSON, BigInteger, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
@@ -72,3 +75,19 @@ class TrackingBatch(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class EngagementReport(Base):
+    """A campaign's hits written so far and, once it has many, its figures as last counted.
+
+    `hits` moves in the same transaction as the batch's rows (so it is exact, and a batch
+    written twice is skipped before it); the tick counts a large campaign again when `hits`
+    has moved past `counted_hits`, and keeps what it counted in `figures`."""
+
+    __tablename__ = "engagement_reports"
+
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+    counted_hits: Mapped[int | None] = mapped_column(BigInteger)  # `hits` when last counted
+    counted_at: Mapped[datetime | None]
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -5,7 +5,11 @@ Raw counts every reader a hit was recorded for, machines' included (Apple's prox
 message; gateways click every link); likely human counts only hits judged human
 (broadsheet/tracking/verdicts.py). A click implies an open: a reader who clicked counts as
 opened. Hits kept in privacy mode (TRACKING_PRIVACY=on) have no reader, so each of them adds
-one to the figures instead of one per reader."""
+one to the figures instead of one per reader.
+
+A campaign with many hits is shown with readers as last counted by the tick
+(broadsheet.services.engagement_kept); unsubscribes and complaints are always counted now
+(from subscriber_events by campaign: a few thousand rows at most)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from broadsheet.models import (
     SubscriberEvent,
     SubscriberStatus,
 )
+from broadsheet.services import engagement_kept
 
 FIGURES = ("opened", "opened_human", "clicked", "clicked_human", "unsubscribed", "complained")
 # Why raw and likely-human figures differ, in a line for every page that shows both.
@@ -33,9 +38,29 @@ WHY_THEY_DIFFER = (
 CLICK = EngagementKind.CLICK
 
 
+READERS = FIGURES[:4]  # counted from the hits; the rest from subscriber_events
+
+
 def engagement_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """FIGURES for each campaign, in three queries whatever the number of campaigns."""
+    """FIGURES for each campaign as pages show them, in four queries whatever the number of
+    campaigns: readers kept for the large ones, counted now for the rest."""
     result = {campaign_id: dict.fromkeys(FIGURES, 0) for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return result
+    large = engagement_kept.kept(session, campaign_ids)
+    for campaign_id, report in large.items():
+        result[campaign_id].update({name: report.figures["readers"][name] for name in READERS})
+    small = [cid for cid in campaign_ids if cid not in large]
+    for campaign_id, readers in count_readers(session, small).items():
+        result[campaign_id].update(readers)
+    for campaign_id, left in count_left(session, campaign_ids).items():
+        result[campaign_id].update(left)
+    return result
+
+
+def count_readers(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """READERS of each campaign counted now, over all its hits (two queries)."""
+    result = {campaign_id: dict.fromkeys(READERS, 0) for campaign_id in campaign_ids}
     if not campaign_ids:
         return result
     e = Engagement
@@ -68,6 +93,14 @@ def engagement_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int
         for name in names:  # a click is an open too
             figures[name] += n
             figures[f"{name}_human"] += n if human else 0
+    return result
+
+
+def count_left(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Readers who unsubscribed through each campaign or complained about it (one query)."""
+    result = {campaign_id: {"unsubscribed": 0, "complained": 0} for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return result
     ev = SubscriberEvent
     left = session.execute(
         select(ev.campaign_id, ev.to_status, func.count(distinct(ev.subscriber_id)))

@@ -4,22 +4,28 @@ complaints this campaign caused; its most clicked links; and hits over the first
 the send, per hour for the first two days and per day after.
 
 Counting is broadsheet.services.engagement's; this module adds the totals of hits and puts the
-hours into the buckets a chart shows, so the page's view only formats."""
+hours into the buckets a chart shows, so the page's view only formats. A campaign with many
+hits is shown as last counted by the tick (`recount_engagement`, see
+broadsheet.services.engagement_kept): one row read, whatever its size."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Campaign, Engagement, EngagementCount
+from broadsheet.services import engagement_kept
 from broadsheet.services.engagement import (
     CLICK,
     HourCounts,
     LinkClicks,
-    engagement_counts,
+    count_left,
+    count_readers,
     hourly,
     top_links,
 )
@@ -55,6 +61,7 @@ class Report:
     links: list[LinkClicks]
     buckets: list[Bucket] = field(default_factory=list)
     hourly: bool = True  # the buckets are hours (else days)
+    counted_at: datetime | None = None  # when kept figures were counted; None: just now
 
     def share(self, name: str) -> float | None:
         """`readers[name]` over the messages sent; None before any was sent."""
@@ -67,14 +74,50 @@ class Report:
 
 
 def engagement_report(session: Session, campaign: Campaign, sent: int) -> Report:
-    """The campaign's engagement, in seven queries whatever its size (the chart's only over
-    reader mode's rows: privacy mode keeps no times)."""
-    readers = engagement_counts(session, [campaign.id])[campaign.id]
-    links = top_links(session, campaign.id, campaign.tracking_links or [])
-    hours = hourly(session, campaign.id)
+    """The campaign's engagement: two indexed reads for a large campaign (its kept figures,
+    its unsubscribes and complaints), eight queries over its hits for a small one (the
+    chart's only over reader mode's rows: privacy mode keeps no times)."""
+    kept = engagement_kept.kept(session, [campaign.id]).get(campaign.id)
+    links = campaign.tracking_links or []
+    figures = kept.figures if kept else count_figures(session, campaign.id, links)
+    readers = {**figures["readers"], **count_left(session, [campaign.id])[campaign.id]}
+    top = [LinkClicks(i, links[i], raw, human) for i, raw, human in figures["links"]]
+    hours = [
+        HourCounts(datetime.fromisoformat(hour), *counts) for hour, *counts in figures["hours"]
+    ]
     start = campaign.started_at or (hours[0].hour if hours else None)
     buckets, by_hour = _buckets(hours, start) if start else ([], True)
-    return Report(sent, readers, hit_totals(session, campaign.id), links, buckets, by_hour)
+    counted_at = kept.counted_at if kept else None
+    return Report(sent, readers, figures["hits"], top, buckets, by_hour, counted_at)
+
+
+def count_figures(session: Session, campaign_id: int, links: Sequence[str]) -> dict[str, Any]:
+    """What a campaign's report is made of, counted now over all its hits, as JSON (what
+    engagement_kept keeps): readers, hits, top links [index, raw, human] and hours
+    [ISO start, opens, opens human, clicks, clicks human]."""
+    return {
+        "readers": count_readers(session, [campaign_id])[campaign_id],
+        "hits": hit_totals(session, campaign_id),
+        "links": [
+            [x.index, x.clicked, x.clicked_human] for x in top_links(session, campaign_id, links)
+        ],
+        "hours": [
+            [h.hour.isoformat(), h.opens, h.opens_human, h.clicks, h.clicks_human]
+            for h in hourly(session, campaign_id)
+        ],
+    }
+
+
+def recount_engagement(session: Session, now: datetime) -> list[int]:
+    """The tick's part: count again the large campaigns with hits written since they were
+    last counted (at most every engagement_kept.RECOUNT_EVERY) and keep the figures; their
+    ids. `hits` is read before counting, so hits committed meanwhile bring a count next time."""
+    due = engagement_kept.due(session, now)
+    for campaign_id, hits in due:
+        links = session.scalar(select(Campaign.tracking_links).where(Campaign.id == campaign_id))
+        figures = count_figures(session, campaign_id, links or [])
+        engagement_kept.store(session, campaign_id, hits, figures, now)
+    return [campaign_id for campaign_id, _ in due]
 
 
 def hit_totals(session: Session, campaign_id: int) -> dict[str, int]:

@@ -1,19 +1,23 @@
 """A sent campaign's opens and clicks on its page, read by every role: readers and hits
 side by side (likely human, raw), the note on why they differ, the chart, the top links,
 the readers it lost linked to their deliveries; privacy mode and tracking off said plainly;
-the overview's open, click and unsubscribe rates."""
+the overview's open, click and unsubscribe rates; a campaign with many hits shown as last
+counted, on its page, the overview and the API alike."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
-from broadsheet.models import Campaign, EngagementCount
+from broadsheet.models import Campaign, Engagement, EngagementCount, EngagementReport, utcnow
+from broadsheet.services import engagement_kept
 from broadsheet.services.campaigns import prepare
 from broadsheet.services.engagement import WHY_THEY_DIFFER
+from broadsheet.services.engagement_report import recount_engagement
 from tests.support.admin import sign_in
+from tests.support.api import bearer
 from tests.support.engagement import LINKS, engaged_campaign
 from tests.support.factories import campaign_in, make_user
 
@@ -102,3 +106,34 @@ def test_the_overview_shows_open_click_and_unsubscribe_rates(editor, committed, 
     assert '1 <span class="rate">(10.0%)</span>' in row  # unsubscribed
     quiet = page.split("Quiet Post</a>", 1)[1].split("</tr>", 1)[0]
     assert quiet.count("not counted") == 2
+
+
+def test_a_large_campaign_shows_its_kept_figures_and_when(editor, committed, settings, monkeypatch):
+    monkeypatch.setattr(engagement_kept, "KEPT_ABOVE", 3)  # its 10 hits make it large
+    campaign = engaged_campaign(committed, settings)
+    committed.add(EngagementReport(campaign_id=campaign.id, hits=10))  # as the drain keeps it
+    committed.flush()
+    assert recount_engagement(committed, utcnow()) == [campaign.id]
+    # A hit not yet counted (it came after): the pages show the kept figures, not it.
+    row = committed.execute(
+        select(Engagement.delivery_id, Engagement.subscriber_id)
+        .where(Engagement.campaign_id == campaign.id)
+        .order_by(Engagement.delivery_id.desc())
+    ).first()
+    assert row is not None
+    committed.add(
+        Engagement(campaign_id=campaign.id, delivery_id=row[0] + 100, subscriber_id=row[1],
+                   kind="open", human=True, reason="client", at=utcnow())
+    )  # fmt: skip
+    committed.commit()
+    page = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert figure(page, "opened") == "6 60.0%" and figure(page, "opens") == "6"
+    assert "data-engagement-counted-at" in page and "is counted again every few seconds" in page
+    assert f'title="{LINKS[1]}"' in page and 'id="engagement-chart"' in page
+    assert '/deliveries?status=unsubscribed">1</a>' in page  # counted at the look
+    overview = editor.get("/admin/").get_data(as_text=True)
+    rates = overview.split("Rate of Change</a>", 1)[1].split("</tr>", 1)[0]
+    assert "raw 60.0%" in rates
+    api = editor.application.test_client()
+    counts = api.get(f"/api/v1/campaigns/{campaign.id}", headers=bearer(committed)).get_json()
+    assert (counts["counts"]["opened"], counts["counts"]["unsubscribed"]) == (6, 1)
