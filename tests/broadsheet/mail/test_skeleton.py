@@ -1,7 +1,9 @@
 """Per-recipient messages: valid MIME, safe headers, exact personal values, cheap to repeat."""
 
 import html
+import quopri
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -15,8 +17,12 @@ from broadsheet.mail.compose import confirmation_message
 from broadsheet.mail.rendering import RenderedEmail, render_email
 from broadsheet.mail.skeleton import (
     PLACEHOLDERS,
+    TRACK_WIDTH,
     MessageSkeleton,
     Recipient,
+    _Body,
+    _encode_line,
+    _Spliced,
     domain_of,
     greeting,
     make_message_id,
@@ -25,6 +31,7 @@ from broadsheet.mail.skeleton import (
 from broadsheet.markdown import render_markdown
 from broadsheet.models import Subscriber
 from broadsheet.settings import load_settings
+from broadsheet.tracking.tokens import TOKEN_LENGTH
 
 MAIL_FROM = "The Example Gazette <news@example.org>"
 SECRET = "test-secret"
@@ -358,3 +365,41 @@ def test_quoted_printable_lines_stay_within_76_even_with_trailing_space(length, 
     assert all(len(line) <= 76 for line in body.split(b"\r\n"))
     expected = "a" * length + trailing + "\n" + "b" * length + "Ann" + trailing + "\n"
     assert bodies(parse(raw))[0] == expected
+
+
+@pytest.mark.parametrize("offset", range(0, 80, 7))
+def test_a_token_spliced_into_a_line_encodes_as_the_line_would(offset):
+    """Lines whose only personal part is the tracking token are encoded once and the token
+    spliced in: byte for byte what encoding the line anew gives, wherever a soft break falls
+    (inside the token too), for every token."""
+    prefix = "x" * offset + "é "  # the soft breaks move with the text before the token
+    text = f'<p>{prefix}<a href="https://news.example.test/t/BSxTRACKxBS/3">more</a></p>\n'
+    body = _Body(text * 2 + "<img src='https://news.example.test/t/BSxTRACKxBS.gif'>")
+    assert sum(isinstance(part, _Spliced) for part in body._parts) == 3
+    for seed in range(20):
+        token = secrets.token_urlsafe(24).encode()
+        assert len(token) == TRACK_WIDTH
+        values = {"track": token}
+        spliced = body.encode(values)
+        slow = b"".join(
+            part
+            if isinstance(part, bytes)
+            else _encode_line(*(part.pieces if isinstance(part, _Spliced) else part), values)
+            for part in body._parts
+        )
+        assert spliced == slow, seed
+        assert quopri.decodestring(spliced).count(token) == 3
+
+
+def test_a_line_whose_text_would_blur_the_token_is_encoded_anew():
+    body = _Body('<a href="https://e.test/~BSxTRACKxBS">x</a>')
+    (part,) = body._parts
+    assert not isinstance(part, _Spliced)
+    token = b"A" * TRACK_WIDTH
+    assert quopri.decodestring(body.encode({"track": token})) == (
+        b'<a href="https://e.test/~' + token + b'">x</a>\r\n'
+    )
+
+
+def test_the_token_width_is_the_trackers():
+    assert TRACK_WIDTH == TOKEN_LENGTH
