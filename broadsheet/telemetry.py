@@ -14,6 +14,8 @@ other short fixed vocabularies.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -129,20 +131,26 @@ class Tally:
 
     def add(self, metric: Metric, *labels: str, n: float = 1) -> None:
         if metric.kind == "counter" and isinstance(n, int):
-            self.counts[field_name(metric, labels)] += n
+            self.counts[_field(metric, labels, "")] += n
         else:
-            self.sums[field_name(metric, labels)] += n
+            self.sums[_field(metric, labels, "")] += n
 
     def observe(self, metric: Metric, value: float, *labels: str) -> None:
         """One observation of a histogram: its bucket, its sum and its count."""
-        bound = next((b for b in metric.buckets if value <= b), None)
-        le = "+Inf" if bound is None else repr(float(bound))
-        self.counts[field_name(metric, labels, f"le={le}")] += 1
-        self.counts[field_name(metric, labels, "count")] += 1
-        self.sums[field_name(metric, labels, "sum")] += value
+        bucket = bisect.bisect_left(metric.buckets, value)
+        le = "+Inf" if bucket == len(metric.buckets) else repr(float(metric.buckets[bucket]))
+        self.counts[_field(metric, labels, f"le={le}")] += 1
+        self.counts[_field(metric, labels, "count")] += 1
+        self.sums[_field(metric, labels, "sum")] += value
 
     def __bool__(self) -> bool:
         return bool(self.counts or self.sums)
+
+
+@functools.lru_cache(maxsize=4096)
+def _field(metric: Metric, labels: tuple[str, ...], part: str) -> str:
+    """`field_name`, made once per process for each: the send loop counts every message."""
+    return field_name(metric, labels, part)
 
 
 def note(session: Session, metric: Metric, *labels: str, n: int = 1) -> None:
