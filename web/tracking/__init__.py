@@ -35,6 +35,10 @@ NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache", "Expires
 def init_app(app: Flask) -> None:
     cache.init_app(app)
     app.register_blueprint(bp)
+    # Imported here: fast.py builds on this module's record_hit and the routes' answers.
+    from web.tracking.fast import TrackingPaths
+
+    app.wsgi_app = TrackingPaths(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way to wrap its WSGI app
 
 
 def _settings() -> Settings:
@@ -79,16 +83,26 @@ def click(token: str, link: str) -> ResponseReturnValue:
 def _record(
     claim: TrackingClaim, kind: EngagementKind, index: int | None, *, honeypot: bool
 ) -> None:
+    record_hit(
+        redis_client(), _settings(), claim, kind, index, honeypot=honeypot,
+        method=request.method, agent=request.headers.get("User-Agent", ""),
+    )  # fmt: skip
+
+
+def record_hit(
+    client: redis.Redis, settings: Settings, claim: TrackingClaim, kind: EngagementKind,
+    index: int | None, *, honeypot: bool, method: str, agent: str,
+) -> None:  # fmt: skip
     """Append the hit for the worker to write. A HEAD (a scanner) is never an open or a
     click, and nothing is kept with TRACKING=off; a Redis that cannot be reached costs the
     count, never the reader's image or redirect."""
-    if request.method == "HEAD" or not _settings().tracking:
+    if method == "HEAD" or not settings.tracking:
         return
     now = time.time()
     verdict = judge(
         click=kind is EngagementKind.CLICK,
-        method=request.method,
-        agent=request.headers.get("User-Agent", ""),
+        method=method,
+        agent=agent,
         seconds_since_send=now - claim.sent_at,
         honeypot=honeypot,
     )
@@ -97,7 +111,7 @@ def _record(
         int(now * 1000),
     )  # fmt: skip
     try:
-        redis_client().rpush(HITS_KEY, hit.encode())
+        client.rpush(HITS_KEY, hit.encode())
     except redis.RedisError as exc:
         log.warning(
             "tracking: a %s of campaign %s was not counted: %s", kind, claim.campaign_id, exc
