@@ -143,7 +143,12 @@ def bar_chart(
         labels=labels,
         series=series,
         bars=bars,
-        y_ticks=[Tick(y_of(v) / _HEIGHT * 100, _number(abs(v))) for v in _ticks(bottom, top)],
+        y_ticks=[
+            Tick(y_of(v) / _HEIGHT * 100, _number(abs(v)))
+            for v in _ticks(bottom, top)
+            # Counts read as counts: no 0.5 on the axis of a chart of whole numbers.
+            if v.is_integer() or not all(float(x).is_integer() for x in values)
+        ],
         x_ticks=[
             Tick((i + 0.5) * bucket / _WIDTH * 100, labels[i]) for i in range(0, len(labels), step)
         ],

@@ -62,3 +62,8 @@ def test_nothing_to_draw_says_so(app: Flask) -> None:
     with app.test_request_context():
         html = render_template_string(template, c=chart)
     assert "Nothing to show yet." in html and "<svg" not in html
+
+
+def test_an_axis_of_whole_numbers_has_no_halves() -> None:
+    chart = bar_chart("Opens", ["9:00"], [Series("Opens", [1])], unit="opens", x_unit="hours")
+    assert [t.label for t in chart.y_ticks] == ["1", "0"]
