@@ -9,17 +9,17 @@ from collections import Counter
 
 import redis
 
-from broadsheet.send_counts import KEEP_SECONDS, domain_field, minute_key, relay_field
+from broadsheet.send_counts import KEEP_SECONDS, domain_field, relay_field, step_key
 
 log = logging.getLogger(__name__)
 
 
 def add_sends(client: redis.Redis, relay: str, domains: Counter[str]) -> None:
-    """Add a claim's sent messages (by recipient domain) to this minute's counts and empty
+    """Add a claim's sent messages (by recipient domain) to this step's counts and empty
     `domains`. A Redis error is logged, not raised: the counts only inform the admin."""
     if not domains:
         return
-    key = minute_key(time.time())
+    key = step_key(time.time())
     pipe = client.pipeline(transaction=False)
     pipe.hincrby(key, relay_field(relay), sum(domains.values()))
     for domain, n in domains.items():

@@ -112,13 +112,13 @@ def _rates(settings: Settings) -> dict[str, Any] | None:
     try:
         limits: dict[str, Any] = current_rates(client, settings)
         now = time.time()
-        previous, current = (
-            client.hgetall(send_counts.minute_key(now - 60)),
-            client.hgetall(send_counts.minute_key(now)),
-        )
+        pipe = client.pipeline(transaction=False)
+        for key in send_counts.window_keys(now):
+            pipe.hgetall(key)
+        steps = pipe.execute()
     except redis.RedisError:
         return None
-    measured = send_counts.rates(previous, current, now)
+    measured = send_counts.rates(steps, now)
     for relay in limits["relays"]:
         relay["now"] = measured.get(send_counts.relay_field(relay["name"]), 0.0)
     for domain in limits["domains"]:
