@@ -32,12 +32,13 @@ lint: install
 
 # Tests run in TEST_WORKERS processes at once (pytest-xdist), each with services of its own;
 # those that measure a rate or a time bound run afterwards, alone, so they measure that.
+# The slowest 15 are listed after the first run (what to shorten when the suite grows).
 # TEST_ONLY narrows both runs by marker (e.g. "not browser"); exit status 5 means none matched.
 TEST_WORKERS ?= 4
 TEST_ONLY ?=
 AND_ONLY := $(if $(TEST_ONLY), and ($(TEST_ONLY)))
 test: install browser tools lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not timing$(AND_ONLY)"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 -m "not timing$(AND_ONLY)"
 	$(BIN)/pytest -m "timing$(AND_ONLY)" || [ $$? -eq 5 ]
 
 # The figures, and the command behind each: docs/performance.md. What each script measures:

@@ -91,10 +91,12 @@ def deliveries_page(
     left: SubscriberStatus | None = None,
 ) -> Page:
     """Up to `limit` deliveries after id `after`, in id order. Read by the index on
-    (campaign, status, id) for one status; a domain or reply filter is applied to those
-    rows, so a page of a rare group may hold fewer than `limit` rows, and the next page goes
-    on from the last row read (never an OFFSET, never a count). `left` keeps the readers
-    whose unsubscribe or complaint event names this campaign."""
+    (campaign, status, id), one status at a time (several are merged in Python: a single
+    `status IN (...)` lets the planner read every such row and sort them); a domain or
+    reply filter is applied to those rows, so a page of a rare group may hold fewer than
+    `limit` rows, and the next page goes on from the last row read (never an OFFSET, never a
+    count). `left` keeps the readers whose unsubscribe or complaint event names this
+    campaign: read from those events, a few rows, not from the campaign's deliveries."""
     query = (
         select(
             Delivery.id,
@@ -107,27 +109,35 @@ def deliveries_page(
             Delivery.last_error,
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.campaign_id == campaign_id)
         .order_by(Delivery.id)
         .limit(limit)
     )
-    if statuses is not None:
-        query = query.where(Delivery.status.in_(statuses))
     if after is not None:
         query = query.where(Delivery.id > after)
-    if left is not None:
-        ev = SubscriberEvent
-        query = query.where(
-            Delivery.subscriber_id.in_(
-                select(ev.subscriber_id).where(ev.campaign_id == campaign_id, ev.to_status == left)
-            )
-        )
     if domain is not None:
         escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Subscriber.email_key.like(f"%@{escaped}", escape="\\"))
     if reply:
         query = query.where(reply_filter(reply))
-    read = session.execute(query).all()
+    if left is not None:
+        ev = SubscriberEvent
+        readers = (
+            select(ev.subscriber_id)
+            .where(ev.campaign_id == campaign_id, ev.to_status == left)
+            .distinct()
+            .subquery()
+        )
+        query = query.join(readers, readers.c.subscriber_id == Delivery.subscriber_id)
+    query = query.where(Delivery.campaign_id == campaign_id)
+    if statuses is None:
+        read = list(session.execute(query))
+    else:
+        read = [
+            r
+            for status in statuses
+            for r in session.execute(query.where(Delivery.status == status))
+        ]
+        read = sorted(read, key=lambda r: r.id)[:limit]
     rows = [
         Row(r.id, r.subscriber_id, r.email, r.status.value, r.attempts, r.sent_at,
             r.relay_reply, r.last_error)
