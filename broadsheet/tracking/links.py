@@ -64,9 +64,12 @@ def make_trackable(source: str, public_url: str) -> Trackable:
 
 
 def _is_tracked(url: str, public_url: str) -> bool:
-    """An http(s) link that is not one of the publication's own reader pages."""
+    """An http(s) link that is not one of the publication's own reader pages. One with a
+    space or a control character is left as it is: no redirect may carry it in a header."""
     lowered = url.lower()
     if not lowered.startswith(("http://", "https://")) or _PERSONAL.search(url):
+        return False
+    if any(c <= " " or c == "\x7f" for c in url):
         return False
     own = public_url.lower()
     return not (lowered == own or lowered.startswith((own + "/", own + "?", own + "#")))

@@ -53,3 +53,12 @@ def test_pixel_and_hidden_honeypot_go_before_the_body_ends():
 
 def test_the_same_html_gives_the_same_links():
     assert tracked_links(HTML, PUBLIC) == make_trackable(HTML, PUBLIC).links
+
+
+def test_a_link_no_redirect_could_carry_is_left_alone():
+    html = (
+        '<a href="https://example.com/a\r\nSet-Cookie: x=1">A</a><a href="https://e.test/a b">B</a>'
+    )
+    trackable = make_trackable(html, PUBLIC)
+    assert trackable.links == []
+    assert "https://example.com/a\r\nSet-Cookie" in trackable.html
