@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import ValidationError
@@ -29,8 +30,6 @@ LEFT = {
     "unsubscribed": SubscriberStatus.UNSUBSCRIBED,
 }
 STATUSES = (*(s.value for s in DeliveryStatus), FAILURES, *LEFT)
-# Readers asked about in one statement (well within SQLite's and PostgreSQL's bound values).
-READERS_AT_ONCE = 5_000
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,9 @@ class Row:
 @dataclass(frozen=True)
 class Page:
     rows: Sequence[Row]
-    after: int | None  # the id the next page starts after; None: this is the last page
+    # The delivery id (a reader's id in a `left` list) the next page starts after; None: this
+    # is the last page.
+    after: int | None
 
 
 def check_status(value: str | None) -> tuple[DeliveryStatus, ...] | None:
@@ -97,8 +98,8 @@ def deliveries_page(
     `status IN (...)` lets the planner read every such row and sort them); a domain or
     reply filter is applied to those rows, so a page of a rare group may hold fewer than
     `limit` rows, and the next page goes on from the last row read (never an OFFSET, never a
-    count). `left` keeps the readers whose unsubscribe or complaint event names this
-    campaign: read from those events, a few rows, not from the campaign's deliveries."""
+    count). `left` lists the readers whose unsubscribe or complaint event names this
+    campaign instead, in reader order: `after` is then a reader's id (see _left_page)."""
     query = (
         select(
             Delivery.id,
@@ -114,8 +115,6 @@ def deliveries_page(
         .order_by(Delivery.id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(Delivery.id > after)
     if domain is not None:
         escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Subscriber.email_key.like(f"%@{escaped}", escape="\\"))
@@ -123,33 +122,55 @@ def deliveries_page(
         query = query.where(reply_filter(reply))
     query = query.where(Delivery.campaign_id == campaign_id)
     if left is not None:
-        # The readers first (a few rows by the events' index), then all their deliveries by
-        # the (campaign, subscriber) key, sorted here: joined in one statement, or asked for
-        # in id order with a LIMIT, the planner read the campaign's deliveries in id order.
-        ev = SubscriberEvent
-        readers = sorted(
-            session.scalars(
-                select(ev.subscriber_id)
-                .where(ev.campaign_id == campaign_id, ev.to_status == left)
-                .distinct()
-            )
-        )
-        parts = [
-            query.order_by(None)
-            .limit(None)
-            .where(Delivery.subscriber_id.in_(readers[i : i + READERS_AT_ONCE]))
-            for i in range(0, len(readers), READERS_AT_ONCE)
-        ]
-    elif statuses is None:
+        return _left_page(session, query, campaign_id, left, after, limit, reply)
+    if after is not None:
+        query = query.where(Delivery.id > after)
+    if statuses is None:
         parts = [query]
     else:
         parts = [query.where(Delivery.status == status) for status in statuses]
     read = sorted((r for part in parts for r in session.execute(part)), key=lambda r: r.id)
     read = read[:limit]
-    rows = [
+    return Page(_rows(read, reply), read[-1].id if len(read) == limit else None)
+
+
+def _left_page(
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    campaign_id: int,
+    left: SubscriberStatus,
+    after: int | None,
+    limit: int,
+    reply: str | None,
+) -> Page:
+    """The deliveries of the next `limit` readers (by reader id, after reader `after`) whose
+    `left` event names the campaign: a few index rows of the events, then their deliveries
+    by the (campaign, subscriber) key. Joined in one statement, or asked for in delivery id
+    order with a LIMIT, the planner read the campaign's deliveries in id order."""
+    ev = SubscriberEvent
+    readers_query = (
+        select(ev.subscriber_id)
+        .where(ev.campaign_id == campaign_id, ev.to_status == left)
+        .distinct()
+        .order_by(ev.subscriber_id)
+        .limit(limit)
+    )
+    if after is not None:
+        readers_query = readers_query.where(ev.subscriber_id > after)
+    readers = list(session.scalars(readers_query))
+    if not readers:
+        return Page([], None)
+    found = session.execute(
+        query.order_by(None).limit(None).where(Delivery.subscriber_id.in_(readers))
+    )
+    read = sorted(found, key=lambda r: r.subscriber_id)
+    return Page(_rows(read, reply), readers[-1] if len(readers) == limit else None)
+
+
+def _rows(read: Sequence[Any], reply: str | None) -> list[Row]:
+    return [
         Row(r.id, r.subscriber_id, r.email, r.status.value, r.attempts, r.sent_at,
             r.relay_reply, r.last_error)
         for r in read
         if not reply or reply_class(r.relay_reply, r.last_error) == reply
     ]  # fmt: skip
-    return Page(rows, read[-1].id if len(read) == limit else None)

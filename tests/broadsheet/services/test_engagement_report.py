@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from broadsheet.models import Engagement
+from broadsheet.models import Delivery, Engagement, EventSource, SubscriberEvent
 from broadsheet.services.delivery_pages import deliveries_page, readers_who
 from broadsheet.services.engagement_report import engagement_report
 from broadsheet.services.reception import reception
@@ -76,3 +76,32 @@ def test_the_readers_it_lost_are_listed_by_their_deliveries(committed, settings)
     assert emails("unsubscribed") == ["rate-7@example.org"]  # not reader 9 (no campaign)
     assert emails("complained") == ["rate-8@example.org"]
     assert readers_who("sent") is None and len(emails("sent")) == 10
+
+
+def test_the_readers_it_lost_come_a_page_of_readers_at_a_time(committed, settings):
+    campaign = engaged_campaign(committed, settings)
+    deliveries = committed.execute(
+        select(Delivery.subscriber_id).where(Delivery.campaign_id == campaign.id)
+    ).scalars()
+    for reader in list(deliveries)[:3]:  # readers 0-2 unsubscribe through it too
+        committed.add(
+            SubscriberEvent(
+                subscriber_id=reader, from_status="active", to_status="unsubscribed",
+                source=EventSource.ONE_CLICK, campaign_id=campaign.id,
+            )
+        )  # fmt: skip
+    committed.commit()
+    seen: list[str] = []
+    pages: list[int | None] = []
+    after = None
+    while len(pages) < 3:
+        page = deliveries_page(
+            committed, campaign.id, statuses=None, domain=None, reply=None, after=after,
+            limit=3, left=readers_who("unsubscribed"),
+        )  # fmt: skip
+        seen += [row.email for row in page.rows]
+        pages.append(after := page.after)
+        if after is None:
+            break
+    assert seen == [f"rate-{n}@example.org" for n in (0, 1, 2, 7)]
+    assert len(pages) == 2  # three readers, then the last one
