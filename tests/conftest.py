@@ -15,6 +15,7 @@ from broadsheet.db import make_engine, make_session_factory
 from broadsheet.models import Base, OutboxMessage
 from broadsheet.settings import PROJECT_ROOT, Settings, load_settings
 from tests.support.admin import sign_in
+from tests.support.apps import CHEAP_HASHER, make_app
 from tests.support.browser import CHROMIUM, launch
 from tests.support.factories import make_user
 from tests.support.live_server import LiveServer
@@ -144,12 +145,21 @@ def celery_worker(stack) -> Iterator[CeleryWorker]:
     worker.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Passwords hashed in this process with Argon2id's cheapest parameters (hashes made
+    elsewhere still verify: their parameters travel with them). The strength of the hash is
+    not what these tests test, and the full cost is most of a sign-in's time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("broadsheet.passwords._hasher", lambda: CHEAP_HASHER)
+        yield
+
+
 @pytest.fixture
 def app(settings: Settings, stack):
-    from web.app import create_app, dispose
+    from web.app import dispose
 
-    app = create_app(settings)
-    app.config.update(TESTING=True)
+    app = make_app(settings)
     yield app
     dispose(app)
 

@@ -16,7 +16,8 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import committing_session, reset_services, rolled_back_session
-from web.app import create_app, dispose
+from tests.support.apps import make_app
+from web.app import dispose
 
 REAL_COMMITS = ("live", "celery_worker")
 
@@ -42,8 +43,7 @@ def committed(request, engine, stack) -> Iterator[Session]:
 @pytest.fixture
 def app(request, settings, stack, committed) -> Iterator[Flask]:
     """The app, its requests' sessions on the test's connection (see the module)."""
-    app = create_app(settings)
-    app.config.update(TESTING=True)
+    app = make_app(settings)
     if not commits(request):
         app.extensions["broadsheet.sessions"] = sessionmaker(
             bind=committed.bind,  # the connection itself: asking the session would begin it
