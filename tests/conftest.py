@@ -32,6 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
     _STACK.export()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A test that uses the Celery worker gets the original one unless a fixture of its own
+    changed it (see CeleryWorker.restart): checked here, once every fixture is set up."""
+    worker = getattr(item, "funcargs", {}).get("celery_worker")
+    if isinstance(worker, CeleryWorker):
+        worker.settle()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     close_resources()  # tests that call worker code in this process opened its connections
     if _STACK.started:

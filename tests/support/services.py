@@ -139,6 +139,7 @@ class CeleryWorker:
         self.base_env = dict(env)
         self.extra_args: list[str] = []
         self.proc: subprocess.Popen[bytes] | None = None
+        self.restore = False  # the original worker is wanted back (see restart)
 
     def start(self, timeout: float = 60) -> None:
         args = worker_command(
@@ -163,11 +164,36 @@ class CeleryWorker:
             time.sleep(0.1)
 
     def restart(self, *args: str, **env: str) -> None:
-        """Stop, then start again with `args` added to the command line and `env` to the
-        environment (neither: the original worker)."""
+        """Run with `args` added to the command line and `env` to the environment; a worker
+        already running with exactly those is kept as it is. With neither, the original
+        worker is wanted back, and started when a test next needs it (`settle`; at once if
+        this one ran on a Redis of its own): tests in a row that change the worker alike start
+        it once, not twice each."""
+        if not args and not env:
+            self.restore = True
+            if self.env.get("REDIS_URL") != self.base_env.get("REDIS_URL"):
+                self.settle()  # now: the test's own Redis is going away
+            return
+        self.restore = False
+        self._run(list(args), {**self.base_env, **env})
+
+    def settle(self) -> None:
+        """Before a test that uses the worker: the original one, if it was asked back, and a
+        running one in any case (a test may have killed it)."""
+        if self.restore:
+            self.restore = False
+            self._run([], dict(self.base_env))
+        elif not self.running():
+            self._run(self.extra_args, self.env)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _run(self, args: list[str], env: dict[str, str]) -> None:
+        if self.running() and (self.extra_args, self.env) == (args, env):
+            return
         self.stop()
-        self.extra_args = list(args)
-        self.env = {**self.base_env, **env}
+        self.extra_args, self.env = args, env
         self.start()
 
     def log(self) -> str:
