@@ -15,6 +15,7 @@ from broadsheet.models.engagement import (
     EngagementReport,
     TrackingBatch,
 )
+from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
@@ -38,6 +39,9 @@ __all__ = [
     "EngagementKind",
     "EngagementReport",
     "EventSource",
+    "Membership",
+    "MembershipStatus",
+    "Newsletter",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",

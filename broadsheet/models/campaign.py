@@ -30,8 +30,10 @@ class Campaign(Base):
     subject: Mapped[str] = mapped_column(String(300))
     # The preview line inboxes show after the subject; rendered hidden at the top of the HTML.
     preheader: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    # Who gets it. Today only "everyone" (every active reader); lists and segments come later.
+    # Who gets it: "everyone" (every active reader) or "newsletters", the active readers
+    # subscribed to any of `audience_rules["newsletters"]` (ids) (broadsheet.services.audiences).
     audience: Mapped[str] = mapped_column(String(64), default="everyone", server_default="everyone")
+    audience_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[CampaignStatus] = mapped_column(
         str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT, index=True
     )

@@ -23,10 +23,9 @@ from broadsheet.models import (
     DeliveryStatus,
     OutboxKind,
     Subscriber,
-    SubscriberStatus,
     utcnow,
 )
-from broadsheet.services import admin_reports, progress
+from broadsheet.services import admin_reports, audiences, newsletters, progress
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker
 from broadsheet.settings import Settings
@@ -35,7 +34,10 @@ from broadsheet.tracking.links import tracked_links
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
-AUDIENCES = {"everyone": "Every active reader"}  # lists and segments come in a later issue
+AUDIENCES = {
+    audiences.EVERYONE: "Every active reader",
+    audiences.NEWSLETTERS: "The active readers of its newsletters",
+}
 MAX_TEST_ADDRESSES = 10
 
 
@@ -58,8 +60,11 @@ def create_campaign(
     elif as_id(article_id) is None or (article := session.get(Article, article_id)) is None:
         errors["article_id"] = f"article {article_id} does not exist"
     subject, preheader = _texts(errors, subject, preheader)
-    if audience not in AUDIENCES:
-        errors["audience"] = f"must be one of {', '.join(AUDIENCES)}"
+    kind, rules = audiences.EVERYONE, None
+    try:
+        kind, rules = audiences.check_audience(session, audience)
+    except ValidationError as exc:
+        errors.update(exc.fields)
     if not isinstance(tracking, bool):
         errors["tracking"] = "must be true or false"
     if errors:
@@ -70,7 +75,8 @@ def create_campaign(
         article_id=article.id,
         subject=subject or article.title,
         preheader=article.dek if preheader is None else preheader,
-        audience=str(audience),
+        audience=kind,
+        audience_rules=rules,
         tracking=bool(tracking),
     )
     session.add(campaign)
@@ -134,12 +140,31 @@ def check_future(when: datetime, field: str = "at", now: datetime | None = None)
     return when
 
 
-def audience_size(session: Session, audience: str) -> int:
-    """How many readers a campaign for `audience` would go to if it started now."""
-    return (
-        session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
-        or 0
-    )
+def audience_size(session: Session, audience: str, rules: dict[str, Any] | None = None) -> int:
+    """How many readers a campaign for `audience` (and its rules) would go to if it started
+    now."""
+    condition = audiences.readers_condition(audience, rules)
+    return session.scalar(select(func.count()).select_from(Subscriber).where(condition)) or 0
+
+
+def audience_choices(session: Session) -> list[tuple[str, str, int]]:
+    """What a new campaign can go to, as the admin's form offers it: every active reader,
+    or one newsletter's ("newsletter:<slug>"), each with how many readers it holds now."""
+    choices = [
+        (audiences.EVERYONE, AUDIENCES[audiences.EVERYONE], audience_size(session, "everyone"))
+    ]
+    for newsletter in newsletters.list_newsletters(session):
+        rules = {audiences.NEWSLETTERS: [newsletter.id]}
+        size = audience_size(session, audiences.NEWSLETTERS, rules)
+        choices.append((f"newsletter:{newsletter.slug}", f"The readers of {newsletter.name}", size))
+    return choices
+
+
+def audience_from_form(value: str) -> object:
+    """A choice of `audience_choices` as `create_campaign` takes it (anything else as it
+    came, for it to refuse naming the field)."""
+    kind, colon, slug = value.partition(":")
+    return {audiences.NEWSLETTERS: [slug]} if colon and kind == "newsletter" else value
 
 
 def recipients_for_test(raw: object) -> list[str]:

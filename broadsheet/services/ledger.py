@@ -26,6 +26,7 @@ from broadsheet.models import (
 )
 from broadsheet.models.delivery import WAITING
 from broadsheet.services import admin_reports, progress
+from broadsheet.services.audiences import readers_condition
 
 # Planning on PostgreSQL runs this many INSERT ... SELECTs at once, each over its own range
 # of reader ids on its own connection: each row's key check and index entries cost CPU on
@@ -36,7 +37,9 @@ PLAN_PARTS_POSTGRESQL = 2
 def plan_deliveries(
     session: Session, campaign: Campaign, readers: tuple[int, int] | None = None
 ) -> int:
-    """Create a queued delivery for every active reader without one: one INSERT ... SELECT,
+    """Create a queued delivery for every reader in the campaign's audience (every active
+    reader, or those in its newsletters: `audiences.readers_condition`) without one: one
+    INSERT ... SELECT,
     over the readers with ids in `readers` (inclusive) when given, and then the campaign is
     not marked planned (`plan_in_parts` does that once every part is in).
 
@@ -55,7 +58,7 @@ def plan_deliveries(
         literal(0),
         literal(now, type_=Delivery.created_at.type),
         literal(now, type_=Delivery.queued_at.type),
-    ).where(Subscriber.status == SubscriberStatus.ACTIVE)
+    ).where(readers_condition(campaign.audience, campaign.audience_rules))
     if readers is not None:
         chosen = chosen.where(Subscriber.id.between(*readers))
     columns = ["campaign_id", "subscriber_id", "status", "attempts", "created_at", "queued_at"]

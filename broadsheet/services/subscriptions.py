@@ -22,6 +22,7 @@ from broadsheet.models import (
     SubscriberStatus,
     utcnow,
 )
+from broadsheet.services import newsletters
 
 # A pending reader who signs up again gets a new confirmation mail, but not more often than this.
 RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
@@ -62,6 +63,7 @@ def request_subscription(
     created = _insert(session, address.email, address.key, display, source, ip)
     if created is not None:
         _record(session, created, None, SubscriberStatus.PENDING, EventSource.SIGNUP)
+        newsletters.join_public(session, created)
         return SignupOutcome(created, send_confirmation=True, created=True)
     existing = find_subscriber(session, address.key)
     assert existing is not None  # the insert found it there
@@ -78,11 +80,17 @@ def create_subscriber(
     ip: str | None = None,
     reason: str | None = None,
     actor: str | None = None,
+    newsletters_chosen: object = None,
 ) -> Subscriber:
     """An import (the API, an editor): `active` records consent already given; an existing
-    address is a Conflict. The reader's history starts with one event, `source` and `reason`."""
+    address is a Conflict. The reader's history starts with one event, `source` and `reason`.
+    They join `newsletters_chosen` (slugs), or with None the default newsletter."""
     if status not in (SubscriberStatus.PENDING.value, SubscriberStatus.ACTIVE.value):
         raise ValidationError({"status": "must be 'active' or 'pending'"})
+    if newsletters_chosen is None:
+        joining = newsletters.default_ids(session)
+    else:
+        joining = [n.id for n in newsletters.by_slugs(session, newsletters_chosen)]
     address = check_address(email)
     display = clean_name(name)
     source = EventSource(source)
@@ -94,6 +102,7 @@ def create_subscriber(
     if status == SubscriberStatus.ACTIVE:
         _stamp(created, SubscriberStatus.ACTIVE)
     _record(session, created_id, None, created.status, source, reason, actor)
+    newsletters.join(session, created_id, joining)
     session.flush()
     return created
 

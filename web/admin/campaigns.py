@@ -115,7 +115,7 @@ def create() -> ResponseReturnValue:
             article_id,
             form["subject"] or None,
             preheader=form["preheader"],
-            audience=form["audience"],
+            audience=campaigns.audience_from_form(form["audience"]),
             tracking=_tracking(form["tracking"]),
         )
     except ValidationError as exc:
@@ -142,8 +142,7 @@ def _new_form(form: Mapping[str, str | None], errors: dict[str, str]) -> str:
         form={**form, "preheader": form["preheader"] or ""},
         errors=errors,
         articles=choices,
-        audiences=campaigns.AUDIENCES,
-        audience_size=campaigns.audience_size(session(), "everyone"),
+        audiences=campaigns.audience_choices(session()),
     )
 
 
@@ -172,7 +171,9 @@ def _page(
         counts=counts,
         timing=_timing(campaign, counts["sent"]),
         counted_at=counted_at(campaign),
-        audience_size=campaigns.audience_size(db, campaign.audience) if startable else None,
+        audience_size=campaigns.audience_size(db, campaign.audience, campaign.audience_rules)
+        if startable
+        else None,
         audiences=campaigns.AUDIENCES,
         parts=parts,
         checks=campaign_checks(campaign, settings),
@@ -287,7 +288,7 @@ def check_links(campaign_id: int) -> ResponseReturnValue:
 @bp.post("/<int:campaign_id>/send")
 def send(campaign_id: int) -> ResponseReturnValue:
     campaign = campaigns.get_campaign(session(), campaign_id)
-    size = campaigns.audience_size(session(), campaign.audience)
+    size = campaigns.audience_size(session(), campaign.audience, campaign.audience_rules)
     answer = confirmed(
         f"Send “{campaign.subject}” now?",
         f"It goes to {_readers(size)} ({campaigns.AUDIENCES[campaign.audience].lower()}), "
@@ -317,7 +318,7 @@ def schedule(campaign_id: int) -> ResponseReturnValue:
     except ValidationError as exc:
         return _page(campaign_id, exc.fields, form), 422
     campaign = campaigns.get_campaign(session(), campaign_id)
-    size = campaigns.audience_size(session(), campaign.audience)
+    size = campaigns.audience_size(session(), campaign.audience, campaign.audience_rules)
     local = at.astimezone(zone).strftime("%A %-d %B %Y at %H:%M")
     answer = confirmed(
         f"Schedule “{campaign.subject}”?",

@@ -64,6 +64,7 @@ def create_subscriber() -> ResponseReturnValue:
         data.get("name"),
         status=data.get("status", "pending"),
         source=EventSource.API,
+        newsletters_chosen=data.get("newsletters"),
     )
     if subscriber.status == "pending":
         enqueue.confirmation(subscriber.id)

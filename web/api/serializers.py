@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from broadsheet.mail.checks import Check, worst
-from broadsheet.models import Article, Campaign, Subscriber
+from broadsheet.models import Article, Campaign, Newsletter, Subscriber
 from broadsheet.services.progress import counted_at
 
 
@@ -26,6 +26,22 @@ def subscriber_json(s: Subscriber) -> dict[str, Any]:
         "created_at": _iso(s.created_at),
         "confirmed_at": _iso(s.confirmed_at),
         "unsubscribed_at": _iso(s.unsubscribed_at),
+    }
+
+
+def newsletter_json(n: Newsletter) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "slug": n.slug,
+        "name": n.name,
+        "description": n.description,
+        "public": n.public,
+        "sender_name": n.sender_name,
+        "sender_address": n.sender_address,
+        "reply_to": n.reply_to,
+        "welcome": n.welcome,
+        "default": n.is_default,
+        "created_at": _iso(n.created_at),
     }
 
 
@@ -51,6 +67,8 @@ def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
         "subject": c.subject,
         "preheader": c.preheader,
         "audience": c.audience,
+        # With audience "newsletters": {"newsletters": [their ids]}; else null.
+        "audience_rules": c.audience_rules,
         "tracking": c.tracking,
         "status": c.status.value,
         "pause_reason": c.pause_reason,

@@ -1,0 +1,170 @@
+"""Newsletters and readers' memberships of them: create and list newsletters, find them by
+slug, and put a reader in the ones chosen for them (or the default one)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import literal, select, update
+from sqlalchemy.orm import Session
+
+from broadsheet.addresses import check_address, clean_name
+from broadsheet.db import dialect_insert, rowcount
+from broadsheet.errors import Conflict, ValidationError
+from broadsheet.models import Membership, MembershipStatus, Newsletter, utcnow
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def list_newsletters(session: Session) -> list[Newsletter]:
+    """Every newsletter, the default first, then by name."""
+    query = select(Newsletter).order_by(Newsletter.is_default.desc(), Newsletter.name)
+    return list(session.scalars(query))
+
+
+def create_newsletter(
+    session: Session,
+    name: object,
+    slug: object = None,
+    *,
+    description: object = "",
+    public: object = True,
+    sender_name: object = "",
+    sender_address: object = "",
+    reply_to: object = "",
+    welcome: object = False,
+) -> Newsletter:
+    """A new newsletter; `slug` defaults to one made from the name. Every problem with the
+    fields is reported at once (ValidationError); a slug in use is a Conflict."""
+    errors: dict[str, str] = {}
+    title = name.strip() if isinstance(name, str) else ""
+    if not title:
+        errors["name"] = "is required"
+    elif len(title) > 200:
+        errors["name"] = "must be at most 200 characters"
+    if slug is None or slug == "":
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        errors["slug"] = (
+            "must be 1 to 64 lower-case letters, digits and hyphens, starting and ending "
+            "with a letter or digit"
+        )
+    if not isinstance(description, str) or len(description) > 2000:
+        errors["description"] = "must be text of at most 2000 characters"
+    for field, value in (("public", public), ("welcome", welcome)):
+        if not isinstance(value, bool):
+            errors[field] = "must be true or false"
+    sender = _sender(errors, sender_name, sender_address, reply_to)
+    if errors:
+        raise ValidationError(errors)
+    assert isinstance(slug, str) and isinstance(description, str)
+    if session.scalar(select(Newsletter.id).where(Newsletter.slug == slug)) is not None:
+        raise Conflict(f"a newsletter's address is already {slug!r}")
+    newsletter = Newsletter(
+        name=title, slug=slug, description=description, public=bool(public),
+        welcome=bool(welcome), created_at=utcnow(), **sender,
+    )  # fmt: skip
+    session.add(newsletter)
+    session.flush()
+    return newsletter
+
+
+def _sender(
+    errors: dict[str, str], name: object, address: object, reply_to: object
+) -> dict[str, str]:
+    checked = {"sender_name": "", "sender_address": "", "reply_to": ""}
+    if not isinstance(name, str) or len(name) > 200:
+        errors["sender_name"] = "must be text of at most 200 characters"
+    else:
+        checked["sender_name"] = clean_name(name)
+    for field, value in (("sender_address", address), ("reply_to", reply_to)):
+        if value in (None, ""):
+            continue
+        try:
+            checked[field] = check_address(value, field).email
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    return checked
+
+
+def by_slugs(session: Session, slugs: object, field: str = "newsletters") -> list[Newsletter]:
+    """The newsletters `slugs` name (a list of strings, each known), in the order given;
+    ValidationError on `field` naming those that are not."""
+    if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
+        raise ValidationError({field: "must be a list of newsletter slugs"})
+    if not slugs:
+        raise ValidationError({field: "must name at least one newsletter"})
+    found = {
+        n.slug: n for n in session.scalars(select(Newsletter).where(Newsletter.slug.in_(slugs)))
+    }
+    unknown = [s for s in slugs if s not in found]
+    if unknown:
+        raise ValidationError({field: f"no such newsletter: {', '.join(map(repr, unknown))}"})
+    return list(dict.fromkeys(found[s] for s in slugs))
+
+
+def default_ids(session: Session) -> list[int]:
+    """The newsletter a reader joins when none is chosen for them (none on a bare schema)."""
+    return list(session.scalars(select(Newsletter.id).where(Newsletter.is_default)))
+
+
+def join(session: Session, subscriber_id: int, newsletter_ids: Sequence[int]) -> None:
+    """The reader subscribed to each of `newsletter_ids` (again, if they had left one)."""
+    if not newsletter_ids:
+        return
+    now = utcnow()
+    rows = [
+        {"subscriber_id": subscriber_id, "newsletter_id": n, "created_at": now,
+         "changed_at": now, "status": MembershipStatus.SUBSCRIBED.value}
+        for n in dict.fromkeys(newsletter_ids)
+    ]  # fmt: skip
+    dialect = session.get_bind().dialect.name
+    statement = dialect_insert(dialect, Membership.__table__).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["subscriber_id", "newsletter_id"],
+            set_={"status": MembershipStatus.SUBSCRIBED.value, "changed_at": now},
+        )
+    )
+
+
+def join_public(session: Session, subscriber_id: int) -> None:
+    """A reader who signed up on the form joins every public newsletter: one statement."""
+    now = utcnow()
+    chosen = select(
+        literal(subscriber_id),
+        Newsletter.id,
+        literal(MembershipStatus.SUBSCRIBED.value),
+        literal(now, type_=Membership.created_at.type),
+        literal(now, type_=Membership.changed_at.type),
+    ).where(Newsletter.public)
+    columns = ["subscriber_id", "newsletter_id", "status", "created_at", "changed_at"]
+    dialect = session.get_bind().dialect.name
+    statement = dialect_insert(dialect, Membership.__table__).from_select(columns, chosen)
+    session.execute(statement.on_conflict_do_nothing())
+
+
+def leave(session: Session, subscriber_id: int, newsletter_id: int) -> bool:
+    """The reader unsubscribed from one newsletter, the others kept; whether they were in it."""
+    result = session.execute(
+        update(Membership)
+        .where(
+            Membership.subscriber_id == subscriber_id,
+            Membership.newsletter_id == newsletter_id,
+            Membership.status == MembershipStatus.SUBSCRIBED,
+        )
+        .values(status=MembershipStatus.UNSUBSCRIBED, changed_at=utcnow())
+    )
+    return rowcount(result) > 0
+
+
+def memberships(session: Session, subscriber_id: int) -> list[tuple[Newsletter, Membership]]:
+    """The reader's newsletters with their membership, by newsletter name."""
+    query = (
+        select(Newsletter, Membership)
+        .join(Membership, Membership.newsletter_id == Newsletter.id)
+        .where(Membership.subscriber_id == subscriber_id)
+        .order_by(Newsletter.name)
+    )
+    return [(n, m) for n, m in session.execute(query)]

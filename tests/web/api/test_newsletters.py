@@ -1,0 +1,74 @@
+"""Newsletters through the API: made and listed, readers put in them, campaigns sent to them,
+and every bad field answered 422 naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadsheet.services.api_tokens import create_token
+from tests.support.api import bearer
+from tests.support.factories import make_article
+
+
+@pytest.fixture
+def headers(committed):
+    return bearer(committed)
+
+
+def test_newsletters_are_made_listed_and_given_readers_and_campaigns(client, committed, headers):
+    made = client.post(
+        "/api/v1/newsletters",
+        json={"name": "The Weekly", "description": "Sundays.", "sender_name": "Ed"},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["slug"] == "the-weekly" and made.get_json()["public"] is True
+    listed = client.get("/api/v1/newsletters", headers=headers).get_json()
+    assert "the-weekly" in [n["slug"] for n in listed]
+    reader = client.post(
+        "/api/v1/subscribers",
+        json={"email": "ann@example.org", "status": "active", "newsletters": ["the-weekly"]},
+        headers=headers,
+    )
+    assert reader.status_code == 201, reader.get_json()
+    article = make_article(committed)
+    committed.commit()
+    campaign = client.post(
+        "/api/v1/campaigns",
+        json={"article_id": article.id, "audience": {"newsletters": ["the-weekly"]}},
+        headers=headers,
+    )
+    assert campaign.status_code == 201, campaign.get_json()
+    body = campaign.get_json()
+    assert body["audience"] == "newsletters"
+    assert body["audience_rules"] == {"newsletters": [made.get_json()["id"]]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/newsletters", {"name": ""}, "name"),
+        ("/api/v1/newsletters", {"name": "A", "slug": "Bad Slug"}, "slug"),
+        ("/api/v1/newsletters", {"name": "A", "reply_to": "nobody"}, "reply_to"),
+        ("/api/v1/subscribers", {"email": "b@example.org", "newsletters": ["none"]}, "newsletters"),
+        ("/api/v1/campaigns", {"article_id": 1, "audience": {"newsletters": 7}},
+         "audience.newsletters"),
+    ],
+)  # fmt: skip
+def test_a_bad_field_is_a_422_naming_it(client, headers, path, body, field):
+    answer = client.post(path, json=body, headers=headers)
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert field in answer.get_json()["fields"]
+
+
+def test_a_slug_in_use_is_a_409_and_an_operator_cannot_make_one(client, committed, headers):
+    first = client.post("/api/v1/newsletters", json={"name": "Daily"}, headers=headers)
+    assert first.status_code == 201
+    again = client.post("/api/v1/newsletters", json={"name": "Daily"}, headers=headers)
+    assert again.status_code == 409
+    _, secret = create_token(committed, "dashboard", "operator")
+    committed.commit()
+    operator = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/newsletters", headers=operator).status_code == 200
+    refused = client.post("/api/v1/newsletters", json={"name": "Ops"}, headers=operator)
+    assert refused.status_code == 403

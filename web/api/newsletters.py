@@ -1,0 +1,33 @@
+"""The API's newsletters: GET lists them, POST makes one (an editor's or admin's token)."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from broadsheet.services import newsletters
+from web.api.routes import _body, bp
+from web.api.serializers import newsletter_json
+from web.db import session
+
+
+@bp.get("/newsletters")
+def list_newsletters() -> ResponseReturnValue:
+    return jsonify([newsletter_json(n) for n in newsletters.list_newsletters(session())])
+
+
+@bp.post("/newsletters")
+def create_newsletter() -> ResponseReturnValue:
+    data = _body()
+    newsletter = newsletters.create_newsletter(
+        session(),
+        data.get("name"),
+        data.get("slug"),
+        description=data.get("description", ""),
+        public=data.get("public", True),
+        sender_name=data.get("sender_name", ""),
+        sender_address=data.get("sender_address", ""),
+        reply_to=data.get("reply_to", ""),
+        welcome=data.get("welcome", False),
+    )
+    return jsonify(newsletter_json(newsletter)), 201
