@@ -19,6 +19,7 @@ from broadsheet.models.newsletter import Membership, MembershipStatus, Newslette
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
+from broadsheet.models.subscriber_tag import SubscriberTag
 from broadsheet.models.user import Role, User
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Subscriber",
     "SubscriberEvent",
     "SubscriberStatus",
+    "SubscriberTag",
     "TrackingBatch",
     "User",
     "utcnow",

@@ -30,8 +30,8 @@ class Campaign(Base):
     subject: Mapped[str] = mapped_column(String(300))
     # The preview line inboxes show after the subject; rendered hidden at the top of the HTML.
     preheader: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    # Who gets it: "everyone" (every active reader) or "newsletters", the active readers
-    # subscribed to any of `audience_rules["newsletters"]` (ids) (broadsheet.services.audiences).
+    # Who gets it: "everyone" (every active reader) or "chosen", the active readers that meet
+    # every rule of `audience_rules` (newsletters by id, tags) (broadsheet.services.audiences).
     audience: Mapped[str] = mapped_column(String(64), default="everyone", server_default="everyone")
     audience_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[CampaignStatus] = mapped_column(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, String, func
+from sqlalchemy import JSON, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
@@ -52,6 +53,9 @@ class Subscriber(Base):
     unsubscribed_at: Mapped[datetime | None]
     bounced_at: Mapped[datetime | None]
     complained_at: Mapped[datetime | None]
+    # Free-form facts about the reader ({"city": "Lyon", "plan": "paid"}), set through the API
+    # or an import, usable in the email as reader.attributes.city; None: none.
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<Subscriber {self.id} {self.status}>"

@@ -36,7 +36,7 @@ STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 AUDIENCES = {
     audiences.EVERYONE: "Every active reader",
-    audiences.NEWSLETTERS: "The active readers of its newsletters",
+    audiences.CHOSEN: "The active readers its rules choose (newsletters, tags)",
 }
 MAX_TEST_ADDRESSES = 10
 
@@ -155,7 +155,7 @@ def audience_choices(session: Session) -> list[tuple[str, str, int]]:
     ]
     for newsletter in newsletters.list_newsletters(session):
         rules = {audiences.NEWSLETTERS: [newsletter.id]}
-        size = audience_size(session, audiences.NEWSLETTERS, rules)
+        size = audience_size(session, audiences.CHOSEN, rules)
         choices.append((f"newsletter:{newsletter.slug}", f"The readers of {newsletter.name}", size))
     return choices
 

@@ -22,7 +22,7 @@ from broadsheet.models import (
     SubscriberStatus,
     utcnow,
 )
-from broadsheet.services import newsletters
+from broadsheet.services import newsletters, profiles
 
 # A pending reader who signs up again gets a new confirmation mail, but not more often than this.
 RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
@@ -81,14 +81,21 @@ def create_subscriber(
     reason: str | None = None,
     actor: str | None = None,
     newsletters_chosen: object = None,
+    tags: object = None,
+    attributes: object = None,
 ) -> Subscriber:
     """An import (the API, an editor): `active` records consent already given; an existing
     address is a Conflict. The reader's history starts with one event, `source` and `reason`.
-    They join `newsletters_chosen` (slugs), or with None the default newsletter."""
+    They join `newsletters_chosen` (slugs; [] none), or with None the default newsletter, and carry
+    `tags` and `attributes` (profiles.check_tags, check_attributes)."""
     if status not in (SubscriberStatus.PENDING.value, SubscriberStatus.ACTIVE.value):
         raise ValidationError({"status": "must be 'active' or 'pending'"})
+    checked_tags = [] if tags is None else profiles.check_tags(tags)
+    checked_attributes = None if attributes is None else profiles.check_attributes(attributes)
     if newsletters_chosen is None:
         joining = newsletters.default_ids(session)
+    elif newsletters_chosen == []:
+        joining = []  # in none: only a campaign to everyone reaches them
     else:
         joining = [n.id for n in newsletters.by_slugs(session, newsletters_chosen)]
     address = check_address(email)
@@ -103,8 +110,46 @@ def create_subscriber(
         _stamp(created, SubscriberStatus.ACTIVE)
     _record(session, created_id, None, created.status, source, reason, actor)
     newsletters.join(session, created_id, joining)
+    profiles.set_tags(session, created_id, checked_tags)
+    created.attributes = checked_attributes or None
     session.flush()
     return created
+
+
+def update_profile(
+    session: Session,
+    subscriber_id: int,
+    *,
+    name: object = None,
+    tags: object = None,
+    attributes: object = None,
+    newsletters_chosen: object = None,
+) -> Subscriber:
+    """Change what is given of a reader's name, tags, attributes (each replaced whole) and
+    newsletters (subscribed to exactly those slugs, unsubscribed from the rest they were in);
+    None leaves a part as it is. Their status does not change here."""
+    subscriber = get_subscriber(session, subscriber_id)
+    checked_tags = None if tags is None else profiles.check_tags(tags)
+    checked_attributes = None if attributes is None else profiles.check_attributes(attributes)
+    chosen = None
+    if newsletters_chosen is not None:
+        chosen = (
+            [] if newsletters_chosen == [] else newsletters.by_slugs(session, newsletters_chosen)
+        )
+    if name is not None:
+        subscriber.name = clean_name(name)
+    if checked_tags is not None:
+        profiles.set_tags(session, subscriber_id, checked_tags)
+    if checked_attributes is not None:
+        subscriber.attributes = checked_attributes or None
+    if chosen is not None:
+        wanted = {n.id for n in chosen}
+        for newsletter, membership in newsletters.memberships(session, subscriber_id):
+            if newsletter.id not in wanted and membership.status == "subscribed":
+                newsletters.leave(session, subscriber_id, newsletter.id)
+        newsletters.join(session, subscriber_id, sorted(wanted))
+    session.flush()
+    return subscriber
 
 
 def confirm(session: Session, subscriber_id: int, email_key: str) -> Subscriber:

@@ -10,8 +10,16 @@ from flask.typing import ResponseReturnValue
 from broadsheet.access import Right
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.mail import preview
-from broadsheet.models import Campaign, EventSource, Role
-from broadsheet.services import api_tokens, articles, campaigns, engagement, subscriptions
+from broadsheet.models import Campaign, EventSource, MembershipStatus, Role, Subscriber
+from broadsheet.services import (
+    api_tokens,
+    articles,
+    campaigns,
+    engagement,
+    newsletters,
+    profiles,
+    subscriptions,
+)
 from broadsheet.services.paging import page_size
 from broadsheet.settings import Settings
 from web import enqueue
@@ -65,15 +73,46 @@ def create_subscriber() -> ResponseReturnValue:
         status=data.get("status", "pending"),
         source=EventSource.API,
         newsletters_chosen=data.get("newsletters"),
+        tags=data.get("tags"),
+        attributes=data.get("attributes"),
     )
     if subscriber.status == "pending":
         enqueue.confirmation(subscriber.id)
-    return jsonify(subscriber_json(subscriber)), 201
+    return jsonify(_subscriber(subscriber)), 201
+
+
+PROFILE_FIELDS = ("name", "tags", "attributes", "newsletters")
+
+
+@bp.patch("/subscribers/<int:subscriber_id>")
+def update_subscriber(subscriber_id: int) -> ResponseReturnValue:
+    """Change a reader's `name`, `tags`, `attributes` (each replaced whole) or `newsletters`
+    (subscribed to exactly those); fields left out stay as they are."""
+    data = _body()
+    unknown = sorted(set(data) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError({name: "cannot be changed here" for name in unknown})
+    subscriber = subscriptions.update_profile(
+        session(),
+        subscriber_id,
+        name=data.get("name"),
+        tags=data.get("tags"),
+        attributes=data.get("attributes"),
+        newsletters_chosen=data.get("newsletters"),
+    )
+    return jsonify(_subscriber(subscriber))
 
 
 @bp.get("/subscribers/<int:subscriber_id>")
 def get_subscriber(subscriber_id: int) -> ResponseReturnValue:
-    return jsonify(subscriber_json(subscriptions.get_subscriber(session(), subscriber_id)))
+    return jsonify(_subscriber(subscriptions.get_subscriber(session(), subscriber_id)))
+
+
+def _subscriber(subscriber: Subscriber) -> dict[str, object]:
+    """A reader as JSON with their tags and the newsletters they are subscribed to."""
+    joined = newsletters.memberships(session(), subscriber.id)
+    subscribed = [n.slug for n, m in joined if m.status == MembershipStatus.SUBSCRIBED]
+    return subscriber_json(subscriber, profiles.tags_of(session(), subscriber.id), subscribed)
 
 
 @bp.get("/subscribers")
@@ -84,7 +123,7 @@ def find_subscriber() -> ResponseReturnValue:
     subscriber = subscriptions.find_subscriber(session(), email)
     if subscriber is None:
         raise NotFound("no subscriber with that address")
-    return jsonify(subscriber_json(subscriber))
+    return jsonify(_subscriber(subscriber))
 
 
 @bp.post("/articles")

@@ -16,7 +16,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def subscriber_json(s: Subscriber) -> dict[str, Any]:
+def subscriber_json(
+    s: Subscriber, tags: Sequence[str] = (), newsletters: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A reader, with their `tags` and the slugs of the `newsletters` they are subscribed to."""
     return {
         "id": s.id,
         "email": s.email,
@@ -26,6 +29,9 @@ def subscriber_json(s: Subscriber) -> dict[str, Any]:
         "created_at": _iso(s.created_at),
         "confirmed_at": _iso(s.confirmed_at),
         "unsubscribed_at": _iso(s.unsubscribed_at),
+        "newsletters": list(newsletters),
+        "tags": list(tags),
+        "attributes": s.attributes or {},
     }
 
 
@@ -67,7 +73,7 @@ def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
         "subject": c.subject,
         "preheader": c.preheader,
         "audience": c.audience,
-        # With audience "newsletters": {"newsletters": [their ids]}; else null.
+        # With audience "chosen": its rules ({"newsletters": [ids], "tags_any": [...], ...}).
         "audience_rules": c.audience_rules,
         "tracking": c.tracking,
         "status": c.status.value,

@@ -40,7 +40,7 @@ def test_newsletters_are_made_listed_and_given_readers_and_campaigns(client, com
     )
     assert campaign.status_code == 201, campaign.get_json()
     body = campaign.get_json()
-    assert body["audience"] == "newsletters"
+    assert body["audience"] == "chosen"
     assert body["audience_rules"] == {"newsletters": [made.get_json()["id"]]}
 
 
@@ -72,3 +72,57 @@ def test_a_slug_in_use_is_a_409_and_an_operator_cannot_make_one(client, committe
     assert client.get("/api/v1/newsletters", headers=operator).status_code == 200
     refused = client.post("/api/v1/newsletters", json={"name": "Ops"}, headers=operator)
     assert refused.status_code == 403
+
+
+def test_a_reader_is_made_and_changed_with_tags_attributes_and_newsletters(
+    client, committed, headers
+):
+    for name in ("Daily", "Weekly"):
+        client.post("/api/v1/newsletters", json={"name": name}, headers=headers)
+    made = client.post(
+        "/api/v1/subscribers",
+        json={"email": "cy@example.org", "tags": ["Donor"], "attributes": {"city": "Lyon"},
+              "newsletters": ["daily"]},
+        headers=headers,
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    reader = made.get_json()
+    assert (reader["tags"], reader["attributes"], reader["newsletters"]) == (
+        ["donor"], {"city": "Lyon"}, ["daily"],
+    )  # fmt: skip
+    changed = client.patch(
+        f"/api/v1/subscribers/{reader['id']}",
+        json={"tags": ["press"], "newsletters": ["weekly"]},
+        headers=headers,
+    ).get_json()
+    assert (changed["tags"], changed["attributes"], changed["newsletters"]) == (
+        ["press"], {"city": "Lyon"}, ["weekly"],
+    )  # fmt: skip
+    article = make_article(committed)
+    committed.commit()
+    campaign = client.post(
+        "/api/v1/campaigns",
+        json={"article_id": article.id, "audience": {"tags_any": ["press"]}},
+        headers=headers,
+    ).get_json()
+    assert campaign["audience_rules"] == {"tags_any": ["press"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "active"}, "status"),
+        ({"tags": "press"}, "tags"),
+        ({"attributes": {"a b": 1}}, "attributes"),
+        ({"newsletters": ["nope"]}, "newsletters"),
+    ],
+)
+def test_a_change_that_cannot_be_made_is_a_422_naming_it(client, committed, headers, body, field):
+    made = client.post("/api/v1/subscribers", json={"email": "d@example.org"}, headers=headers)
+    answer = client.patch(
+        f"/api/v1/subscribers/{made.get_json()['id']}", json=body, headers=headers
+    )
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert field in answer.get_json()["fields"]
+    missing = client.patch("/api/v1/subscribers/999999", json={"tags": []}, headers=headers)
+    assert missing.status_code == 404
