@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/signup.py
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/plan.py && $(BIN)/python bench/scale.py
+	$(BIN)/python bench/segment.py
 	$(BIN)/python bench/subscribers.py
 	$(BIN)/python bench/campaign_pages.py
 	$(BIN)/python bench/overview.py
