@@ -21,9 +21,12 @@ from broadsheet.models import (
     Delivery,
     DeliveryStatus,
     EventSource,
+    Membership,
+    MembershipStatus,
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
+    SubscriberTag,
 )
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker
@@ -60,10 +63,15 @@ def list_subscribers(
     status: object = None,
     before: object = None,
     limit: int = 50,
+    *,
+    newsletter_id: int | None = None,
+    tag: str | None = None,
 ) -> Page[ReaderRow]:
     """Readers newest first, `limit` at a time: those whose address or name starts with
-    `search` (any case), optionally in one `status`, below the id `before`. One query of at
-    most `limit + 1` rows (the extra one says whether there is a next page)."""
+    `search` (any case), optionally in one `status`, subscribed to one newsletter, carrying
+    one tag, below the id `before`. One query of at most `limit + 1` rows (the extra one says
+    whether there is a next page); a newsletter or tag is joined by its index, read in reader
+    order from the top, so a rare one is not looked for row by row among all readers."""
     query = select(
         Subscriber.id,
         Subscriber.email,
@@ -72,6 +80,18 @@ def list_subscribers(
         Subscriber.created_at,
         Subscriber.status_changed_at,
     )
+    order = Subscriber.id.desc()
+    if newsletter_id is not None:
+        query = query.join(Membership, Membership.subscriber_id == Subscriber.id).where(
+            Membership.newsletter_id == newsletter_id,
+            Membership.status == MembershipStatus.SUBSCRIBED,
+        )
+        order = Membership.subscriber_id.desc()
+    if tag is not None:
+        query = query.join(SubscriberTag, SubscriberTag.subscriber_id == Subscriber.id).where(
+            SubscriberTag.tag == tag
+        )
+        order = SubscriberTag.subscriber_id.desc()
     if status not in (None, ""):
         query = query.where(Subscriber.status == choice(SubscriberStatus, status, "status"))
     if before not in (None, ""):
@@ -85,7 +105,7 @@ def list_subscribers(
                 func.lower(Subscriber.name).like(pattern, escape="\\"),
             )
         )
-    rows = session.execute(query.order_by(Subscriber.id.desc()).limit(limit + 1)).all()
+    rows = session.execute(query.order_by(order).limit(limit + 1)).all()
     shown = [ReaderRow(*row) for row in rows[:limit]]
     return Page(shown, shown[-1].id if len(rows) > limit else None)
 

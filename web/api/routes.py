@@ -18,13 +18,20 @@ from broadsheet.services import (
     engagement,
     newsletters,
     profiles,
+    readers,
     subscriptions,
 )
 from broadsheet.services.paging import page_size
 from broadsheet.settings import Settings
 from web import enqueue
 from web.access import guard
-from web.api.serializers import article_json, campaign_json, checks_json, subscriber_json
+from web.api.serializers import (
+    article_json,
+    campaign_json,
+    checks_json,
+    reader_row_json,
+    subscriber_json,
+)
 from web.db import session
 from web.extensions import redis_client
 from web.nul import fields_with_nul
@@ -116,14 +123,35 @@ def _subscriber(subscriber: Subscriber) -> dict[str, object]:
 
 
 @bp.get("/subscribers")
-def find_subscriber() -> ResponseReturnValue:
-    email = request.args.get("email")
-    if not email:
-        raise ValidationError({"email": "give ?email=<address> to look a subscriber up"})
-    subscriber = subscriptions.find_subscriber(session(), email)
-    if subscriber is None:
-        raise NotFound("no subscriber with that address")
-    return jsonify(_subscriber(subscriber))
+def find_subscribers() -> ResponseReturnValue:
+    """`?email=` one reader (404 if none); else readers newest first, 50 a page (`?limit=` up
+    to 200), filtered by `?status=`, `?newsletter=<slug>`, `?tag=` and `?q=` (the start of
+    an address or name); `next_before` is the `?before=` of the next page."""
+    args = request.args
+    email = args.get("email")
+    if email is not None:
+        if not email.strip():
+            raise ValidationError({"email": "give ?email=<address> to look a subscriber up"})
+        subscriber = subscriptions.find_subscriber(session(), email)
+        if subscriber is None:
+            raise NotFound("no subscriber with that address")
+        return jsonify(_subscriber(subscriber))
+    newsletter_id = None
+    if args.get("newsletter"):
+        newsletter_id = newsletters.by_slugs(session(), [args["newsletter"]], "newsletter")[0].id
+    tag = profiles.check_tags([args["tag"]], "tag")[0] if args.get("tag") else None
+    limit = page_size(args.get("limit"))
+    page = readers.list_subscribers(
+        session(),
+        args.get("q"),
+        args.get("status"),
+        args.get("before"),
+        limit,
+        newsletter_id=newsletter_id,
+        tag=tag,
+    )
+    listed = [reader_row_json(row) for row in page.rows]
+    return jsonify({"subscribers": listed, "next_before": page.next_before})
 
 
 @bp.post("/articles")

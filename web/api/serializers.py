@@ -10,6 +10,7 @@ from typing import Any
 from broadsheet.mail.checks import Check, worst
 from broadsheet.models import Article, Campaign, Newsletter, Subscriber
 from broadsheet.services.progress import counted_at
+from broadsheet.services.readers import ReaderRow
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -32,6 +33,18 @@ def subscriber_json(
         "newsletters": list(newsletters),
         "tags": list(tags),
         "attributes": s.attributes or {},
+    }
+
+
+def reader_row_json(r: ReaderRow) -> dict[str, Any]:
+    """A reader as a list shows them (one page, one query: no tags or newsletters)."""
+    return {
+        "id": r.id,
+        "email": r.email,
+        "name": r.name,
+        "status": r.status.value,
+        "created_at": _iso(r.created_at),
+        "status_changed_at": _iso(r.status_changed_at),
     }
 
 

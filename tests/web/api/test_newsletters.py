@@ -126,3 +126,38 @@ def test_a_change_that_cannot_be_made_is_a_422_naming_it(client, committed, head
     assert field in answer.get_json()["fields"]
     missing = client.patch("/api/v1/subscribers/999999", json={"tags": []}, headers=headers)
     assert missing.status_code == 404
+
+
+def test_readers_are_listed_a_page_at_a_time_by_newsletter_tag_and_status(client, headers):
+    client.post("/api/v1/newsletters", json={"name": "Weekly"}, headers=headers)
+    ids = []
+    for n in range(5):
+        body = {
+            "email": f"r{n}@example.org",
+            "status": "active" if n % 2 else "pending",
+            "newsletters": ["weekly"] if n < 4 else [],
+            "tags": ["odd"] if n % 2 else [],
+        }
+        ids.append(client.post("/api/v1/subscribers", json=body, headers=headers).get_json()["id"])
+
+    def listed(query: str) -> tuple[list[int], int | None]:
+        answer = client.get(f"/api/v1/subscribers?{query}", headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        return [r["id"] for r in body["subscribers"]], body["next_before"]
+
+    assert listed("newsletter=weekly&limit=3") == ([ids[3], ids[2], ids[1]], ids[1])
+    assert listed(f"newsletter=weekly&limit=3&before={ids[1]}") == ([ids[0]], None)
+    assert listed("tag=ODD") == ([ids[3], ids[1]], None)
+    assert listed("tag=odd&status=active&newsletter=weekly") == ([ids[3], ids[1]], None)
+    assert listed("status=pending&q=r4") == ([ids[4]], None)
+    refused = [
+        ("newsletter=none", "newsletter"),
+        ("tag=%20", "tag"),
+        ("status=gone", "status"),
+        ("before=x", "before"),
+        ("email=", "email"),
+    ]
+    for query, field in refused:
+        answer = client.get(f"/api/v1/subscribers?{query}", headers=headers)
+        assert answer.status_code == 422 and field in answer.get_json()["fields"], query
