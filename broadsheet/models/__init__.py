@@ -17,6 +17,7 @@ from broadsheet.models.engagement import (
 )
 from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
+from broadsheet.models.segment import Segment
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
 from broadsheet.models.subscriber_tag import SubscriberTag
@@ -48,6 +49,7 @@ __all__ = [
     "OutboxStatus",
     "ReportKind",
     "Role",
+    "Segment",
     "Subscriber",
     "SubscriberEvent",
     "SubscriberStatus",

@@ -1,19 +1,33 @@
 """Who a campaign goes to, as one SQL condition on `subscribers`: every active reader, or
-those of them its rules choose: subscribed to any of its newsletters, carrying any or all of
-some tags, and none of others. Planning (ledger) and the count shown before a send
-(campaigns.audience_size) use the same condition."""
+those of them its rules choose. Rules, all of which a reader meets:
+
+- `newsletters`: subscribed to any of them (kept as ids);
+- `tags_any`, `tags_all`, `exclude_tags`: carries any, all, none of the tags;
+- `sources`: signed up through one of them (form, api, admin, import);
+- `signed_up_after`, `signed_up_before`: ISO 8601 times;
+- `engaged_in_last`, `not_engaged_in_last`: opened or clicked (or did not) any of the last N
+  sent campaigns;
+- `segment`: a saved segment's rules, added to the others (broadsheet.services.segments).
+
+Planning (ledger), the count shown before a send (campaigns.audience_size), a segment's count
+and its "why is this reader in it?" use the same conditions."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, not_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, not_, select, true
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import ValidationError
 from broadsheet.models import (
+    Campaign,
+    CampaignStatus,
+    Engagement,
     Membership,
     MembershipStatus,
+    Segment,
     Subscriber,
     SubscriberStatus,
     SubscriberTag,
@@ -25,61 +39,134 @@ EVERYONE = "everyone"
 CHOSEN = "chosen"  # by `audience_rules`
 NEWSLETTERS = "newsletters"
 TAG_RULES = ("tags_any", "tags_all", "exclude_tags")
-KNOWN_RULES = (NEWSLETTERS, *TAG_RULES)
+TIME_RULES = ("signed_up_after", "signed_up_before")
+ENGAGEMENT_RULES = ("engaged_in_last", "not_engaged_in_last")
+KNOWN_RULES = (NEWSLETTERS, *TAG_RULES, "sources", *TIME_RULES, *ENGAGEMENT_RULES, "segment")
+MAX_CAMPAIGNS_BACK = 100
 
 
 def check_audience(session: Session, audience: object) -> tuple[str, dict[str, Any] | None]:
     """The campaign's `audience` and `audience_rules` from what an editor or the API sent:
-    "everyone", or an object of rules, all of which a reader meets: {"newsletters": [slugs]}
-    (subscribed to any; kept as their ids), "tags_any", "tags_all", "exclude_tags" (lists of
-    tags). ValidationError on `audience` or `audience.<rule>` otherwise."""
+    "everyone", or an object of rules (see the module). ValidationError on `audience` or
+    `audience.<rule>` otherwise."""
     if audience is None or audience == EVERYONE:
         return EVERYONE, None
-    if not isinstance(audience, dict):
+    rules = check_rules(session, audience, "audience")
+    return (CHOSEN, rules) if rules else (EVERYONE, None)
+
+
+def check_rules(session: Session, given: object, field: str) -> dict[str, Any]:
+    """Rules as kept: each checked, newsletters as ids, a segment's rules added in."""
+    if not isinstance(given, dict):
         raise ValidationError(
-            {"audience": 'must be "everyone" or an object such as {"newsletters": ["weekly"]}'}
+            {field: 'must be "everyone" or an object such as {"newsletters": ["weekly"]}'}
         )
-    unknown = sorted(set(audience) - set(KNOWN_RULES))
+    unknown = sorted(set(given) - set(KNOWN_RULES))
     if unknown:
         raise ValidationError(
-            {"audience": f"unknown rule {unknown[0]!r}; known: {', '.join(KNOWN_RULES)}"}
+            {field: f"unknown rule {unknown[0]!r}; known: {', '.join(KNOWN_RULES)}"}
         )
     rules: dict[str, Any] = {}
-    if NEWSLETTERS in audience:
-        chosen = newsletters.by_slugs(session, audience[NEWSLETTERS], "audience.newsletters")
+    if "segment" in given:
+        rules.update(_segment_rules(session, given["segment"], f"{field}.segment"))
+    if NEWSLETTERS in given:
+        chosen = newsletters.by_slugs(session, given[NEWSLETTERS], f"{field}.newsletters")
         rules[NEWSLETTERS] = [n.id for n in chosen]
     for rule in TAG_RULES:
-        if rule in audience:
-            tags = check_tags(audience[rule], f"audience.{rule}")
+        if rule in given:
+            tags = check_tags(given[rule], f"{field}.{rule}")
             if not tags:
-                raise ValidationError({f"audience.{rule}": "must name at least one tag"})
+                raise ValidationError({f"{field}.{rule}": "must name at least one tag"})
             rules[rule] = tags
-    return (CHOSEN, rules) if rules else (EVERYONE, None)
+    if "sources" in given:
+        sources = given["sources"]
+        if (
+            not isinstance(sources, list)
+            or not sources
+            or not all(isinstance(s, str) and 0 < len(s) <= 32 for s in sources)
+        ):
+            raise ValidationError({f"{field}.sources": "must be a list of signup sources"})
+        rules["sources"] = list(dict.fromkeys(sources))
+    for rule in TIME_RULES:
+        if rule in given:
+            rules[rule] = _time(given[rule], f"{field}.{rule}").isoformat()
+    for rule in ENGAGEMENT_RULES:
+        if rule in given:
+            n = given[rule]
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CAMPAIGNS_BACK:
+                whole = f"must be a whole number of campaigns, 1 to {MAX_CAMPAIGNS_BACK}"
+                raise ValidationError({f"{field}.{rule}": whole})
+            rules[rule] = n
+    return rules
+
+
+def _segment_rules(session: Session, name: object, field: str) -> dict[str, Any]:
+    found = (
+        session.scalar(select(Segment).where(Segment.name == name))
+        if isinstance(name, str)
+        else None
+    )
+    if found is None:
+        raise ValidationError({field: f"no such segment: {name!r}"})
+    return {**found.rules, "segment": found.name}
+
+
+def _time(value: object, field: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ValidationError(
+            {field: "must be an ISO 8601 time with its zone, e.g. 2026-01-31T00:00:00Z"}
+        )
+    return when
 
 
 def readers_condition(audience: str, rules: dict[str, Any] | None) -> ColumnElement[bool]:
     """The condition on `subscribers` a reader meets to be in the audience: each rule is an
-    EXISTS (or NOT EXISTS) on an index, so a reader in two chosen newsletters, or with two of
-    the tags, meets it once and is planned once."""
-    conditions: list[ColumnElement[bool]] = [Subscriber.status == SubscriberStatus.ACTIVE]
-    rules = rules if audience != EVERYONE and rules else {}
+    EXISTS (or NOT EXISTS) on an index or a set read once, never a join that repeats a
+    reader, so a reader in two chosen newsletters, or with two of the tags, is planned once."""
+    active = Subscriber.status == SubscriberStatus.ACTIVE
+    chosen = rules if audience != EVERYONE and rules else {}
+    return and_(active, *(condition for _, condition in rule_conditions(chosen)))
+
+
+def rule_conditions(rules: dict[str, Any]) -> list[tuple[str, ColumnElement[bool]]]:
+    """Each rule's own condition on `subscribers`, by rule (what `explain` shows one by one)."""
+    conditions: list[tuple[str, ColumnElement[bool]]] = []
     if NEWSLETTERS in rules:
-        conditions.append(
-            exists(
-                select(Membership.subscriber_id).where(
-                    Membership.subscriber_id == Subscriber.id,
-                    Membership.newsletter_id.in_(list(rules[NEWSLETTERS])),
-                    Membership.status == MembershipStatus.SUBSCRIBED,
-                )
+        member = exists(
+            select(Membership.subscriber_id).where(
+                Membership.subscriber_id == Subscriber.id,
+                Membership.newsletter_id.in_(list(rules[NEWSLETTERS])),
+                Membership.status == MembershipStatus.SUBSCRIBED,
             )
         )
+        conditions.append((NEWSLETTERS, member))
     if "tags_any" in rules:
-        conditions.append(_tagged(rules["tags_any"]))
-    for tag in rules.get("tags_all", ()):
-        conditions.append(_tagged([tag]))
+        conditions.append(("tags_any", _tagged(rules["tags_any"])))
+    if "tags_all" in rules:
+        every = [_tagged([tag]) for tag in rules["tags_all"]]
+        conditions.append(("tags_all", and_(true(), *every)))
     if "exclude_tags" in rules:
-        conditions.append(not_(_tagged(rules["exclude_tags"])))
-    return and_(*conditions)
+        conditions.append(("exclude_tags", not_(_tagged(rules["exclude_tags"]))))
+    if "sources" in rules:
+        conditions.append(("sources", Subscriber.source.in_(rules["sources"])))
+    if "signed_up_after" in rules:
+        after = datetime.fromisoformat(rules["signed_up_after"])
+        conditions.append(("signed_up_after", Subscriber.created_at > after))
+    if "signed_up_before" in rules:
+        before = datetime.fromisoformat(rules["signed_up_before"])
+        conditions.append(("signed_up_before", Subscriber.created_at < before))
+    if "engaged_in_last" in rules:
+        conditions.append(
+            ("engaged_in_last", Subscriber.id.in_(_engaged(rules["engaged_in_last"])))
+        )
+    if "not_engaged_in_last" in rules:
+        engaged = _engaged(rules["not_engaged_in_last"])
+        conditions.append(("not_engaged_in_last", Subscriber.id.not_in(engaged)))
+    return conditions
 
 
 def _tagged(tags: list[str]) -> ColumnElement[bool]:
@@ -88,3 +175,16 @@ def _tagged(tags: list[str]) -> ColumnElement[bool]:
             SubscriberTag.subscriber_id == Subscriber.id, SubscriberTag.tag.in_(tags)
         )
     )
+
+
+def _engaged(campaigns_back: int) -> Select[int]:
+    """The readers who opened or clicked any of the last `campaigns_back` sent campaigns: one
+    set, read once from those campaigns' engagements (a hashed subquery), not per reader."""
+    last = (
+        select(Campaign.id)
+        .where(Campaign.status == CampaignStatus.SENT)
+        .order_by(Campaign.id.desc())
+        .limit(campaigns_back)
+        .subquery()
+    )
+    return select(Engagement.subscriber_id).where(Engagement.campaign_id.in_(select(last.c.id)))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from broadsheet.mail.checks import Check, worst
-from broadsheet.models import Article, Campaign, Newsletter, Subscriber
+from broadsheet.models import Article, Campaign, Newsletter, Segment, Subscriber
 from broadsheet.services.progress import counted_at
 from broadsheet.services.readers import ReaderRow
 
@@ -46,6 +46,19 @@ def reader_row_json(r: ReaderRow) -> dict[str, Any]:
         "created_at": _iso(r.created_at),
         "status_changed_at": _iso(r.status_changed_at),
     }
+
+
+def segment_json(s: Segment, readers: int | None = None) -> dict[str, Any]:
+    """A segment, with how many `readers` it holds when counted (one segment, not a list)."""
+    body: dict[str, Any] = {
+        "id": s.id,
+        "name": s.name,
+        "rules": s.rules,
+        "created_at": _iso(s.created_at),
+    }
+    if readers is not None:
+        body["readers"] = readers
+    return body
 
 
 def newsletter_json(n: Newsletter) -> dict[str, Any]:
