@@ -69,3 +69,39 @@ def set_tags(session: Session, subscriber_id: int, tags: Sequence[str]) -> None:
     if tags:
         session.add_all(SubscriberTag(subscriber_id=subscriber_id, tag=t) for t in tags)
     session.flush()
+
+
+def attributes_from_lines(text: str, field: str = "attributes") -> dict[str, Any]:
+    """Attributes as the admin's box holds them, one `name = value` a line: a value that reads
+    as JSON (a number, true, false, null, a "quoted string") is that, anything else the text
+    as typed. Blank lines are skipped; ValidationError names the first line at fault."""
+    found: dict[str, Any] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, equals, raw = line.partition("=")
+        if not equals:
+            raise ValidationError({field: f"line {number} has no “=”: write name = value"})
+        value = raw.strip()
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        found[name.strip()] = parsed if not isinstance(parsed, list | dict) else value
+    return check_attributes(found, field)
+
+
+def attributes_as_lines(attributes: dict[str, Any] | None) -> str:
+    """The reverse of attributes_from_lines: text a reader of the box can change and save."""
+    lines = []
+    for name, value in (attributes or {}).items():
+        shown = json.dumps(value) if not isinstance(value, str) else value
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+            except ValueError:
+                pass
+            else:  # "42" typed as text stays text once saved again
+                shown = json.dumps(value)
+        lines.append(f"{name} = {shown}")
+    return "\n".join(lines)

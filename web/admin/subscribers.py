@@ -1,5 +1,6 @@
 """The admin's readers: the list (search by address or name, filter by status, keyset pages),
-a reader's page (their history and deliveries), adding a reader and unsubscribing one.
+a reader's page (their newsletters, tags, attributes, history and deliveries), adding a reader,
+changing their newsletters, tags and attributes, and unsubscribing one.
 
 Views are thin over broadsheet/services/readers.py. Reading takes READ, changes EDIT; an
 unsubscribe asks for confirmation first (web/admin/confirm.py).
@@ -13,10 +14,10 @@ from flask_login import current_user
 
 from broadsheet.access import Right
 from broadsheet.errors import Conflict, ValidationError
-from broadsheet.models import Subscriber, SubscriberStatus
-from broadsheet.services import readers
+from broadsheet.models import MembershipStatus, Subscriber, SubscriberStatus
+from broadsheet.services import newsletters, profiles, readers
 from broadsheet.services.paging import page_size
-from broadsheet.services.subscriptions import find_subscriber, get_subscriber
+from broadsheet.services.subscriptions import find_subscriber, get_subscriber, update_profile
 from web import enqueue
 from web.access import guard
 from web.admin.auth import current_role
@@ -92,10 +93,51 @@ def create() -> ResponseReturnValue:
 
 @bp.get("/<int:subscriber_id>")
 def show(subscriber_id: int) -> ResponseReturnValue:
+    return _reader_page(subscriber_id, None, {})
+
+
+@bp.post("/<int:subscriber_id>/profile")
+def profile(subscriber_id: int) -> ResponseReturnValue:
+    """Save a reader's newsletters, tags and attributes from their page's form."""
+    form = posted(("tags", "attributes"))
+    chosen = request.form.getlist("newsletters")
+    tags = [tag for tag in form["tags"].split(",") if tag.strip()]
+    try:
+        attributes = profiles.attributes_from_lines(form["attributes"])
+        update_profile(
+            session(), subscriber_id, tags=tags, attributes=attributes, newsletters_chosen=chosen
+        )
+    except ValidationError as exc:
+        return _reader_page(subscriber_id, {**form, "newsletters": chosen}, exc.fields), 422
+    flash("Their newsletters, tags and attributes are saved.", "success")
+    return redirect(url_for("admin.subscribers.show", subscriber_id=subscriber_id), 303)
+
+
+def _reader_page(subscriber_id: int, form: dict[str, object] | None, errors: dict[str, str]) -> str:
+    """A reader's page; `form` holds what was typed into the profile form when it is shown
+    again with `errors`, else the form shows what is stored."""
     page = readers.subscriber_page(
         session(), subscriber_id, deliveries_before=request.args.get("before")
     )
-    return render_template("admin/subscriber.html", page=page, reader=page.subscriber)
+    joined = newsletters.memberships(session(), subscriber_id)
+    subscribed = [n.slug for n, m in joined if m.status == MembershipStatus.SUBSCRIBED]
+    tags = profiles.tags_of(session(), subscriber_id)
+    if form is None:
+        form = {
+            "newsletters": subscribed,
+            "tags": ", ".join(tags),
+            "attributes": profiles.attributes_as_lines(page.subscriber.attributes),
+        }
+    return render_template(
+        "admin/subscriber.html",
+        page=page,
+        reader=page.subscriber,
+        memberships=joined,
+        tags=tags,
+        all_newsletters=newsletters.list_newsletters(session()),
+        form=form,
+        errors=errors,
+    )
 
 
 @bp.post("/<int:subscriber_id>/unsubscribe")

@@ -14,7 +14,13 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from broadsheet.models import Delivery
-from broadsheet.services.subscriptions import confirm, create_subscriber, request_subscription
+from broadsheet.services.newsletters import create_newsletter
+from broadsheet.services.subscriptions import (
+    confirm,
+    create_subscriber,
+    request_subscription,
+    update_profile,
+)
 from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import PASSWORD, add_readers, make_campaign, make_user
 
@@ -38,6 +44,15 @@ def seed(committed: Session) -> int:
     add_readers(committed, 60)
     outcome = request_subscription(committed, LONG, "Maximiliana Theodora Worthington-Smythe")
     confirm(committed, outcome.subscriber_id, LONG)
+    for name, public in (
+        ("The Morning Briefing For Readers Who Wake Early", True),
+        ("Donors", False),
+    ):
+        create_newsletter(committed, name, public=public)
+    update_profile(
+        committed, outcome.subscriber_id, tags=["donor", "press"],
+        attributes={"city": "Lyon", "member_since": 2019}, newsletters_chosen=["donors"],
+    )  # fmt: skip
     create_subscriber(committed, "pending.one@example.org", "Pat Pending")
     sent = make_campaign(committed, "A Headline That Is Long Enough To Wrap On A Phone Screen")
     bounced = make_campaign(committed, "Late Train")
@@ -74,7 +89,13 @@ def visit(page: Page, reader_id: int) -> Iterator[str]:
     yield "filtered"
     page.goto(f"/admin/subscribers/{reader_id}")
     expect(page.get_by_role("heading", level=2, name="Deliveries")).to_be_visible()
+    expect(page.get_by_label("Donors")).to_be_checked()
     yield "reader"
+    page.get_by_label("Attributes").fill("city = Paris\nno sign here")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Line 2 has no")).to_be_visible()
+    expect(page.get_by_label("Attributes")).to_have_value("city = Paris\nno sign here")
+    yield "profile-error"
     page.get_by_label("Why").fill("asked by email")
     page.get_by_role("button", name="Unsubscribe…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Unsubscribe {LONG}?")
