@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from email.utils import make_msgid, parseaddr
+from dataclasses import dataclass
+from email.utils import formataddr, make_msgid, parseaddr
 from functools import lru_cache
 
 from broadsheet.mail.dkim import DkimSigner
@@ -27,6 +28,43 @@ from broadsheet.tracking.links import make_trackable
 def publication_name(settings: Settings) -> str:
     """The name readers know the newsletter by: MAIL_FROM's display name, else its domain."""
     return parseaddr(settings.mail_from)[0] or domain_of(settings.mail_from)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a campaign's messages come from: the name readers know it by (in the header and
+    footer), the From address, where replies go, and the list (List-Id)."""
+
+    name: str
+    mail_from: str
+    reply_to: str | None
+    list_id: str
+
+
+def newsletter_identity(
+    settings: Settings, name: str, slug: str, sender_name: str, sender_address: str, reply_to: str
+) -> dict[str, str]:
+    """A newsletter's identity as a campaign keeps it (`Campaign.identity`): its name, its
+    sender (a field left empty takes MAIL_FROM's), its reply-to and its own List-Id."""
+    publication_sender, publication_address = parseaddr(settings.mail_from)
+    address = sender_address or publication_address
+    shown = sender_name or (name if sender_address else publication_sender) or name
+    return {
+        "name": name,
+        "mail_from": formataddr((shown, address)),
+        "reply_to": reply_to,
+        "list_id": f"{name} <{slug}.{domain_of(address)}>",
+    }
+
+
+def campaign_identity(campaign: Campaign, settings: Settings) -> Identity:
+    """The identity kept on the campaign, or the publication's."""
+    kept = campaign.identity
+    if kept:
+        return Identity(
+            kept["name"], kept["mail_from"], kept.get("reply_to") or None, kept["list_id"]
+        )
+    return Identity(publication_name(settings), settings.mail_from, None, list_id(settings))
 
 
 def archive_url(settings: Settings, slug: str) -> str:
@@ -53,7 +91,7 @@ def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
             "subject": campaign.subject,
             "preheader": campaign.preheader,
             "archive_url": archive_url(settings, article.slug),
-            "publication_name": publication_name(settings),
+            "publication_name": campaign_identity(campaign, settings).name,
             "public_url": settings.public_url,
             **placeholder_context(),
         },
@@ -97,10 +135,12 @@ def campaign_skeleton(
     if tracked:  # a regular-expression pass over the HTML, once per batch
         html = make_trackable(html, settings.public_url).html
     rendered = RenderedEmail(subject or campaign.subject, campaign.rendered_text, html)
+    identity = campaign_identity(campaign, settings)
     return MessageSkeleton(
         rendered,
-        mail_from=settings.mail_from,
-        list_id=list_id(settings),
+        mail_from=identity.mail_from,
+        list_id=identity.list_id,
+        reply_to=identity.reply_to,
         campaign_id=campaign.id,
         unsubscribe=True,
         signer=dkim_signer(settings),

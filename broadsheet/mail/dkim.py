@@ -29,6 +29,7 @@ SIGNED_HEADERS = (
     "mime-version",
     "content-type",
     "list-id",
+    "reply-to",
 )
 MIN_RSA_BITS = 1024  # RFC 8301: verifiers reject anything smaller
 _SELECTOR = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")

@@ -113,6 +113,7 @@ class MessageSkeleton:
         unsubscribe: bool,
         signer: DkimSigner | None = None,
         boundary: str | None = None,
+        reply_to: str | None = None,
     ) -> None:
         self.unsubscribe = unsubscribe
         self._signer = signer
@@ -125,6 +126,11 @@ class MessageSkeleton:
             raise ValueError(f"malformed MIME boundary: {boundary!r}")
         self._subject = _fold("Subject", _words(clean_text(rendered.subject)))
         static = ["MIME-Version: 1.0\r\n"]
+        if reply_to:
+            reply_name, reply_address = parseaddr(reply_to)
+            static.append(
+                _address_header("Reply-To", clean_text(reply_name), _checked_address(reply_address))
+            )
         if list_id is not None:
             static.append(_list_id_header(list_id))
         if campaign_id is not None:

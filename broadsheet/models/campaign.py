@@ -48,6 +48,10 @@ class Campaign(Base):
     # The article rendered and CSS-inlined once for this campaign, with personal placeholders.
     rendered_html: Mapped[str | None] = mapped_column(Text)
     rendered_text: Mapped[str | None] = mapped_column(Text)
+    # Who its messages come from, decided with the rendering (broadsheet.mail.compose): its
+    # newsletter's name, sender, reply-to and list when it goes to one newsletter; None: the
+    # publication's (MAIL_FROM).
+    identity: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # Whether its messages carry an open pixel and wrapped links (TRACKING sets the default),
     # and the links its HTML points to, by index: the only places a click can lead.
     tracking: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -214,6 +214,7 @@ def prepare(session: Session, campaign: Campaign, settings: Settings) -> Campaig
     personal fields, and store it on the campaign: every message (and every preview) is made
     from this stored rendering. Does nothing when it is stored already."""
     if campaign.rendered_html is None or campaign.rendered_text is None:
+        campaign.identity = newsletters.identity_for(session, campaign, settings)
         rendered = render_campaign(campaign, settings)
         campaign.rendered_html, campaign.rendered_text = rendered.html, rendered.text
         campaign.tracking_links = None

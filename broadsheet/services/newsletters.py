@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.db import dialect_insert, rowcount
 from broadsheet.errors import Conflict, ValidationError
-from broadsheet.models import Membership, MembershipStatus, Newsletter, utcnow
+from broadsheet.mail.compose import newsletter_identity
+from broadsheet.models import Campaign, Membership, MembershipStatus, Newsletter, utcnow
+from broadsheet.settings import Settings
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -168,3 +170,29 @@ def memberships(session: Session, subscriber_id: int) -> list[tuple[Newsletter, 
         .order_by(Newsletter.name)
     )
     return [(n, m) for n, m in session.execute(query)]
+
+
+def reader_counts(session: Session) -> dict[int, int]:
+    """How many readers are subscribed to each newsletter (their own status aside): one
+    grouped count over the memberships' (newsletter, status, reader) index."""
+    query = (
+        select(Membership.newsletter_id, func.count())
+        .where(Membership.status == MembershipStatus.SUBSCRIBED)
+        .group_by(Membership.newsletter_id)
+    )
+    return {newsletter_id: n for newsletter_id, n in session.execute(query)}
+
+
+def identity_for(session: Session, campaign: Campaign, settings: Settings) -> dict[str, str] | None:
+    """The identity a campaign's messages carry (compose.newsletter_identity) when its rules
+    choose exactly one newsletter; None (the publication's) otherwise."""
+    chosen = (campaign.audience_rules or {}).get("newsletters") or []
+    if len(chosen) != 1:
+        return None
+    newsletter = session.get(Newsletter, chosen[0])
+    if newsletter is None:
+        return None
+    return newsletter_identity(
+        settings, newsletter.name, newsletter.slug, newsletter.sender_name,
+        newsletter.sender_address, newsletter.reply_to,
+    )  # fmt: skip

@@ -21,6 +21,7 @@ from web.admin import (
     campaign_deliveries,  # noqa: F401  (its routes join the campaigns section)
     campaigns,
     home,
+    newsletters,
     reports,
     subscribers,
     tokens,
@@ -46,6 +47,7 @@ SECTIONS = (
     campaigns.bp,
     tracking.bp,
     subscribers.bp,
+    newsletters.bp,
     reports.bp,
     users.bp,
     tokens.bp,
@@ -94,6 +96,7 @@ def _navigation() -> dict[str, object]:
         ("admin.articles.index", "Articles", Right.READ),
         ("admin.campaigns.index", "Campaigns", Right.READ),
         ("admin.subscribers.index", "Subscribers", Right.READ),
+        ("admin.newsletters.index", "Newsletters", Right.READ),
         ("admin.reports.index", "Reports", Right.READ),
         ("admin.users.index", "People", Right.MANAGE),
         ("admin.tokens.index", "API tokens", Right.MANAGE),

@@ -21,6 +21,7 @@ from broadsheet.models import Delivery
 from broadsheet.services import progress
 from broadsheet.services.campaigns import start_send
 from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.newsletters import create_newsletter
 from tests.support.admin_browser import DESKTOP, PHONE, TEXT, sign_in
 from tests.support.browser import Scheme, contrast_ratios, horizontal_overflow, open_page
 from tests.support.factories import add_readers, make_campaign, make_user
@@ -109,9 +110,16 @@ def visit_main_pages(page: Page, campaign_id: int) -> Iterator[str]:
         ("/admin/campaigns/new", "campaign-new"),
         ("/admin/users", "people"),
         ("/admin/tokens", "tokens"),
+        ("/admin/newsletters", "newsletters"),
     ]:
         page.goto(path)
         yield name
+    page.goto("/admin/newsletters")
+    page.get_by_label("Name", exact=True).fill("The Morning Briefing For Readers Who Wake Early")
+    page.get_by_label("Short name").fill("Not A Valid Short Name")
+    page.get_by_role("button", name="Make the newsletter").click()
+    expect(page.get_by_label("Short name")).to_be_focused()
+    yield "newsletters-error"
     page.goto(f"/admin/campaigns/{campaign_id}")
     page.get_by_role("button", name="Cancel this draft").click()
     yield "confirm-cancel"
@@ -129,6 +137,10 @@ def test_every_admin_page_fits_the_screen_with_readable_contrast(
     viewport, scheme = VIEWPORTS[device]
     make_user(committed, "admin")
     add_readers(committed, 3)
+    create_newsletter(
+        committed, "Weekly Dispatch", description="Sundays: the week's five best pieces."
+    )
+    create_newsletter(committed, "Donors", public=False)
     campaign = make_campaign(committed, "A Headline That Is Long Enough To Wrap On A Phone")
     committed.commit()
     page = open_page(browser, live, viewport, scheme)

@@ -36,6 +36,7 @@ PAGES: dict[str, Callable[[dict[str, int]], str]] = {
     "subscribers": lambda made: "/admin/subscribers",
     "subscriber-new": lambda made: "/admin/subscribers/new",
     "subscriber": lambda made: f"/admin/subscribers/{made['reader']}",
+    "newsletters": lambda made: "/admin/newsletters",
     "people": lambda made: "/admin/users",
     "tokens": lambda made: "/admin/tokens",
 }
@@ -47,7 +48,7 @@ REFUSED = {
     "operator": {"article-new", "campaign-new", "subscriber-new", "people", "tokens"},
 }
 # Pages on which each role is offered forms it may send (so the check has something to do).
-WRITING = {"article-new", "article", "campaign-new", "subscriber-new", "subscriber"}
+WRITING = {"article-new", "article", "campaign-new", "subscriber-new", "subscriber", "newsletters"}
 CAMPAIGNS = {f"campaign-{state}" for state in ("draft", "scheduled", "sending", "paused")}
 OFFERED = {
     "admin": WRITING | CAMPAIGNS | {"people", "tokens"},
