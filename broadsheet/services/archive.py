@@ -32,6 +32,12 @@ from broadsheet.services.paging import page_marker
 PAGE = 20
 # Campaigns read per step of the walk: a page's worth and some, for those skipped.
 SCAN = 100
+# What a line of the archive needs: never the campaign's stored email, which is large.
+LISTED = (
+    Campaign.id, Campaign.article_id, Campaign.finished_at, Campaign.audience,
+    Campaign.audience_rules, Article.slug, Article.title, Article.dek, Article.author,
+    Article.created_at, Article.updated_at,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -116,13 +122,9 @@ def _marker(session: Session, before: object) -> tuple[datetime, int] | None:
 
 def _sent_campaigns(session: Session, after: tuple[datetime, int] | None) -> list[Any]:
     """The next SCAN sent campaigns below `after` in (finished_at, id) order, with their
-    article's fields (never the campaign's stored email, which is large)."""
+    article's fields."""
     query = (
-        select(
-            Campaign.id, Campaign.article_id, Campaign.finished_at, Campaign.audience,
-            Campaign.audience_rules, Article.slug, Article.title, Article.dek,
-            Article.author, Article.created_at, Article.updated_at,
-        )  # fmt: skip
+        select(*LISTED)
         .join(Article, Article.id == Campaign.article_id)
         .where(Campaign.status == CampaignStatus.SENT)
         .order_by(Campaign.finished_at.desc(), Campaign.id.desc())

@@ -133,4 +133,3 @@ def unsubscribe_submit(token: str) -> ResponseReturnValue:
     source = EventSource.ONE_CLICK if one_click else EventSource.UNSUBSCRIBE_LINK
     unsubscribe(session(), claim.subscriber_id, source=source, campaign_id=claim.campaign_id)
     return render_template("public/unsubscribed.html")
-
