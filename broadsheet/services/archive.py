@@ -5,14 +5,16 @@ readers may see: a campaign to "everyone" (which belongs to every public newslet
 newsletters of which at least one is public. A campaign only to private newsletters is never
 listed, and a private newsletter has no archive.
 
-Why it stays fast with many campaigns: the listing walks the index
+Why it stays fast with many campaigns: a page is one query that walks the index
 `ix_campaigns_status_finished_at_id` (status, finished_at, id) backwards from the page's
-marker, reading `SCAN` campaigns at a time, until a page is full. A campaign becomes `sent`
-in the statement that sets its `finished_at` (ledger.complete_if_done), so `finished_at` is
-when it was sent and is never empty for a sent one. The audience lives in a JSON column, so
-whether a campaign is visible is decided here, in Python, against the few public newsletter
-ids; an article shows at its newest visible send, checked with one query per batch over
-`campaigns.article_id`'s index. No OFFSET, no count: a page costs the same deep in the past.
+marker, a row comparison `(finished_at, id) < (marker's)` being the index's range, and stops
+after `limit` rows: no OFFSET, no count, so a page deep in the past costs what the first does.
+A campaign becomes `sent` in the statement that sets its `finished_at`
+(ledger.complete_if_done), so `finished_at` is when it went out and never empty for a sent
+one. Two checks ride on each row read: whether readers may see it (its newsletters' ids are a
+JSON array, read with the database's JSON table function: a campaign to private newsletters
+is read and passed over, so a run of them costs their number in index rows), and that its
+article has no later visible send (an anti-join over `campaigns.article_id`'s index).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.models import Article, Campaign, CampaignStatus, Newsletter
@@ -30,8 +32,6 @@ from broadsheet.services.audiences import NEWSLETTERS
 from broadsheet.services.paging import page_marker
 
 PAGE = 20
-# Campaigns read per step of the walk: a page's worth and some, for those skipped.
-SCAN = 100
 # What a line of the archive needs: never the campaign's stored email, which is large.
 LISTED = (
     Campaign.id, Campaign.article_id, Campaign.finished_at, Campaign.audience,
@@ -83,22 +83,28 @@ def list_issues(
     """Sent issues newest first, each article once (at its newest send listed here), only
     those readers may see: of `newsletter` if given (a public one), else of any public
     newsletter or everyone. Keyset paging: `before` is the `campaign_id` of the last issue of
-    the page before (ValidationError on `before` if it is not a listed issue's)."""
+    the page before (ValidationError on `before` if it is not a sent campaign's)."""
     wanted = {newsletter.id} if newsletter else _public_ids(session)
+    dialect = session.get_bind().dialect.name
+    listed, newer = Campaign, aliased(Campaign)
+    later_send = exists().where(
+        newer.article_id == listed.article_id,
+        newer.status == CampaignStatus.SENT,
+        tuple_(newer.finished_at, newer.id) > tuple_(listed.finished_at, listed.id),
+        _visible(newer, wanted, dialect),
+    )
+    query = (
+        select(*LISTED)
+        .join(Article, Article.id == listed.article_id)
+        .where(listed.status == CampaignStatus.SENT, _visible(listed, wanted, dialect))
+        .where(~later_send)
+        .order_by(listed.finished_at.desc(), listed.id.desc())
+        .limit(limit)
+    )
     after = _marker(session, before)
-    issues: list[Issue] = []
-    while len(issues) < limit:
-        rows = _sent_campaigns(session, after)
-        if not rows:
-            break
-        newest = _newest_visible(session, {row.article_id for row in rows}, wanted)
-        for row in rows:
-            if newest.get(row.article_id) == row.id:
-                issues.append(_issue(row))
-                if len(issues) == limit:
-                    break
-        after = (rows[-1].finished_at, rows[-1].id)
-    return issues
+    if after is not None:
+        query = query.where(tuple_(listed.finished_at, listed.id) < tuple_(*after))
+    return [_issue(row) for row in session.execute(query)]
 
 
 def _public_ids(session: Session) -> set[int]:
@@ -120,48 +126,22 @@ def _marker(session: Session, before: object) -> tuple[datetime, int] | None:
     return sent_at, marker
 
 
-def _sent_campaigns(session: Session, after: tuple[datetime, int] | None) -> list[Any]:
-    """The next SCAN sent campaigns below `after` in (finished_at, id) order, with their
-    article's fields."""
-    query = (
-        select(*LISTED)
-        .join(Article, Article.id == Campaign.article_id)
-        .where(Campaign.status == CampaignStatus.SENT)
-        .order_by(Campaign.finished_at.desc(), Campaign.id.desc())
-        .limit(SCAN)
-    )
-    if after is not None:
-        last, marker = after
-        query = query.where(
-            or_(
-                Campaign.finished_at < last,
-                and_(Campaign.finished_at == last, Campaign.id < marker),
-            )
-        )
-    return list(session.execute(query))
-
-
-def _newest_visible(session: Session, article_ids: set[int], wanted: set[int]) -> dict[int, int]:
-    """For each article, the id of its newest sent campaign that `wanted` readers may see."""
-    query = (
-        select(Campaign.id, Campaign.article_id, Campaign.audience, Campaign.audience_rules)
-        .where(Campaign.article_id.in_(article_ids), Campaign.status == CampaignStatus.SENT)
-        .order_by(Campaign.finished_at.desc(), Campaign.id.desc())
-    )
-    newest: dict[int, int] = {}
-    for row in session.execute(query):
-        if row.article_id not in newest and _visible(row.audience, row.audience_rules, wanted):
-            newest[row.article_id] = row.id
-    return newest
-
-
-def _visible(audience: str, rules: dict[str, Any] | None, wanted: set[int]) -> bool:
+def _visible(campaign: type[Campaign], wanted: set[int], dialect: str) -> ColumnElement[bool]:
     """Whether a campaign belongs in an archive of the newsletters `wanted`: one to everyone
-    does; one to newsletters does when one of them is wanted."""
-    if audience != NEWSLETTERS:
-        return True
-    chosen = (rules or {}).get(NEWSLETTERS) or []
-    return any(n in wanted for n in chosen)
+    does; one to newsletters does when one of them is wanted (its ids are a JSON array in
+    `audience_rules`, read with each database's JSON table function)."""
+    everyone = campaign.audience != NEWSLETTERS
+    if not wanted:
+        return everyone
+    if dialect == "postgresql":
+        ids = func.json_array_elements_text(campaign.audience_rules.op("->")(NEWSLETTERS))
+        chosen = ids.table_valued("value")
+        match = chosen.c.value.in_([str(n) for n in sorted(wanted)])
+    else:  # SQLite's JSON1
+        ids = func.json_each(campaign.audience_rules, f"$.{NEWSLETTERS}")
+        chosen = ids.table_valued("value")
+        match = chosen.c.value.in_(sorted(wanted))
+    return or_(everyone, exists(select(literal(1)).select_from(chosen).where(match)))
 
 
 def _issue(row: Any) -> Issue:
