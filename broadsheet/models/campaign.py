@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, true
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from broadsheet.models.article import Article
@@ -24,6 +24,8 @@ class CampaignStatus(enum.StrEnum):
 
 class Campaign(Base):
     __tablename__ = "campaigns"
+    # The public archive: sent campaigns newest first, a page from a campaign's (time, id) down.
+    __table_args__ = (Index("ix_campaigns_status_finished_at_id", "status", "finished_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)

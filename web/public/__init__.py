@@ -9,7 +9,6 @@ from flask_wtf.csrf import CSRFError
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
 from broadsheet.models import EventSource, SubscriberStatus
-from broadsheet.services.articles import get_sent_article
 from broadsheet.services.subscriptions import confirm, request_subscription, unsubscribe
 from broadsheet.settings import Settings
 from broadsheet.signing import read_confirm_token, read_unsubscribe_token
@@ -17,8 +16,13 @@ from web import enqueue
 from web.db import commit, session
 from web.extensions import client_address, csrf
 from web.limits import SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, wait_in_words
+from web.public import archive_pages
 
 bp = Blueprint("public", __name__, template_folder="templates")
+# The archive (its own file): the feed's fixed path wins over an issue's slug.
+bp.add_url_rule("/archive", "archive_index", archive_pages.index, methods=["GET"])
+bp.add_url_rule("/archive/feed.atom", "archive_feed", archive_pages.feed, methods=["GET"])
+bp.add_url_rule("/archive/<slug>", "archive", archive_pages.article, methods=["GET"])
 HONEYPOT = "website"
 
 
@@ -129,9 +133,3 @@ def unsubscribe_submit(token: str) -> ResponseReturnValue:
     source = EventSource.ONE_CLICK if one_click else EventSource.UNSUBSCRIBE_LINK
     unsubscribe(session(), claim.subscriber_id, source=source, campaign_id=claim.campaign_id)
     return render_template("public/unsubscribed.html")
-
-
-@bp.get("/archive/<slug>")
-def archive(slug: str) -> ResponseReturnValue:
-    article = get_sent_article(session(), slug)
-    return render_template("public/archive.html", article=article)

@@ -97,8 +97,12 @@ def text(response: TestResponse) -> str:
 
 # Every page is a complete, accessible, self-contained HTML document.
 @pytest.mark.parametrize(
-    "path", ["/subscribe", "/no/such/page", "/confirm/not-a-token", "/unsubscribe/not-a-token"]
-)
+    "path",
+    [
+        "/subscribe", "/no/such/page", "/confirm/not-a-token", "/unsubscribe/not-a-token",
+        "/archive", "/archive?before=abc", "/archive?newsletter=nope",
+    ],
+)  # fmt: skip
 def test_pages_are_accessible_self_contained_documents(client, path):
     page = text(client.get(path))
     assert re.search(r'<html lang="en">', page)
