@@ -72,8 +72,19 @@ def archive_url(settings: Settings, slug: str) -> str:
 
 
 def unsubscribe_url(settings: Settings, subscriber_id: int, campaign_id: int | None) -> str:
+    return subscription_urls(settings, subscriber_id, campaign_id)[0]
+
+
+def subscription_urls(
+    settings: Settings, subscriber_id: int, campaign_id: int | None
+) -> tuple[str, str]:
+    """The reader's unsubscribe link and preferences page, on one token: both manage their
+    own subscription, neither shows anything about them (their data is only ever mailed)."""
     token = make_unsubscribe_token(settings.secret_key, subscriber_id, campaign_id)
-    return f"{settings.public_url}/unsubscribe/{token}"
+    return (
+        f"{settings.public_url}/unsubscribe/{token}",
+        f"{settings.public_url}/preferences/{token}",
+    )
 
 
 def confirm_url(settings: Settings, subscriber: Subscriber) -> str:
@@ -166,11 +177,13 @@ def campaign_recipient(
     """One reader's part of a campaign message; a batch passes `sender_domain` (MAIL_FROM's
     domain) worked out once, instead of parsing the address for every reader."""
     domain = sender_domain or domain_of(settings.mail_from)
+    unsubscribe, preferences = subscription_urls(settings, subscriber_id, campaign_id)
     return Recipient(
         email=email,
         name=name,
         subscriber_id=subscriber_id,
-        unsubscribe_url=unsubscribe_url(settings, subscriber_id, campaign_id),
+        unsubscribe_url=unsubscribe,
+        preferences_url=preferences,
         message_id=make_message_id(campaign_id, subscriber_id, domain, settings.secret_key),
         track=track,
     )

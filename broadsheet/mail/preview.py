@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from broadsheet.mail.checks import Check, run_checks
-from broadsheet.mail.compose import campaign_recipient, campaign_skeleton, unsubscribe_url
+from broadsheet.mail.compose import campaign_recipient, campaign_skeleton, subscription_urls
 from broadsheet.mail.skeleton import Recipient, domain_of
 from broadsheet.models import Campaign
 from broadsheet.settings import Settings
@@ -46,13 +46,15 @@ def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
 def message_for_test(campaign: Campaign, settings: Settings, address: str) -> bytes:
     """The message a test send delivers to `address`: the preview's bytes with "[Test]"
     before the subject, the address as the reader (no name) and a Message-ID of its own.
-    Its unsubscribe link is the sample reader's, so pressing it unsubscribes nobody."""
+    Its unsubscribe and preferences links are the sample reader's: they change nobody."""
     skeleton = campaign_skeleton(campaign, settings, subject=TEST_PREFIX + campaign.subject)
+    unsubscribe, preferences = subscription_urls(settings, SAMPLE_ID, campaign.id)
     recipient = Recipient(
         email=address,
         name="",
         subscriber_id=None,
-        unsubscribe_url=unsubscribe_url(settings, SAMPLE_ID, campaign.id),
+        unsubscribe_url=unsubscribe,
+        preferences_url=preferences,
         message_id=make_msgid("test", domain=domain_of(settings.mail_from)),
     )
     return skeleton.render(recipient)

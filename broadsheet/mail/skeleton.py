@@ -30,6 +30,7 @@ PLACEHOLDERS: dict[str, str] = {
     "greeting": "BSxGREETINGxBS",
     "email": "BSxEMAILxBS",
     "unsubscribe_url": "BSxUNSUBSCRIBExBS",
+    "preferences_url": "BSxPREFERENCESxBS",
     "confirm_url": "BSxCONFIRMxBS",
     # The message's tracking token (broadsheet/tracking/links.py puts it in wrapped links).
     "track": "BSxTRACKxBS",
@@ -64,6 +65,7 @@ class Recipient:
     message_id: str
     confirm_url: str | None = None
     track: str | None = None  # the tracking token (URL-safe base64), for a tracked message
+    preferences_url: str | None = None  # the reader's preferences page (campaign mail)
 
 
 def placeholder_context() -> dict[str, str]:
@@ -160,6 +162,7 @@ class MessageSkeleton:
             "greeting": greeting(name),
             "email": email,
             "unsubscribe_url": "",
+            "preferences_url": "",
             "confirm_url": "",
             "track": "",
         }
@@ -176,6 +179,8 @@ class MessageSkeleton:
         ]
         if recipient.unsubscribe_url is not None:
             values["unsubscribe_url"] = _checked_url(recipient.unsubscribe_url)
+        if recipient.preferences_url is not None:
+            values["preferences_url"] = _checked_url(recipient.preferences_url)
         if self.unsubscribe:
             if recipient.unsubscribe_url is None:
                 raise ValueError(f"no unsubscribe URL for {recipient.email!r}")

@@ -1,4 +1,5 @@
-"""Reader pages: subscribe, confirm (double opt-in), unsubscribe (also RFC 8058), archive."""
+"""Reader pages: subscribe, confirm (double opt-in), preferences, unsubscribe (also RFC 8058),
+archive."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from flask_wtf.csrf import CSRFError
 
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
-from broadsheet.models import EventSource, SubscriberStatus
-from broadsheet.services.subscriptions import confirm, request_subscription, unsubscribe
+from broadsheet.models import EventSource, Subscriber, SubscriberStatus
+from broadsheet.services import preferences
+from broadsheet.services.subscriptions import (
+    confirm,
+    get_subscriber,
+    request_subscription,
+    unsubscribe,
+)
 from broadsheet.settings import Settings
 from broadsheet.signing import read_confirm_token, read_unsubscribe_token
 from web import enqueue
@@ -116,6 +123,46 @@ def confirm_submit(token: str) -> ResponseReturnValue:
     if reader.status != SubscriberStatus.ACTIVE:  # left (or bounced) after the link was sent
         return render_template("public/not_subscribed.html")
     return render_template("public/confirmed.html")
+
+
+@bp.get("/preferences/<token>")
+def preferences_page(token: str) -> ResponseReturnValue:
+    claim = read_unsubscribe_token(_settings().secret_key, token)
+    reader = get_subscriber(session(), claim.subscriber_id)
+    return _preferences(token, reader, {"name": reader.name}, {})
+
+
+@bp.post("/preferences/<token>")
+def preferences_save(token: str) -> ResponseReturnValue:
+    claim = read_unsubscribe_token(_settings().secret_key, token)
+    reader = get_subscriber(session(), claim.subscriber_id)
+    name, chosen = request.form.get("name", ""), request.form.getlist("newsletters")
+    try:
+        still = preferences.save(session(), reader, name, chosen)
+    except ValidationError as exc:
+        return _preferences(token, reader, {"name": name}, exc.fields, chosen), 422
+    if not still:
+        return render_template("public/unsubscribed.html")
+    return _preferences(token, reader, {"name": reader.name}, {}, saved=True)
+
+
+def _preferences(
+    token: str,
+    reader: Subscriber,
+    form: dict[str, str],
+    errors: dict[str, str],
+    chosen: list[str] | None = None,
+    *,
+    saved: bool = False,
+) -> str:
+    active = reader.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
+    offered = preferences.choices(session(), reader.id) if active else []
+    if chosen is None:
+        chosen = [c.newsletter.slug for c in offered if c.subscribed]
+    return render_template(
+        "public/preferences.html", token=token, reader=reader, active=active,
+        offered=offered, chosen=chosen, form=form, errors=errors, saved=saved,
+    )  # fmt: skip
 
 
 @bp.get("/unsubscribe/<token>")

@@ -1,0 +1,69 @@
+"""A reader's own preferences page (through the link in every campaign): the newsletters they
+can choose (the public ones and any they are in), their name, and saving both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from broadsheet.addresses import clean_name
+from broadsheet.errors import ValidationError
+from broadsheet.models import (
+    EventSource,
+    Membership,
+    MembershipStatus,
+    Newsletter,
+    Subscriber,
+    SubscriberStatus,
+)
+from broadsheet.services import newsletters
+from broadsheet.services.subscriptions import unsubscribe
+
+
+@dataclass(frozen=True)
+class Choice:
+    newsletter: Newsletter
+    subscribed: bool
+
+
+def choices(session: Session, subscriber_id: int) -> list[Choice]:
+    """The newsletters a reader may choose: every public one, and private ones they are in;
+    the default first, then by name."""
+    query = (
+        select(Newsletter, Membership.status)
+        .outerjoin(
+            Membership,
+            (Membership.newsletter_id == Newsletter.id)
+            & (Membership.subscriber_id == subscriber_id),
+        )
+        .where(or_(Newsletter.public, Membership.status == MembershipStatus.SUBSCRIBED))
+        .order_by(Newsletter.is_default.desc(), Newsletter.name)
+    )
+    return [
+        Choice(newsletter, status == MembershipStatus.SUBSCRIBED)
+        for newsletter, status in session.execute(query)
+    ]
+
+
+def save(session: Session, subscriber: Subscriber, name: object, chosen: list[str]) -> bool:
+    """Keep the reader's name and the newsletters they chose among `choices` (leaving the
+    others); choosing none stops all their mail, as unsubscribing from everything does.
+    Returns whether they are still subscribed. ValidationError names a field at fault."""
+    offered = {c.newsletter.slug: c.newsletter.id for c in choices(session, subscriber.id)}
+    unknown = [slug for slug in chosen if slug not in offered]
+    if unknown:
+        raise ValidationError({"newsletters": "choose among the newsletters listed"})
+    if not isinstance(name, str) or len(name) > 200:
+        raise ValidationError({"name": "must be at most 200 characters"})
+    subscriber.name = clean_name(name)
+    wanted = {offered[slug] for slug in chosen}
+    for newsletter_id in set(offered.values()) - wanted:
+        newsletters.leave(session, subscriber.id, newsletter_id)
+    newsletters.join(session, subscriber.id, sorted(wanted))
+    if not wanted and offered:
+        unsubscribe(session, subscriber.id, source=EventSource.UNSUBSCRIBE_LINK)
+        return False
+    session.flush()
+    return subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)

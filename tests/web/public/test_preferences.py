@@ -1,0 +1,75 @@
+"""A reader's preferences page, through the link in every campaign: choose newsletters (the
+public ones and those they are in), change their name, leave everything; the next campaign
+to a newsletter they left skips them while the others still reach them."""
+
+from __future__ import annotations
+
+import re
+
+from broadsheet.mail.compose import subscription_urls
+from broadsheet.models import SubscriberStatus
+from broadsheet.services import newsletters, subscriptions
+from tests.broadsheet.services.test_newsletters import planned_emails
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def reader_in_two(committed, settings) -> tuple[int, str]:
+    newsletters.create_newsletter(committed, "Daily", description="Every morning.")
+    newsletters.create_newsletter(committed, "Weekly")
+    newsletters.create_newsletter(committed, "Staff", public=False)
+    newsletters.create_newsletter(committed, "Board", public=False)
+    ann = subscriptions.create_subscriber(
+        committed, "ann@example.org", "Ann", status="active",
+        newsletters_chosen=["daily", "weekly", "staff"],
+    )  # fmt: skip
+    committed.commit()
+    _, preferences = subscription_urls(settings, ann.id, None)
+    return ann.id, preferences.removeprefix(settings.public_url)
+
+
+def send(client, path: str, **fields: object):
+    page = client.get(path).get_data(as_text=True)
+    match = TOKEN.search(page)
+    assert match, "no form on the page"
+    return client.post(path, data={"csrf_token": match.group(1), **fields})
+
+
+def test_a_reader_leaves_one_newsletter_and_keeps_the_others(client, committed, settings):
+    ann, path = reader_in_two(committed, settings)
+    page = client.get(path).get_data(as_text=True)
+    for slug in ("daily", "weekly", "staff"):
+        assert f'value="{slug}" checked' in page, slug
+    assert 'value="board"' not in page  # private, and she is not in it
+    saved = send(client, path, newsletters=["weekly", "staff"], name="Ann R.")
+    assert saved.status_code == 200 and "Saved." in saved.get_data(as_text=True)
+    assert 'value="daily">' in saved.get_data(as_text=True)
+    assert planned_emails(committed, {"newsletters": ["daily"]}) == []
+    assert planned_emails(committed, {"newsletters": ["weekly"]}) == ["ann@example.org"]
+    assert subscriptions.get_subscriber(committed, ann).name == "Ann R."
+
+
+def test_clearing_every_newsletter_stops_all_mail(client, committed, settings):
+    ann, path = reader_in_two(committed, settings)
+    left = send(client, path, name="Ann")
+    assert "You are unsubscribed" in left.get_data(as_text=True)
+    assert subscriptions.get_subscriber(committed, ann).status == SubscriberStatus.UNSUBSCRIBED
+    again = client.get(path).get_data(as_text=True)
+    assert "gets no email from" in again and "<form" not in again.split("</header>")[-1]
+
+
+def test_a_newsletter_not_offered_is_refused_and_nothing_changes(client, committed, settings):
+    ann, path = reader_in_two(committed, settings)
+    refused = send(client, path, newsletters=["board"], name="Ann")
+    assert refused.status_code == 422
+    assert 'id="newsletters-error"' in refused.get_data(as_text=True)
+    joined = {
+        n.slug for n, m in newsletters.memberships(committed, ann) if m.status.value == "subscribed"
+    }
+    assert joined == {"daily", "weekly", "staff"}
+
+
+def test_a_forged_or_unknown_link_is_refused(client, committed, settings):
+    assert client.get("/preferences/not-a-token").status_code in (400, 404)
+    _, nobody = subscription_urls(settings, 999_999, None)
+    assert client.get(nobody.removeprefix(settings.public_url)).status_code == 404
