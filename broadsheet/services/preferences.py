@@ -1,5 +1,6 @@
 """A reader's own preferences page (through the link in every campaign): the newsletters they
-can choose (the public ones and any they are in), their name, and saving both."""
+can choose (the public ones and any they are in), their name, and saving both; and what an
+unsubscribe link from a campaign leaves: its newsletter, or everything."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from broadsheet.addresses import clean_name
 from broadsheet.errors import ValidationError
 from broadsheet.models import (
+    Campaign,
     EventSource,
     Membership,
     MembershipStatus,
@@ -67,3 +69,44 @@ def save(session: Session, subscriber: Subscriber, name: object, chosen: list[st
         return False
     session.flush()
     return subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class Left:
+    """What an unsubscribe link did: `newsletter` the one left (None: all mail), and whether
+    the reader now gets nothing at all."""
+
+    newsletter: str | None
+    everything: bool
+
+
+def newsletter_of(session: Session, campaign_id: int | None) -> Newsletter | None:
+    """The one newsletter a campaign went to (its messages name it), else None."""
+    campaign = session.get(Campaign, campaign_id) if campaign_id is not None else None
+    chosen = ((campaign.audience_rules or {}) if campaign else {}).get("newsletters") or []
+    return session.get(Newsletter, chosen[0]) if len(chosen) == 1 else None
+
+
+def leave_through(
+    session: Session, subscriber_id: int, campaign_id: int | None, source: EventSource
+) -> Left:
+    """An unsubscribe link or one-click POST (RFC 8058) from a campaign: a campaign to one
+    newsletter unsubscribes the reader from that newsletter only, keeping the others; from
+    their last one, or from any other campaign, from everything (their status, counted as
+    the campaign's unsubscribe). Idempotent."""
+    newsletter = newsletter_of(session, campaign_id)
+    if newsletter is not None:
+        newsletters.leave(session, subscriber_id, newsletter.id)
+        still = session.scalar(
+            select(Membership.newsletter_id)
+            .where(
+                Membership.subscriber_id == subscriber_id,
+                Membership.status == MembershipStatus.SUBSCRIBED,
+            )
+            .limit(1)
+        )
+        if still is not None:
+            session.flush()
+            return Left(newsletter.name, everything=False)
+    unsubscribe(session, subscriber_id, source=source, campaign_id=campaign_id)
+    return Left(newsletter.name if newsletter else None, everything=True)

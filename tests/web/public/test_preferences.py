@@ -8,8 +8,9 @@ import re
 
 from broadsheet.mail.compose import subscription_urls
 from broadsheet.models import SubscriberStatus
-from broadsheet.services import newsletters, subscriptions
+from broadsheet.services import campaigns, newsletters, subscriptions
 from tests.broadsheet.services.test_newsletters import planned_emails
+from tests.support.factories import make_article
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -26,6 +27,12 @@ def reader_in_two(committed, settings) -> tuple[int, str]:
     committed.commit()
     _, preferences = subscription_urls(settings, ann.id, None)
     return ann.id, preferences.removeprefix(settings.public_url)
+
+
+def status_of(committed, reader_id: int) -> SubscriberStatus:
+    """As the app left it (its requests change rows behind this session's back)."""
+    committed.expire_all()
+    return subscriptions.get_subscriber(committed, reader_id).status
 
 
 def send(client, path: str, **fields: object):
@@ -53,7 +60,7 @@ def test_clearing_every_newsletter_stops_all_mail(client, committed, settings):
     ann, path = reader_in_two(committed, settings)
     left = send(client, path, name="Ann")
     assert "You are unsubscribed" in left.get_data(as_text=True)
-    assert subscriptions.get_subscriber(committed, ann).status == SubscriberStatus.UNSUBSCRIBED
+    assert status_of(committed, ann) == SubscriberStatus.UNSUBSCRIBED
     again = client.get(path).get_data(as_text=True)
     assert "gets no email from" in again and "<form" not in again.split("</header>")[-1]
 
@@ -73,3 +80,47 @@ def test_a_forged_or_unknown_link_is_refused(client, committed, settings):
     assert client.get("/preferences/not-a-token").status_code in (400, 404)
     _, nobody = subscription_urls(settings, 999_999, None)
     assert client.get(nobody.removeprefix(settings.public_url)).status_code == 404
+
+
+def test_one_click_from_a_newsletters_campaign_leaves_that_newsletter_only(
+    client, committed, settings
+):
+    ann, _ = reader_in_two(committed, settings)
+    weekly = campaigns.create_campaign(
+        committed, make_article(committed, "W").id, audience={"newsletters": ["weekly"]}
+    )
+    daily = campaigns.create_campaign(
+        committed, make_article(committed, "D").id, audience={"newsletters": ["daily"]}
+    )
+    committed.commit()
+
+    def link(campaign_id: int) -> str:
+        url, _ = subscription_urls(settings, ann, campaign_id)
+        return url.removeprefix(settings.public_url)
+
+    page = client.get(link(weekly.id)).get_data(as_text=True)
+    assert "no more of Weekly" in page
+    left = client.post(link(weekly.id), data={"List-Unsubscribe": "One-Click"})
+    assert "no more of Weekly" in left.get_data(as_text=True)
+    assert status_of(committed, ann) == SubscriberStatus.ACTIVE
+    assert planned_emails(committed, {"newsletters": ["weekly"]}) == []
+    assert planned_emails(committed, {"newsletters": ["daily"]}) == ["ann@example.org"]
+    client.post(link(daily.id), data={"List-Unsubscribe": "One-Click"})
+    assert status_of(committed, ann) == SubscriberStatus.ACTIVE  # staff
+    everything = client.post(link(daily.id), data={"everything": "yes"})
+    assert "no more email from" in everything.get_data(as_text=True)
+    assert status_of(committed, ann) == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_leaving_the_last_newsletter_is_leaving_everything(client, committed, settings):
+    newsletters.create_newsletter(committed, "Weekly")
+    bo = subscriptions.create_subscriber(
+        committed, "bo@example.org", status="active", newsletters_chosen=["weekly"]
+    )
+    weekly = campaigns.create_campaign(
+        committed, make_article(committed).id, audience={"newsletters": ["weekly"]}
+    )
+    committed.commit()
+    url, _ = subscription_urls(settings, bo.id, weekly.id)
+    client.post(url.removeprefix(settings.public_url), data={"List-Unsubscribe": "One-Click"})
+    assert status_of(committed, bo.id) == SubscriberStatus.UNSUBSCRIBED
