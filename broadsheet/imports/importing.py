@@ -6,15 +6,16 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import ValidationError
+from broadsheet.imports.ahead import ahead
 from broadsheet.imports.formats import Mapping, map_columns
-from broadsheet.imports.reading import open_table
+from broadsheet.imports.reading import Table, open_table
 from broadsheet.imports.rows import Reader, check_row
 from broadsheet.imports.writing import Written, write_batch
 from broadsheet.models import SubscriberStatus, utcnow
@@ -87,6 +88,21 @@ def import_subscribers(
         write_batch, session, newsletter_ids=newsletter_ids, update_names=update,
         reason=reason, now=utcnow(),
     )  # fmt: skip
+    checked = _checked(table, summary, subscribed, out, batch_size)
+    for batch in ahead(checked):
+        summary.add(write(batch))
+    return summary
+
+
+def _checked(
+    table: Table,
+    summary: Summary,
+    subscribed: SubscriberStatus,
+    out: Any,
+    size: int,
+) -> Iterator[list[Reader]]:
+    """The rows checked, a batch at a time; each rejected row counted and written to `out`
+    (a csv writer, or None) with its line and reason, in the cells of the export's columns."""
     width = len(table.header)
     batch: list[Reader] = []
     for line, row in table.rows:
@@ -96,12 +112,11 @@ def import_subscribers(
         except ValidationError as exc:
             summary.rejected += 1
             if out is not None:
-                cells = row[:width] + [""] * (width - len(row))  # its line keeps its column
+                cells = row[:width] + [""] * (width - len(row))
                 out.writerow([*cells, line, str(exc)])
             continue
-        if len(batch) >= batch_size:
-            summary.add(write(batch))
+        if len(batch) >= size:
+            yield batch
             batch = []
     if batch:
-        summary.add(write(batch))
-    return summary
+        yield batch

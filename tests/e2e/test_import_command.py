@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from broadsheet.models import Subscriber
 from broadsheet.settings import PROJECT_ROOT
@@ -24,10 +25,10 @@ def broadsheet(*args: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-def readers(session) -> int:
+def readers(session: Session) -> int:
     """Readers committed; the read's transaction ended (on SQLite it holds the write lock)."""
     try:
-        return session.scalar(select(func.count()).select_from(Subscriber))
+        return session.scalar(select(func.count()).select_from(Subscriber)) or 0
     finally:
         session.rollback()
 
