@@ -1,16 +1,19 @@
 """`broadsheet import-subscribers`: an export from another sender brought in, in one
-transaction (rolled back for a dry run), and its summary told."""
+transaction (rolled back for a dry run), and its summary told; `export-subscribers`, the
+reverse: readers written out as CSV that the import reads back."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 from broadsheet.db import make_engine, make_session_factory
 from broadsheet.errors import ValidationError
 from broadsheet.imports import Summary, import_subscribers
 from broadsheet.imports.reading import FIELD
+from broadsheet.services.reader_export import export_subscribers
 from broadsheet.settings import Settings
 
 
@@ -62,3 +65,19 @@ def tell(summary: Summary, dry_run: bool, say: Callable[[str], None]) -> None:
         f"{summary.skipped:,} skipped, {summary.suppressed:,} suppressed, "
         f"{summary.rejected:,} rejected" + (" (dry run: nothing was written)" if dry_run else "")
     )
+
+
+def export_file(
+    settings: Settings,
+    out: IO[str],
+    *,
+    newsletters: Sequence[str],
+    status: str | None,
+) -> int:
+    """Write the readers chosen to `out` (CSV) from one read-only transaction; how many."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return export_subscribers(session, out, newsletter_slugs=newsletters, status=status)
+    finally:
+        engine.dispose()

@@ -195,6 +195,35 @@ def import_subscribers(
     tell(summary, dry_run, click.echo)
 
 
+@main.command("export-subscribers")
+@click.option(
+    "--newsletter",
+    "newsletters",
+    multiple=True,
+    metavar="SLUG",
+    help="Only readers subscribed to this newsletter (repeatable: to any of them).",
+)
+@click.option("--status", default=None, help="Only readers in this status (active, ...).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the CSV here (default: standard output).",
+)
+def export_subscribers(
+    newsletters: tuple[str, ...], status: str | None, output: Path | None
+) -> None:
+    """Write readers as CSV (email, name, status, created_at), oldest first, streamed; the
+    count goes to standard error. import-subscribers reads the file back."""
+    from cli.imports import export_file
+
+    settings = _settings()
+    with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
+        count = _checked(lambda: export_file(settings, out, newsletters=newsletters, status=status))
+    click.echo(f"{count:,} readers exported", err=True)
+
+
 def _read_password() -> str:
     """A password typed twice at a terminal, or the first line of standard input."""
     if sys.stdin.isatty():

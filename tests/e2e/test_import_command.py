@@ -59,6 +59,15 @@ def test_the_editors_trial_through_the_command(committed):
     code, out = broadsheet("import-subscribers", str(export))  # again: all known now
     assert "0 imported, 0 updated, 1,050 skipped, 0 suppressed, 50 rejected" in out
 
+    back = folder / "export.csv"
+    code, out = broadsheet("export-subscribers", "--status", "unsubscribed", "-o", str(back))
+    assert (code, out.strip()) == (0, "30 readers exported")
+    with back.open(newline="", encoding="utf-8") as f:
+        assert [r["email"] for r in csv.DictReader(f)][:2] == [
+            "gone0@example.org",
+            "gone1@example.org",
+        ]
+
 
 def test_a_file_that_is_not_utf8_is_refused_and_nothing_written(committed):
     export = make_tempdir() / "latin1.csv"
