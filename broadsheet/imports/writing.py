@@ -65,8 +65,8 @@ def write_batch(
     unique: dict[str, Reader] = {}
     for reader in readers:  # the first row of an address wins; the file's order is kept
         unique.setdefault(reader.key, reader)
-    written = Written(skipped=len(readers) - len(unique))
-    if not unique:
+    written = Written()
+    if not readers:
         return written
     conn = session.connection()
     rows = [_values(r, now) for r in unique.values()]
@@ -86,8 +86,11 @@ def write_batch(
         conn.execute(_events([row.id for row in added], reason, now))
         if newsletter_ids and getting:
             conn.execute(_memberships(conn.dialect.name, getting, newsletter_ids, now))
-    known = [unique[k] for k in unique.keys() - {row.email_key for row in added}]
-    written.skipped += len(known)
+    # Rows of addresses already here, and later rows of an address earlier in the batch (as a
+    # later batch would find it here): skipped, or with `update_names` renamed by the last.
+    new = {row.email_key for row in added}
+    known = [r for r in readers if r.key not in new or unique[r.key] is not r]
+    written.skipped = len(known)
     if update_names and known:
         written.updated = _rename(session, known)
         written.skipped -= written.updated
@@ -160,7 +163,8 @@ def _memberships(dialect: str, ids: list[int], newsletter_ids: Sequence[int], no
 
 
 def _rename(session: Session, known: list[Reader]) -> int:
-    """Readers already here get the file's name where it is given and differs; how many."""
+    """Readers already here get the file's name where it is given and differs (the last
+    row's, for an address given twice); how many readers changed."""
     named = {r.key: r.name for r in known if r.name}
     if not named:
         return 0

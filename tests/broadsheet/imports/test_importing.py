@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from broadsheet.errors import ValidationError
 from broadsheet.imports import import_subscribers
@@ -112,6 +112,21 @@ def test_update_renames_only_where_the_file_gives_a_different_name(db):
         "imported": 1, "updated": 1, "skipped": 1, "suppressed": 0, "rejected": 0
     }  # fmt: skip
     assert status_of(db, "ann@example.org") == (SubscriberStatus.PENDING, "Ann Lee")
+
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_an_address_twice_in_the_file_is_one_reader_renamed_by_update(db, batch_size):
+    lines = [["email", "name"], ["dee@example.org", "Dee"], ["DEE@example.org", "Dee Rowe"],
+             ["dee@example.org", ""]]  # fmt: skip
+    summary = import_subscribers(db, csv_bytes(lines), "list.csv", batch_size=batch_size)
+    assert (summary.imported, summary.skipped) == (1, 2)
+    assert status_of(db, "dee@example.org")[1] == "Dee"
+    db.execute(delete(Subscriber))
+    summary = import_subscribers(
+        db, csv_bytes(lines), "list.csv", update=True, batch_size=batch_size
+    )
+    assert (summary.imported, summary.updated, summary.skipped) == (1, 1, 1)
+    assert status_of(db, "dee@example.org") == (SubscriberStatus.ACTIVE, "Dee Rowe")
 
 
 def test_pending_readers_and_the_default_newsletter(db):
