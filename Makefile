@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python bench/campaign_pages.py
 	$(BIN)/python bench/overview.py
 	$(BIN)/python bench/archive.py
+	$(BIN)/python bench/import.py
 
 # The admin's subscriber list at 1,000,000 readers (this machine's PostgreSQL).
 bench-subscribers: install

@@ -34,7 +34,9 @@ def clean_name(raw: object, field: str = "name", max_length: int = 200) -> str:
         return ""
     if not isinstance(raw, str):
         raise ValidationError({field: "must be a string"})
-    name = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
+    if not raw.isprintable():  # a control character or a line break becomes a space
+        raw = "".join(ch if ch.isprintable() else " " for ch in raw)
+    name = " ".join(raw.split())
     if len(name) > max_length:
         raise ValidationError({field: f"must be at most {max_length} characters"})
     return name

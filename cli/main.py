@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -138,6 +139,89 @@ def create_admin(email: str, password: str | None, role: str) -> None:
         password = _read_password()
     address = _checked(lambda: add_user(settings, email, password, role))
     click.echo(f"{role} {address} created; sign in at {settings.public_url}/admin/")
+
+
+@main.command("import-subscribers")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--status",
+    type=click.Choice(["active", "pending"]),
+    default="active",
+    show_default=True,
+    help="Status of the readers the old sender had as subscribed.",
+)
+@click.option(
+    "--newsletter",
+    "newsletters",
+    multiple=True,
+    metavar="SLUG",
+    help="A newsletter the new readers join (repeatable; default: the default one).",
+)
+@click.option(
+    "--update", is_flag=True, help="Readers already here take the file's name, nothing else."
+)
+@click.option("--dry-run", is_flag=True, help="Show the mapping and the counts; write nothing.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rejected rows here (CSV), each with its line and the reason.",
+)
+def import_subscribers(
+    file: Path,
+    status: str,
+    newsletters: tuple[str, ...],
+    update: bool,
+    dry_run: bool,
+    rejects: Path | None,
+) -> None:
+    """Import readers from FILE, a CSV export of Mailchimp, Substack, Ghost, beehiiv,
+    Buttondown, listmonk, or any CSV with an email column. Readers who unsubscribed, bounced
+    or complained there come in suppressed; readers already here are skipped."""
+    from cli.imports import import_file, tell
+
+    settings = _settings()
+    summary = _checked(
+        lambda: import_file(
+            settings,
+            file,
+            status=status,
+            newsletters=newsletters,
+            update=update,
+            dry_run=dry_run,
+            rejects=rejects,
+        )
+    )
+    tell(summary, dry_run, click.echo)
+
+
+@main.command("export-subscribers")
+@click.option(
+    "--newsletter",
+    "newsletters",
+    multiple=True,
+    metavar="SLUG",
+    help="Only readers subscribed to this newsletter (repeatable: to any of them).",
+)
+@click.option("--status", default=None, help="Only readers in this status (active, ...).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the CSV here (default: standard output).",
+)
+def export_subscribers(
+    newsletters: tuple[str, ...], status: str | None, output: Path | None
+) -> None:
+    """Write readers as CSV (email, name, status, created_at), oldest first, streamed; the
+    count goes to standard error. import-subscribers reads the file back."""
+    from cli.imports import export_file
+
+    settings = _settings()
+    with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
+        count = _checked(lambda: export_file(settings, out, newsletters=newsletters, status=status))
+    click.echo(f"{count:,} readers exported", err=True)
 
 
 def _read_password() -> str:

@@ -24,6 +24,7 @@ class EventSource(enum.StrEnum):
     COMPLAINT = "complaint"  # a feedback-loop report ("this is spam")
     API = "api"
     ADMIN = "admin"
+    IMPORT = "import"  # `broadsheet import-subscribers`, from another sender's export
 
 
 class SubscriberEvent(Base):

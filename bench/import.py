@@ -1,0 +1,132 @@
+"""Import benchmark: `broadsheet import-subscribers` on a Mailchimp-shaped export of
+`--rows` readers (default 1,000,000), into a fresh PostgreSQL database (the real migrations;
+dropped afterwards), beside PostgreSQL's own COPY of the same file into a bare table.
+
+The export is written first (one reader in a hundred unsubscribed there, so the suppressed
+path runs too); then the command runs as an editor runs it, in a process of its own, timed
+from its start to its exit (the rows committed) with its peak RSS, which must not grow with
+the file: every row is read, validated and written a batch at a time. Then, in the same run,
+COPY loads the same file into a table with the file's columns and no index, key or check:
+the floor for moving these bytes into PostgreSQL. The issue's target: 20,000 rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import make_url
+
+from _stack import Database, code_line, machine_line, stop_on_signals
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+HEADER = ["Email Address", "First Name", "Last Name", "MEMBER_RATING", "OPTIN_TIME",
+          "CONFIRM_TIME", "LEID", "TAGS", "UNSUB_TIME"]  # fmt: skip
+TARGET = 20_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the export")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_SERVER,
+        help="a PostgreSQL server; a fresh database is made on it and dropped after",
+    )
+    return parser.parse_args()
+
+
+def write_export(path: Path, rows: int) -> None:
+    """A Mailchimp export: every hundredth reader unsubscribed there (UNSUB_TIME filled)."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for n in range(rows):
+            gone = "2024-06-01 12:00:00" if n % 100 == 99 else ""
+            out.writerow([f"reader{n}@example.org", "Reader", str(n), "2",
+                          "2024-01-02 10:00:00", "2024-01-02 10:05:00", str(n),
+                          '"weekly"', gone])  # fmt: skip
+
+
+def run_command(export: Path, url: str, workdir: Path) -> tuple[float, float, str]:
+    """`broadsheet import-subscribers` in a child process: seconds, peak RSS (MiB), output."""
+    env = dict(os.environ, DATABASE_URL=url, BROADSHEET_INSTANCE=str(workdir / "instance"))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "import-subscribers", str(export)],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"the import failed:\n{done.stdout}{done.stderr}")
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, peak_mib, done.stdout
+
+
+def copy_file(export: Path, url: str) -> float:
+    """PostgreSQL's COPY of the file into a bare table (text columns, no index): seconds."""
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADER)))
+    with psycopg.connect(url) as conn:
+        conn.execute(f"CREATE TABLE copy_floor ({columns})")
+        started = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY copy_floor FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            export.open("rb") as f,
+        ):
+            while chunk := f.read(1 << 20):
+                copy.write(chunk)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def main() -> int:
+    args = parse_args()
+    stop_on_signals()
+    print("== Broadsheet import benchmark ==")
+    print(machine_line())
+    print(code_line())
+    database = Database(None, args.database_url)
+    with tempfile.TemporaryDirectory(prefix="bs-import-") as folder:
+        workdir = Path(folder)
+        export = workdir / "members.csv"
+        write_export(export, args.rows)
+        size_mib = export.stat().st_size / (1 << 20)
+        print(f"export: {args.rows:,} rows, {size_mib:.0f} MiB (Mailchimp-shaped)")
+        database.create()
+        try:
+            url = make_url(database.url).set(drivername="postgresql")
+            plain = url.render_as_string(hide_password=False)
+            seconds, peak, output = run_command(export, database.url, workdir)
+            copy_s = copy_file(export, plain)
+        finally:
+            database.drop()
+    print(output.rstrip())
+    rate = args.rows / seconds
+    print()
+    print(f"{'':<28} {'seconds':>8} {'rows/s':>10}")
+    print(f"{'import-subscribers':<28} {seconds:>8.2f} {rate:>10,.0f}")
+    print(f"{'COPY into a bare table':<28} {copy_s:>8.2f} {args.rows / copy_s:>10,.0f}")
+    print(f"import takes {seconds / copy_s:.1f} times COPY's time; peak RSS {peak:.0f} MiB")
+    ok = rate >= TARGET
+    print(f"{'OK  ' if ok else 'FAIL'} {rate:,.0f} rows/s from file to committed rows "
+          f"(target: {TARGET:,})")  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; the bench database was dropped", file=sys.stderr)
+        sys.exit(130)
