@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -63,3 +65,9 @@ def read_unsubscribe_token(secret: str, token: str) -> UnsubscribeClaim:
     except (BadSignature, ValueError, TypeError, IndexError, KeyError) as exc:
         raise BadToken("this unsubscribe link is not valid") from exc
     return UnsubscribeClaim(sid, cid)
+
+
+def erasure_hash(secret: str, email_key: str) -> str:
+    """The keyed hash (HMAC-SHA256) an address erased at its reader's request is kept as: it
+    recognises the address again, and cannot be turned back into it without SECRET_KEY."""
+    return hmac.new(secret.encode(), f"erasure:{email_key}".encode(), hashlib.sha256).hexdigest()

@@ -8,8 +8,11 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from broadsheet.db import make_engine, make_session_factory
+from broadsheet.errors import NotFound
 from broadsheet.models import Role
+from broadsheet.services import erasure
 from broadsheet.services.api_tokens import create_token, replace_run_token
+from broadsheet.services.subscriptions import find_subscriber
 from broadsheet.services.users import count_users, create_user
 from broadsheet.settings import Settings
 
@@ -43,3 +46,17 @@ def add_user(settings: Settings, email: str, password: str, role: str) -> str:
 
 def has_users(settings: Settings) -> bool:
     return _in_transaction(settings, count_users) > 0
+
+
+def erase_reader(settings: Settings, email: str) -> str:
+    """Erase the reader with this address at their request; returns the address. NotFound
+    when there is none (erased already, or never here)."""
+
+    def erase_one(session: Session) -> str:
+        reader = find_subscriber(session, email)
+        if reader is None:
+            raise NotFound(f"no reader has the address {email!r}")
+        erasure.erase(session, reader.id, settings.secret_key, actor="the command line")
+        return email
+
+    return _in_transaction(settings, erase_one)

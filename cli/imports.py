@@ -43,7 +43,7 @@ def import_file(
             session = stack.enter_context(make_session_factory(engine)())
             summary = import_subscribers(
                 session, raw, path.name, status=status, newsletter_slugs=newsletters,
-                update=update, rejects=out,
+                update=update, rejects=out, secret=settings.secret_key,
             )  # fmt: skip
             if not dry_run:
                 session.commit()

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import click
 
-from broadsheet.errors import ConfigError, ValidationError
+from broadsheet.errors import ConfigError, NotFound, ValidationError
 from broadsheet.models import Role
 from broadsheet.settings import Settings, load_settings
 
@@ -120,6 +120,18 @@ def create_token(name: str, role: str) -> None:
     token = _checked(lambda: issue_token(_settings(), name, role))
     click.echo(f"API token {name!r} ({role}) created; keep it, it is not shown again:")
     click.echo(token)
+
+
+@main.command("erase-subscriber")
+@click.argument("email")
+def erase_subscriber(email: str) -> None:
+    """Erase the reader with address EMAIL at their request: their personal data deleted,
+    their deliveries and opens kept tied to nobody, the address kept only as a keyed hash so
+    that no import or API call adds them back (they may sign up again themselves)."""
+    from cli.accounts import erase_reader
+
+    address = _checked(lambda: erase_reader(_settings(), email))
+    click.echo(f"{address} is erased.")
 
 
 @main.command("create-admin")
@@ -238,6 +250,8 @@ def _checked(make: Callable[[], T]) -> T:
     except ValidationError as exc:
         problems = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
         raise click.ClickException(problems) from exc
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

@@ -19,7 +19,7 @@ from broadsheet.imports.reading import Table, open_table
 from broadsheet.imports.rows import Reader, check_row
 from broadsheet.imports.writing import Written, write_batch
 from broadsheet.models import SubscriberStatus, utcnow
-from broadsheet.services import newsletters
+from broadsheet.services import erasure, newsletters
 
 # Rows per batch: each batch is one multi-row INSERT (12 values a row, well under SQLite's
 # 32,766 and PostgreSQL's 65,535 parameters) and two INSERT ... SELECTs.
@@ -58,6 +58,7 @@ def import_subscribers(
     update: bool = False,
     rejects: TextIO | None = None,
     batch_size: int = BATCH_SIZE,
+    secret: str | None = None,
 ) -> Summary:
     """Bring the readers of the export `raw` (called `name` in messages) in with `status`
     (active or pending) into the newsletters `newsletter_slugs` (default: the default one).
@@ -67,7 +68,8 @@ def import_subscribers(
     name changes); the file is read a row at a time and written a batch at a time, so memory
     stays flat. A file that is not UTF-8 CSV with an address column is a ValidationError on
     `file`, a bad status or slug one on that option; a bad row is rejected (written to
-    `rejects` with its line and reason) and the import goes on. Flushes, never commits."""
+    `rejects` with its line and reason) and the import goes on; so is an address erased at
+    its reader's request (checked with `secret`, SECRET_KEY). Flushes, never commits."""
     if status not in STATUSES:
         raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
     subscribed = SubscriberStatus(status)
@@ -89,9 +91,29 @@ def import_subscribers(
         reason=reason, now=utcnow(),
     )  # fmt: skip
     checked = _checked(table, summary, subscribed, out, batch_size)
+    width = len(table.header)
     for batch in ahead(checked):
+        if secret is not None:
+            batch = _without_erased(session, secret, batch, summary, out, width)
         summary.add(write(batch))
     return summary
+
+
+def _without_erased(
+    session: Session, secret: str, batch: list[Reader], summary: Summary, out: Any, width: int
+) -> list[Reader]:
+    """The batch less the addresses erased at their reader's request, each rejected (one
+    query a batch)."""
+    erased = erasure.erased_among(session, secret, [r.key for r in batch])
+    if not erased:
+        return batch
+    for reader in batch:
+        if reader.key in erased:
+            summary.rejected += 1
+            if out is not None:
+                cells = list(reader.cells[:width]) + [""] * (width - len(reader.cells))
+                out.writerow([*cells, reader.line, f"{reader.email} {erasure.REFUSAL}"])
+    return [r for r in batch if r.key not in erased]
 
 
 def _checked(

@@ -25,6 +25,7 @@ class Reader:
     key: str
     name: str
     status: SubscriberStatus
+    cells: tuple[str, ...] = ()  # the row as the export had it, for the rejects file
 
 
 def check_row(
@@ -35,4 +36,5 @@ def check_row(
     stays pending, one who left or bounced there comes in as such."""
     address = check_address(row[mapping.email] if mapping.email < len(row) else "")
     name = clean_name(" ".join(row[i] for i in mapping.names if i < len(row)))
-    return Reader(line, address.email, address.key, name, mapping.status(row) or subscribed)
+    status = mapping.status(row) or subscribed
+    return Reader(line, address.email, address.key, name, status, tuple(row))

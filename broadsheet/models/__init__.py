@@ -15,6 +15,7 @@ from broadsheet.models.engagement import (
     EngagementReport,
     TrackingBatch,
 )
+from broadsheet.models.erasure import Erasure
 from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.segment import Segment
@@ -40,6 +41,7 @@ __all__ = [
     "EngagementCount",
     "EngagementKind",
     "EngagementReport",
+    "Erasure",
     "EventSource",
     "Membership",
     "MembershipStatus",

@@ -212,6 +212,7 @@ def add_subscriber_by_editor(
     status: object,
     reason: object,
     actor: str,
+    secret: str | None = None,
 ) -> Subscriber:
     """An editor adds a reader: `pending` (the caller then mails a confirmation) or `active`,
     which needs a `reason` saying how the reader agreed. Every problem is reported at once, on
@@ -232,8 +233,9 @@ def add_subscriber_by_editor(
     if errors:
         raise ValidationError(errors)
     return create_subscriber(
-        session, email, name, status=status, source=EventSource.ADMIN, reason=why, actor=actor
-    )
+        session, email, name, status=status, source=EventSource.ADMIN, reason=why, actor=actor,
+        secret=secret,
+    )  # fmt: skip
 
 
 def unsubscribe_by_editor(

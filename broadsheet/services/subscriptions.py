@@ -16,6 +16,7 @@ from broadsheet.addresses import check_address, clean_name
 from broadsheet.db import dialect_insert
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import (
+    Erasure,
     EventSource,
     Subscriber,
     SubscriberEvent,
@@ -23,6 +24,7 @@ from broadsheet.models import (
     utcnow,
 )
 from broadsheet.services import newsletters, profiles
+from broadsheet.signing import erasure_hash
 
 # A pending reader who signs up again gets a new confirmation mail, but not more often than this.
 RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
@@ -83,9 +85,12 @@ def create_subscriber(
     newsletters_chosen: object = None,
     tags: object = None,
     attributes: object = None,
+    secret: str | None = None,
 ) -> Subscriber:
     """An import (the API, an editor): `active` records consent already given; an existing
-    address is a Conflict. The reader's history starts with one event, `source` and `reason`.
+    address is a Conflict, and with `secret` (SECRET_KEY) an address erased at its reader's
+    request a ValidationError on `email` saying so (broadsheet.services.erasure). The reader's
+    history starts with one event, `source` and `reason`.
     They join `newsletters_chosen` (slugs; [] none), or with None the default newsletter, and carry
     `tags` and `attributes` (profiles.check_tags, check_attributes)."""
     if status not in (SubscriberStatus.PENDING.value, SubscriberStatus.ACTIVE.value):
@@ -99,6 +104,8 @@ def create_subscriber(
     else:
         joining = [n.id for n in newsletters.by_slugs(session, newsletters_chosen)]
     address = check_address(email)
+    if secret is not None and _erased(session, secret, address.key):
+        raise ValidationError({"email": f"{address.email} {ERASED}"})
     display = clean_name(name)
     source = EventSource(source)
     created_id = _insert(session, address.email, address.key, display, source.value, ip)
@@ -114,6 +121,14 @@ def create_subscriber(
     created.attributes = checked_attributes or None
     session.flush()
     return created
+
+
+# Said of an address erased at its reader's request (broadsheet.services.erasure.REFUSAL).
+ERASED = "was erased at the reader's request; only they can come back, by signing up again"
+
+
+def _erased(session: Session, secret: str, email_key: str) -> bool:
+    return session.get(Erasure, erasure_hash(secret, email_key)) is not None
 
 
 def update_profile(

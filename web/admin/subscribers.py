@@ -8,16 +8,26 @@ unsubscribe asks for confirmation first (web/admin/confirm.py).
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from broadsheet.access import Right
 from broadsheet.errors import Conflict, ValidationError
 from broadsheet.models import MembershipStatus, Subscriber, SubscriberStatus
-from broadsheet.services import newsletters, profiles, readers
+from broadsheet.services import erasure, newsletters, profiles, readers
 from broadsheet.services.paging import page_size
 from broadsheet.services.subscriptions import find_subscriber, get_subscriber, update_profile
+from broadsheet.settings import Settings
 from web import enqueue
 from web.access import guard
 from web.admin.auth import current_role
@@ -27,7 +37,8 @@ from web.db import session
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
 # Reading takes READ, changes EDIT; so does the add form, which only an editor can send.
-guard(bp, current_role, rights={"new": Right.EDIT})
+# Their data (everything kept about them) is an editor's to download, as changes are.
+guard(bp, current_role, rights={"new": Right.EDIT, "export": Right.EDIT})
 PAGE = 50
 ADD_FIELDS = ("email", "name", "status", "reason")
 STATUS_CHOICES = [
@@ -76,7 +87,7 @@ def create() -> ResponseReturnValue:
     try:
         reader = readers.add_subscriber_by_editor(
             session(), form["email"], form["name"], form["status"], form["reason"],
-            actor=current_user.email,
+            actor=current_user.email, secret=_settings().secret_key,
         )  # fmt: skip
     except ValidationError as exc:
         return _add_form(form, exc.fields), 422
@@ -165,6 +176,40 @@ def unsubscribe(subscriber_id: int) -> ResponseReturnValue:
         return redirect(back, 303)
     flash(f"{reader.email} is unsubscribed.", "success")
     return redirect(back, 303)
+
+
+@bp.get("/<int:subscriber_id>/export")
+def export(subscriber_id: int) -> ResponseReturnValue:
+    """Everything kept about the reader, as a JSON file (their request under GDPR)."""
+    data = erasure.export(session(), subscriber_id)
+    answer = jsonify(data)
+    answer.headers["Content-Disposition"] = f'attachment; filename="reader-{subscriber_id}.json"'
+    return answer
+
+
+@bp.post("/<int:subscriber_id>/erase")
+def erase(subscriber_id: int) -> ResponseReturnValue:
+    back = url_for("admin.subscribers.show", subscriber_id=subscriber_id)
+    reader = get_subscriber(session(), subscriber_id)
+    answer = confirmed(
+        f"Erase {reader.email}?",
+        "Do this only at their request. Their address, name, tags, attributes, newsletters and "
+        "notes are deleted for good; the campaigns keep counting their deliveries and opens, "
+        "tied to nobody. The address can then only come back by their own signup.",
+        "Erase for good",
+        back=back,
+        acknowledge="They asked to be erased",
+    )
+    if answer is not None:
+        return answer
+    erasure.erase(session(), subscriber_id, _settings().secret_key, actor=current_user.email)
+    flash("The reader is erased.", "success")
+    return redirect(url_for("admin.subscribers.index"), 303)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["BROADSHEET"]
+    return settings
 
 
 def _add_form(form: dict[str, str], errors: dict[str, str], known: Subscriber | None = None) -> str:

@@ -16,6 +16,7 @@ from broadsheet.services import (
     articles,
     campaigns,
     engagement,
+    erasure,
     newsletters,
     profiles,
     readers,
@@ -82,6 +83,7 @@ def create_subscriber() -> ResponseReturnValue:
         newsletters_chosen=data.get("newsletters"),
         tags=data.get("tags"),
         attributes=data.get("attributes"),
+        secret=_settings().secret_key,
     )
     if subscriber.status == "pending":
         enqueue.confirmation(subscriber.id)
@@ -108,6 +110,21 @@ def update_subscriber(subscriber_id: int) -> ResponseReturnValue:
         newsletters_chosen=data.get("newsletters"),
     )
     return jsonify(_subscriber(subscriber))
+
+
+@bp.delete("/subscribers/<int:subscriber_id>")
+def erase_subscriber(subscriber_id: int) -> ResponseReturnValue:
+    """Erase the reader at their request (broadsheet.services.erasure): 204, and again 204."""
+    erasure.erase(
+        session(), subscriber_id, _settings().secret_key, actor=f"API token {g.api_token.name}"
+    )
+    return "", 204
+
+
+@bp.get("/subscribers/<int:subscriber_id>/export")
+def export_subscriber(subscriber_id: int) -> ResponseReturnValue:
+    """Everything kept about the reader, as JSON (their request under GDPR article 15)."""
+    return jsonify(erasure.export(session(), subscriber_id))
 
 
 @bp.get("/subscribers/<int:subscriber_id>")

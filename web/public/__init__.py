@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
 from broadsheet.models import EventSource, Subscriber, SubscriberStatus
-from broadsheet.services import preferences
+from broadsheet.services import erasure, preferences
 from broadsheet.services.subscriptions import (
     confirm,
     get_subscriber,
@@ -122,6 +122,7 @@ def confirm_submit(token: str) -> ResponseReturnValue:
     reader = confirm(session(), claim.subscriber_id, claim.email_key)
     if reader.status != SubscriberStatus.ACTIVE:  # left (or bounced) after the link was sent
         return render_template("public/not_subscribed.html")
+    erasure.lift(session(), _settings().secret_key, reader.email_key)  # came back themselves
     return render_template("public/confirmed.html")
 
 

@@ -96,6 +96,10 @@ def visit(page: Page, reader_id: int) -> Iterator[str]:
     expect(page.get_by_text("Line 2 has no")).to_be_visible()
     expect(page.get_by_label("Attributes")).to_have_value("city = Paris\nno sign here")
     yield "profile-error"
+    page.get_by_role("button", name="Erase…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Erase {LONG}?")
+    yield "erase-confirm"
+    page.goto(f"/admin/subscribers/{reader_id}")
     page.get_by_label("Why").fill("asked by email")
     page.get_by_role("button", name="Unsubscribe…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Unsubscribe {LONG}?")

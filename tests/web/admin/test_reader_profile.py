@@ -64,3 +64,38 @@ def test_an_operator_sees_them_and_no_form(app, committed):
     page = client.get(f"/admin/subscribers/{reader_id}").get_data(as_text=True)
     assert "Daily" in page and "donor" in page and "Lyon" in page
     assert "/profile" not in page
+
+
+def test_an_editor_downloads_their_data_then_erases_them_after_confirming(app, committed, editor):
+    reader_id = reader_with_profile(committed)
+    page = f"/admin/subscribers/{reader_id}"
+    download = editor.get(f"{page}/export")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    assert download.get_json()["attributes"] == {"city": "Lyon", "paid": True}
+    token = csrf_token(editor, page)
+    asked = editor.post(f"{page}/erase", data={"csrf_token": token})
+    assert asked.status_code == 200 and "Erase ann@example.org?" in asked.get_data(as_text=True)
+    assert subscriptions.get_subscriber(committed, reader_id).email == "ann@example.org"
+    unticked = editor.post(f"{page}/erase", data={"csrf_token": token, "confirm": "yes"})
+    assert unticked.status_code in (200, 422)  # the box must be ticked too
+    committed.expire_all()
+    assert subscriptions.get_subscriber(committed, reader_id).email == "ann@example.org"
+    done = editor.post(
+        f"{page}/erase", data={"csrf_token": token, "confirm": "yes", "acknowledge": "yes"}
+    )
+    assert done.status_code == 303
+    committed.expire_all()
+    assert subscriptions.get_subscriber(committed, reader_id).email.endswith("@erased.invalid")
+
+
+def test_an_operator_cannot_download_or_erase(app, committed):
+    reader_id = reader_with_profile(committed)
+    make_user(committed, "operator")
+    client = app.test_client()
+    sign_in(client, "operator@example.org")
+    assert client.get(f"/admin/subscribers/{reader_id}/export").status_code == 403
+    token = csrf_token(client, "/admin/")
+    assert (
+        client.post(f"/admin/subscribers/{reader_id}/erase", data={"csrf_token": token}).status_code
+        == 403
+    )

@@ -1,5 +1,6 @@
-"""`broadsheet import-subscribers` as an editor runs it: a dry run first (the mapping and the
-counts, nothing written), then the import, its summary and its rejects file."""
+"""The readers' commands as an editor runs them: `broadsheet import-subscribers` (a dry run
+first, the mapping and the counts, nothing written; then the import, its summary and its
+rejects file) and `broadsheet erase-subscriber`."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ def test_a_file_that_is_not_utf8_is_refused_and_nothing_written(committed):
     assert code == 1
     assert "Error: file: latin1.csv is not UTF-8 text (byte 0xeb on line 2)" in out
     assert readers(committed) == 0
+
+
+def test_erase_subscriber_through_the_command(committed):
+    committed.add(Subscriber(email="zed@example.org", email_key="zed@example.org", status="active"))
+    committed.commit()
+    code, said = broadsheet("erase-subscriber", "zed@example.org")
+    assert code == 0 and "zed@example.org is erased." in said, said
+    code, said = broadsheet("erase-subscriber", "zed@example.org")
+    assert code != 0 and "no reader has the address" in said, said
