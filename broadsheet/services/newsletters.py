@@ -131,8 +131,19 @@ def join(session: Session, subscriber_id: int, newsletter_ids: Sequence[int]) ->
     )
 
 
-def join_public(session: Session, subscriber_id: int) -> None:
-    """A reader who signed up on the form joins every public newsletter: one statement."""
+def public_choices(session: Session) -> list[Newsletter]:
+    """The newsletters the signup form offers: the public ones, the default first."""
+    query = (
+        select(Newsletter)
+        .where(Newsletter.public)
+        .order_by(Newsletter.is_default.desc(), Newsletter.name)
+    )
+    return list(session.scalars(query))
+
+
+def join_public(session: Session, subscriber_id: int, only: Sequence[str] | None = None) -> None:
+    """A reader who signed up on the form joins every public newsletter, or those of them
+    whose slugs are in `only` (what they ticked): one statement."""
     now = utcnow()
     chosen = select(
         literal(subscriber_id),
@@ -141,6 +152,8 @@ def join_public(session: Session, subscriber_id: int) -> None:
         literal(now, type_=Membership.created_at.type),
         literal(now, type_=Membership.changed_at.type),
     ).where(Newsletter.public)
+    if only is not None:
+        chosen = chosen.where(Newsletter.slug.in_(list(only)))
     columns = ["subscriber_id", "newsletter_id", "status", "created_at", "changed_at"]
     dialect = session.get_bind().dialect.name
     statement = dialect_insert(dialect, Membership.__table__).from_select(columns, chosen)

@@ -58,18 +58,29 @@ def request_subscription(
     *,
     source: str = "form",
     ip: str | None = None,
+    chosen: list[str] | None = None,
 ) -> SignupOutcome:
-    """A public signup: never reveals whether the address was known, always double opt-in."""
+    """A public signup: never reveals whether the address was known, always double opt-in.
+    The reader joins the public newsletters, or those of them `chosen` (slugs the form
+    offered: at least one; ValidationError on `newsletters` otherwise)."""
     address = check_address(email)
     display = clean_name(name)
+    if chosen is not None:
+        offered = {n.slug for n in newsletters.public_choices(session)}
+        if not chosen or not set(chosen) <= offered:
+            problem = "choose at least one" if not chosen else "choose among those listed"
+            raise ValidationError({"newsletters": problem})
     created = _insert(session, address.email, address.key, display, source, ip)
     if created is not None:
         _record(session, created, None, SubscriberStatus.PENDING, EventSource.SIGNUP)
-        newsletters.join_public(session, created)
+        newsletters.join_public(session, created, chosen)
         return SignupOutcome(created, send_confirmation=True, created=True)
     existing = find_subscriber(session, address.key)
     assert existing is not None  # the insert found it there
-    return SignupOutcome(existing.id, _signup_again(session, existing, display))
+    again = _signup_again(session, existing, display)
+    if again and chosen is not None:  # coming back, to what they ticked now
+        newsletters.join_public(session, existing.id, chosen)
+    return SignupOutcome(existing.id, again)
 
 
 def create_subscriber(

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
 from broadsheet.models import EventSource, Subscriber, SubscriberStatus
-from broadsheet.services import erasure, preferences
+from broadsheet.services import erasure, newsletters, preferences
 from broadsheet.services.subscriptions import (
     confirm,
     get_subscriber,
@@ -50,7 +50,19 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/subscribe")
 def subscribe_form() -> ResponseReturnValue:
-    return render_template("public/subscribe.html", email="", name="", errors={})
+    return _subscribe_page("", "", {}, None)
+
+
+def _subscribe_page(email: str, name: str, errors: dict[str, str], chosen: list[str] | None) -> str:
+    """The form; with two public newsletters or more it offers them, all ticked at first."""
+    offered = newsletters.public_choices(session())
+    if len(offered) < 2:
+        offered = []
+    ticked = [n.slug for n in offered] if chosen is None else chosen
+    return render_template(
+        "public/subscribe.html", email=email, name=name, errors=errors, offered=offered,
+        ticked=ticked,
+    )  # fmt: skip
 
 
 @bp.post("/subscribe")
@@ -62,15 +74,15 @@ def subscribe() -> ResponseReturnValue:
     if request.form.get(HONEYPOT):
         # A bot filled the hidden field: answer as for anyone, do nothing.
         return _check_inbox()
+    # The form says when it offered newsletters: then what was ticked is the choice.
+    chosen = request.form.getlist("newsletters") if request.form.get("offered") else None
     try:
         outcome = request_subscription(
-            session(), email, name, source="form", ip=request.remote_addr
+            session(), email, name, source="form", ip=request.remote_addr, chosen=chosen
         )
     except ValidationError as exc:
         # Each message is shown next to, and linked with, the field it is about.
-        return render_template(
-            "public/subscribe.html", email=email, name=name, errors=exc.fields
-        ), 400
+        return _subscribe_page(email, name, exc.fields, chosen), 400
     # A known inbox asked for again: counted under its reader (one key however the address was
     # typed), whoever asks, and refused past its allowance (the answer is a 429, so the
     # request's transaction is rolled back and nobody is mailed). A new address needs no

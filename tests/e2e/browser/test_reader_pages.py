@@ -183,7 +183,14 @@ def published_slug(committed: Session) -> str:
 
 def visit_every_page(page: Page, committed: Session, settings: Settings) -> Iterator[str]:
     """Walk through every reader page, yielding a short name once each is on screen."""
+    for name, about in (
+        ("Mornings", "The day's three pieces, before work."),
+        ("Weekend Long Reads", ""),
+    ):
+        create_newsletter(committed, name, description=about)
+    committed.commit()
     page.goto("/subscribe")
+    expect(page.get_by_label("Weekend Long Reads")).to_be_checked()
     yield "subscribe"
     page.get_by_label("Email address").fill("not an address")
     page.get_by_label("Name").fill("Zoë Ñandú")
@@ -204,12 +211,6 @@ def visit_every_page(page: Page, committed: Session, settings: Settings) -> Iter
     page.get_by_role("button", name="Confirm subscription").click()
     expect(heading(page)).to_have_text("You are subscribed")
     yield "confirmed"
-    for name, about in (
-        ("Mornings", "The day's three pieces, before work."),
-        ("Weekend Long Reads", ""),
-    ):
-        create_newsletter(committed, name, description=about)
-    committed.commit()
     page.goto(f"/preferences/{unsubscribe}")
     expect(heading(page)).to_have_text("Your preferences")
     yield "preferences"

@@ -124,3 +124,26 @@ def test_leaving_the_last_newsletter_is_leaving_everything(client, committed, se
     url, _ = subscription_urls(settings, bo.id, weekly.id)
     client.post(url.removeprefix(settings.public_url), data={"List-Unsubscribe": "One-Click"})
     assert status_of(committed, bo.id) == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_the_signup_form_offers_the_public_newsletters_all_ticked(client, committed):
+    for existing in newsletters.list_newsletters(committed):  # the migration's, if kept
+        existing.public = False
+    newsletters.create_newsletter(committed, "Daily", description="Every morning.")
+    newsletters.create_newsletter(committed, "Weekly")
+    newsletters.create_newsletter(committed, "Staff", public=False)
+    committed.commit()
+    form = client.get("/subscribe").get_data(as_text=True)
+    assert 'value="daily" checked' in form and 'value="weekly" checked' in form
+    assert 'value="staff"' not in form
+    none = send(client, "/subscribe", email="zoe@example.org", offered="1")
+    assert none.status_code == 400 and 'id="newsletters-error"' in none.get_data(as_text=True)
+    picked = send(
+        client, "/subscribe", email="zoe@example.org", offered="1", newsletters=["weekly"]
+    )
+    assert picked.status_code == 200
+    zoe = subscriptions.find_subscriber(committed, "zoe@example.org")
+    assert zoe is not None
+    assert [n.slug for n, _ in newsletters.memberships(committed, zoe.id)] == ["weekly"]
+    forged = send(client, "/subscribe", email="yan@example.org", offered="1", newsletters=["staff"])
+    assert forged.status_code == 400
