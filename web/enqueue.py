@@ -21,6 +21,13 @@ def confirmation(subscriber_id: int) -> None:
         after_commit(lambda: wake_sweep(redis_client()))
 
 
+def welcome(subscriber_id: int) -> None:
+    """Owe a reader who just confirmed their welcome (once ever, when one of their newsletters
+    sends one), and once it commits ask for a sweep."""
+    if outbox_queue.queue_welcome(session(), subscriber_id):
+        after_commit(lambda: wake_sweep(redis_client()))
+
+
 def campaign_start(campaign_id: int) -> None:
     after_commit(lambda: start_campaign.delay(campaign_id))
 

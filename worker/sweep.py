@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from broadsheet.mail.campaign_report import campaign_report_message
-from broadsheet.mail.compose import confirmation_message
+from broadsheet.mail.compose import confirmation_message, welcome_message
 from broadsheet.models import OutboxKind, OutboxStatus, utcnow
 from broadsheet.services import outbox_queue, suppression
 from broadsheet.services.outbox_queue import Held
@@ -80,6 +80,8 @@ class OutboxLedger(sending.Ledger):
 
     def message(self, index: int) -> bytes:
         row = self.rows[index]
+        if row.reader is not None and row.kind == OutboxKind.WELCOME:
+            return welcome_message(row.reader, row.newsletters, self.res.settings)
         if row.reader is not None:
             return confirmation_message(row.reader, self.res.settings)
         report = row.report

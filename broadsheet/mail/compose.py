@@ -225,3 +225,53 @@ def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
         confirm_url=confirm_url(settings, subscriber),
     )
     return skeleton.render(recipient)
+
+
+@lru_cache(maxsize=16)
+def _welcome_skeleton(
+    mail_from: str,
+    public_url: str,
+    publication: str,
+    newsletters: tuple[str, ...],
+    signer: DkimSigner | None,
+) -> MessageSkeleton:
+    """The welcome email for one set of newsletters, rendered and inlined once per process."""
+    rendered = render_email(
+        "welcome",
+        {
+            "publication_name": publication,
+            "public_url": public_url,
+            "archive_url": f"{public_url}/archive",
+            "newsletters": list(newsletters),
+            **placeholder_context(),
+        },
+    )
+    return MessageSkeleton(
+        rendered,
+        mail_from=mail_from,
+        list_id=None,
+        campaign_id=None,
+        unsubscribe=True,
+        signer=signer,
+    )
+
+
+def welcome_message(
+    subscriber: Subscriber, newsletters: tuple[str, ...], settings: Settings
+) -> bytes:
+    """The welcome a reader gets once, after confirming: the `newsletters` they will receive
+    (those with a welcome), with their unsubscribe (one-click too) and preferences links."""
+    skeleton = _welcome_skeleton(
+        settings.mail_from, settings.public_url, publication_name(settings), newsletters,
+        dkim_signer(settings),
+    )  # fmt: skip
+    unsubscribe, preferences = subscription_urls(settings, subscriber.id, None)
+    recipient = Recipient(
+        email=subscriber.email,
+        name=subscriber.name,
+        subscriber_id=subscriber.id,
+        unsubscribe_url=unsubscribe,
+        preferences_url=preferences,
+        message_id=make_msgid("welcome", domain=domain_of(settings.mail_from)),
+    )
+    return skeleton.render(recipient)

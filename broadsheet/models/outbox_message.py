@@ -1,4 +1,4 @@
-"""The outbox: mail owed to one reader (a confirmation now, a welcome later) or to one admin
+"""The outbox: mail owed to one reader (a confirmation, a welcome) or to one admin
 (a campaign's report), written in the transaction that made it owed and sent by the worker's
 sweep (worker/sweep.py)."""
 
@@ -15,6 +15,7 @@ from broadsheet.models.base import Base, str_enum, utcnow
 
 class OutboxKind(enum.StrEnum):
     CONFIRMATION = "confirmation"  # the double opt-in link, to a reader
+    WELCOME = "welcome"  # once, after confirming, for newsletters with a welcome
     # To each admin when a campaign is sent, or when it paused itself (too many failures).
     CAMPAIGN_SENT = "campaign_sent"
     CAMPAIGN_PAUSED = "campaign_paused"

@@ -24,6 +24,9 @@ from sqlalchemy.sql.dml import ReturningInsert
 from broadsheet.db import dialect_insert
 from broadsheet.mail.campaign_report import CampaignFigures
 from broadsheet.models import (
+    Membership,
+    MembershipStatus,
+    Newsletter,
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
@@ -35,7 +38,7 @@ from broadsheet.models import (
 )
 from broadsheet.services import admin_reports, holds
 
-NOT_OWED = "not sent: the reader is no longer waiting to confirm"
+NOT_OWED = "not sent: the reader is no longer waiting for it (confirmed, left or bounced)"
 NOT_ADMIN = "not sent: the account is no longer an active admin"
 
 # The hold verbs over the outbox (broadsheet/services/holds.py), which the ledger shares.
@@ -66,6 +69,8 @@ class Held:
     kind: OutboxKind
     reader: Subscriber | None
     report: Report | None = None
+    # A welcome's newsletters: those the reader gets that send one, by name.
+    newsletters: tuple[str, ...] = ()
 
     @property
     def subscriber(self) -> Subscriber:
@@ -90,9 +95,44 @@ class Recovered:
 def queue_confirmation(session: Session, subscriber_id: int) -> bool:
     """Owe the reader a confirmation mail, in the caller's transaction; False when one is
     already waiting for them (a second signup before the first mail left owes nothing)."""
+    return _queue(session, subscriber_id, OutboxKind.CONFIRMATION)
+
+
+def queue_welcome(session: Session, subscriber_id: int) -> bool:
+    """Owe a reader who just confirmed their welcome, once ever, when a newsletter they get
+    sends one; False when nothing is owed (none does, or it was owed before)."""
+    if not _welcome_newsletters(session, [subscriber_id]).get(subscriber_id):
+        return False
+    before = session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.subscriber_id == subscriber_id, OutboxMessage.kind == OutboxKind.WELCOME
+        )
+    )
+    return before is None and _queue(session, subscriber_id, OutboxKind.WELCOME)
+
+
+def _welcome_newsletters(session: Session, reader_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """By reader, the newsletters they are subscribed to that send a welcome, by name."""
+    rows = session.execute(
+        select(Membership.subscriber_id, Newsletter.name)
+        .join(Newsletter, Newsletter.id == Membership.newsletter_id)
+        .where(
+            Membership.subscriber_id.in_(reader_ids),
+            Membership.status == MembershipStatus.SUBSCRIBED,
+            Newsletter.welcome.is_(True),
+        )
+        .order_by(Newsletter.name)
+    )
+    found: dict[int, tuple[str, ...]] = {}
+    for reader_id, name in rows:
+        found[reader_id] = (*found.get(reader_id, ()), name)
+    return found
+
+
+def _queue(session: Session, subscriber_id: int, kind: OutboxKind) -> bool:
     now = utcnow()
     params = {
-        "kind": OutboxKind.CONFIRMATION,
+        "kind": kind,
         "subscriber_id": subscriber_id,
         "status": OutboxStatus.PENDING,
         "created_at": now,
@@ -115,7 +155,8 @@ def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> lis
     """Take up to `limit` due, pending rows, oldest first; rows another sweep holds are
     skipped (SKIP LOCKED on PostgreSQL; SQLite serialises writers). A confirmation no longer
     owed (the reader confirmed, left or bounced since) is failed, not sent, and so is a
-    report to an account no longer an active admin; a report carries its campaign's figures
+    welcome to a reader no longer active or in a newsletter that sends one, and a report to
+    an account no longer an active admin; a report carries its campaign's figures
     as of now. None is in flight yet: the sweep begins each row itself (`finish_and_begin`)."""
     now = utcnow()
     due = (
@@ -156,12 +197,18 @@ def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> lis
     figures = admin_reports.figures(
         session, sorted({r.campaign_id for r in rows if r.campaign_id is not None})
     )
+    welcomes = _welcome_newsletters(
+        session, [r.subscriber_id for r in rows if r.kind == OutboxKind.WELCOME]
+    )
     held, not_owed, not_admin = [], [], []
     for row in sorted(rows):
-        if row.subscriber_id is not None:  # a reader's mail
+        if row.subscriber_id is not None:  # a reader's mail: a confirmation, or a welcome
             reader = readers.get(row.subscriber_id)
-            if reader is not None and reader.status == SubscriberStatus.PENDING:
-                held.append(Held(row.id, row.kind, reader))
+            welcome = row.kind == OutboxKind.WELCOME
+            owed = SubscriberStatus.ACTIVE if welcome else SubscriberStatus.PENDING
+            names = welcomes.get(row.subscriber_id, ()) if welcome else ()
+            if reader is not None and reader.status == owed and (names or not welcome):
+                held.append(Held(row.id, row.kind, reader, newsletters=names))
             else:
                 not_owed.append(row.id)
         elif row.user_id in admins and row.campaign_id in figures:  # an admin's report

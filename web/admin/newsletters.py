@@ -16,7 +16,7 @@ from web.db import session
 bp = Blueprint("newsletters", __name__, url_prefix="/newsletters")
 guard(bp, current_role)
 FIELDS = ("name", "slug", "description", "sender_name", "sender_address", "reply_to")
-EMPTY = {**dict.fromkeys(FIELDS, ""), "public": "yes"}
+EMPTY = {**dict.fromkeys(FIELDS, ""), "public": "yes", "welcome": ""}
 
 
 @bp.get("")
@@ -26,13 +26,13 @@ def index() -> ResponseReturnValue:
 
 @bp.post("")
 def create() -> ResponseReturnValue:
-    form = {**posted(FIELDS), "public": request.form.get("public", "")}
+    form = {**posted(FIELDS), **{box: request.form.get(box, "") for box in ("public", "welcome")}}
     try:
         made = newsletters.create_newsletter(
             session(), form["name"], form["slug"] or None,
             description=form["description"], public=form["public"] == "yes",
             sender_name=form["sender_name"], sender_address=form["sender_address"],
-            reply_to=form["reply_to"],
+            reply_to=form["reply_to"], welcome=form["welcome"] == "yes",
         )  # fmt: skip
     except ValidationError as exc:
         return _page(form, exc.fields), 422

@@ -135,6 +135,7 @@ def confirm_submit(token: str) -> ResponseReturnValue:
     if reader.status != SubscriberStatus.ACTIVE:  # left (or bounced) after the link was sent
         return render_template("public/not_subscribed.html")
     erasure.lift(session(), _settings().secret_key, reader.email_key)  # came back themselves
+    enqueue.welcome(reader.id)
     return render_template("public/confirmed.html")
 
 
