@@ -25,7 +25,8 @@ from broadsheet.settings import Settings
 
 Level = Literal["pass", "warn", "fail"]
 KEYS = (
-    "size", "images", "relative-links", "links", "unsubscribe", "subject", "preheader", "dkim",
+    "size", "images", "relative-links", "links", "unsubscribe", "postal-address", "subject",
+    "preheader", "dkim",
 )  # fmt: skip
 KB = 1024
 CLIP_BYTES = 102 * KB  # Gmail shows "[Message clipped]" past this much HTML
@@ -58,9 +59,11 @@ def run_checks(
     preheader: str,
     settings: Settings,
     link_report: Mapping[str, Any] | None,
+    postal_address: str = "",
 ) -> list[Check]:
     """Every pre-send check of `message` (the RFC 5322 message as sent to a sample reader), in
-    the order of KEYS. `link_report` is the worker's last link check, or None."""
+    the order of KEYS. `link_report` is the worker's last link check, or None;
+    `postal_address` the one its footer carries."""
     parsed = BytesParser(policy=policy.default).parsebytes(message)
     html, text = _body(parsed, "html"), _body(parsed, "plain")
     markup = scan(html or "")
@@ -70,6 +73,7 @@ def run_checks(
         _relative_links(markup),
         _links(links_in(html or "", public_url=settings.public_url, limit=None), link_report),
         _unsubscribe(parsed, markup, text or ""),
+        _postal(postal_address),
         _subject(subject),
         _preheader(preheader),
         _dkim(settings),
@@ -283,6 +287,19 @@ def _preheader(preheader: str) -> Check:
         )  # fmt: skip
     return Check(
         "preheader", title, "pass", f"Inboxes show “{preheader.strip()}” after the subject."
+    )
+
+
+def _postal(address: str) -> Check:
+    title = "Postal address"
+    if not address.strip():
+        return Check(
+            "postal-address", title, "warn",
+            "The footer has no postal address: the law in many places (CAN-SPAM in the US, "
+            "among others) asks bulk mail for one. An admin sets it under Publication.",
+        )  # fmt: skip
+    return Check(
+        "postal-address", title, "pass", "The footer carries the publication's postal address."
     )
 
 

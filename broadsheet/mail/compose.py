@@ -39,6 +39,8 @@ class Identity:
     mail_from: str
     reply_to: str | None
     list_id: str
+    postal_address: str = ""  # lines, printed in the footer
+    footer_note: str = ""
 
 
 def newsletter_identity(
@@ -58,13 +60,19 @@ def newsletter_identity(
 
 
 def campaign_identity(campaign: Campaign, settings: Settings) -> Identity:
-    """The identity kept on the campaign, or the publication's."""
-    kept = campaign.identity
-    if kept:
-        return Identity(
-            kept["name"], kept["mail_from"], kept.get("reply_to") or None, kept["list_id"]
-        )
-    return Identity(publication_name(settings), settings.mail_from, None, list_id(settings))
+    """The identity kept on the campaign with its rendering: a newsletter's sender or the
+    publication's, and the footer's postal address and note."""
+    kept = campaign.identity or {}
+    footer = {
+        "postal_address": kept.get("postal_address", ""),
+        "footer_note": kept.get("footer_note", ""),
+    }
+    if "mail_from" in kept:
+        reply_to = kept.get("reply_to") or None
+        return Identity(kept["name"], kept["mail_from"], reply_to, kept["list_id"], **footer)
+    return Identity(
+        publication_name(settings), settings.mail_from, None, list_id(settings), **footer
+    )
 
 
 def archive_url(settings: Settings, slug: str) -> str:
@@ -95,6 +103,7 @@ def confirm_url(settings: Settings, subscriber: Subscriber) -> str:
 def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
     """Render and inline the campaign's article once, leaving placeholders for personal parts."""
     article = campaign.article
+    identity = campaign_identity(campaign, settings)
     return render_email(
         "article",
         {
@@ -102,7 +111,9 @@ def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
             "subject": campaign.subject,
             "preheader": campaign.preheader,
             "archive_url": archive_url(settings, article.slug),
-            "publication_name": campaign_identity(campaign, settings).name,
+            "publication_name": identity.name,
+            "postal_address": identity.postal_address.splitlines(),
+            "footer_note": identity.footer_note,
             "public_url": settings.public_url,
             **placeholder_context(),
         },

@@ -13,7 +13,12 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from broadsheet.mail.checks import Check, run_checks
-from broadsheet.mail.compose import campaign_recipient, campaign_skeleton, subscription_urls
+from broadsheet.mail.compose import (
+    campaign_identity,
+    campaign_recipient,
+    campaign_skeleton,
+    subscription_urls,
+)
 from broadsheet.mail.skeleton import Recipient, domain_of
 from broadsheet.models import Campaign
 from broadsheet.settings import Settings
@@ -40,6 +45,7 @@ def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
         preheader=campaign.preheader,
         settings=settings,
         link_report=campaign.link_report,
+        postal_address=campaign_identity(campaign, settings).postal_address,
     )
 
 

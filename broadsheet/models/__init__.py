@@ -18,6 +18,7 @@ from broadsheet.models.engagement import (
 from broadsheet.models.erasure import Erasure
 from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
+from broadsheet.models.publication import PUBLICATION_ROW, Publication
 from broadsheet.models.segment import Segment
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
@@ -28,6 +29,7 @@ __all__ = [
     "ADMIN_KINDS",
     "FINAL_STATUSES",
     "NO_LINK",
+    "PUBLICATION_ROW",
     "ApiToken",
     "Article",
     "Base",
@@ -49,6 +51,7 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Publication",
     "ReportKind",
     "Role",
     "Segment",

@@ -14,6 +14,7 @@ from broadsheet.db import dialect_insert, rowcount
 from broadsheet.errors import Conflict, ValidationError
 from broadsheet.mail.compose import newsletter_identity
 from broadsheet.models import Campaign, Membership, MembershipStatus, Newsletter, utcnow
+from broadsheet.services.publication import get_publication
 from broadsheet.settings import Settings
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -196,16 +197,18 @@ def reader_counts(session: Session) -> dict[int, int]:
     return {newsletter_id: n for newsletter_id, n in session.execute(query)}
 
 
-def identity_for(session: Session, campaign: Campaign, settings: Settings) -> dict[str, str] | None:
-    """The identity a campaign's messages carry (compose.newsletter_identity) when its rules
-    choose exactly one newsletter; None (the publication's) otherwise."""
+def identity_for(session: Session, campaign: Campaign, settings: Settings) -> dict[str, str]:
+    """What a campaign's messages carry of who sends them (compose.campaign_identity): its
+    newsletter's name, sender, reply-to and list when its rules choose exactly one, else the
+    publication's; and the publication's postal address and footer note in either case."""
+    footer = get_publication(session)
+    kept = {"postal_address": footer.postal_address, "footer_note": footer.footer_note}
     chosen = (campaign.audience_rules or {}).get("newsletters") or []
-    if len(chosen) != 1:
-        return None
-    newsletter = session.get(Newsletter, chosen[0])
+    newsletter = session.get(Newsletter, chosen[0]) if len(chosen) == 1 else None
     if newsletter is None:
-        return None
-    return newsletter_identity(
+        return kept
+    identity = newsletter_identity(
         settings, newsletter.name, newsletter.slug, newsletter.sender_name,
         newsletter.sender_address, newsletter.reply_to,
     )  # fmt: skip
+    return {**identity, **kept}

@@ -22,6 +22,7 @@ from web.admin import (
     campaigns,
     home,
     newsletters,
+    publication,
     reports,
     subscribers,
     tokens,
@@ -51,6 +52,7 @@ SECTIONS = (
     reports.bp,
     users.bp,
     tokens.bp,
+    publication.bp,
 )
 for _section in SECTIONS:
     bp.register_blueprint(_section)
@@ -100,5 +102,6 @@ def _navigation() -> dict[str, object]:
         ("admin.reports.index", "Reports", Right.READ),
         ("admin.users.index", "People", Right.MANAGE),
         ("admin.tokens.index", "API tokens", Right.MANAGE),
+        ("admin.publication.show", "Publication", Right.MANAGE),
     ]
     return {"admin_nav": [(ep, label) for ep, label, right in sections if current_user.can(right)]}

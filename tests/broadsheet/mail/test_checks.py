@@ -36,7 +36,9 @@ def https_settings(settings):
     return dataclasses.replace(settings, public_url="https://news.example.test")
 
 
-def checks_of(db, settings, *, preheader="", link_report=None, subject=None, **article):
+def checks_of(
+    db, settings, *, preheader="", link_report=None, subject=None, postal_address="", **article
+):
     campaign = make_campaign(db, **article)
     message = sample_message(db, campaign, settings)
     checks = run_checks(
@@ -45,6 +47,7 @@ def checks_of(db, settings, *, preheader="", link_report=None, subject=None, **a
         preheader=preheader,
         settings=settings,
         link_report=link_report,
+        postal_address=postal_address,
     )
     return {check.key: check for check in checks}
 
@@ -83,8 +86,9 @@ def test_a_well_prepared_campaign_passes_every_check(db, https_settings, dkim_pe
     settings = dataclasses.replace(https_settings, dkim_private_key=dkim_pem, dkim_selector="s1")
     links = report(answered("https://example.org/report"), answered("https://example.org/data"))
     checks = checks_of(
-        db, settings, preheader="What the markets did.", link_report=links, body_markdown=LINKS
-    )
+        db, settings, preheader="What the markets did.", link_report=links, body_markdown=LINKS,
+        postal_address="12 Quay Street\nLyon",
+    )  # fmt: skip
     assert {key: check.level for key, check in checks.items()} == dict.fromkeys(KEYS, "pass")
     assert worst(checks.values()) == "pass"
     assert checks["links"].detail == "All 2 links work."

@@ -111,6 +111,7 @@ def visit_main_pages(page: Page, campaign_id: int) -> Iterator[str]:
         ("/admin/users", "people"),
         ("/admin/tokens", "tokens"),
         ("/admin/newsletters", "newsletters"),
+        ("/admin/publication", "publication"),
     ]:
         page.goto(path)
         yield name
