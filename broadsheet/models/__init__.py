@@ -15,6 +15,7 @@ from broadsheet.models.engagement import (
     EngagementReport,
     TrackingBatch,
 )
+from broadsheet.models.feed import Feed, FeedEntry
 from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.segment import Segment
@@ -41,6 +42,8 @@ __all__ = [
     "EngagementKind",
     "EngagementReport",
     "EventSource",
+    "Feed",
+    "FeedEntry",
     "Membership",
     "MembershipStatus",
     "Newsletter",
