@@ -18,9 +18,7 @@ class Feed(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     # Where its campaigns go; None: every active reader (no newsletter existed when it came).
-    newsletter_id: Mapped[int | None] = mapped_column(
-        ForeignKey("newsletters.id", ondelete="SET NULL")
-    )
+    newsletter_id: Mapped[int | None] = mapped_column(ForeignKey("newsletters.id"))
     # True: a new entry's campaign starts sending at once; False: it waits as a draft.
     send_now: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The validators of the last answer, sent back so an unchanged feed costs one 304.

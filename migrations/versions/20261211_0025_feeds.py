@@ -41,7 +41,6 @@ def upgrade() -> None:
             ["newsletter_id"],
             ["newsletters.id"],
             name=op.f("fk_feeds_newsletter_id_newsletters"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feeds")),
         sa.UniqueConstraint("url", name=op.f("uq_feeds_url")),
