@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from broadsheet.feeds.fetched import FeedUnavailable, Fetched
-from broadsheet.feeds.reading import read_feed
+from broadsheet.feeds.reading import Entry, read_feed
 from tests.support.feed_server import fixture
 
 BASE = "http://127.0.0.1:8080/feeds/feed.xml"
 
 
-def read(name: str, content_type: str | None = None) -> list:
+def read(name: str, content_type: str | None = None) -> list[Entry]:
     return read_feed(Fetched(200, fixture(name), content_type=content_type), BASE)
 
 
