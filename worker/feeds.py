@@ -9,6 +9,7 @@ from datetime import timedelta
 from broadsheet.feeds.fetched import FeedUnavailable, Fetched
 from broadsheet.feeds.polling import (
     PollOutcome,
+    active_feeds,
     due_feeds,
     feed_to_fetch,
     record_failure,
@@ -52,6 +53,15 @@ def poll_feed(feed_id: int) -> dict[str, object]:
     a failure is kept on the feed and the next beat run polls it again."""
     outcome = poll_one(resources(), feed_id)
     return {"new": outcome.new, "old": outcome.old, "error": outcome.error}
+
+
+def poll_now(res: Resources, *, policy: AddressPolicy = PUBLIC_ONLY) -> list[PollOutcome]:
+    """Add FEED_URLS's feeds, then poll every feed not paused, one after the other, in this
+    process (`broadsheet poll-feeds`: no worker needed, whether or not one was due)."""
+    with res.sessions.begin() as session:
+        seed_feeds(session, res.settings.feed_urls)
+        feed_ids = active_feeds(session)
+    return [poll_one(res, feed_id, policy=policy) for feed_id in feed_ids]
 
 
 def poll_one(res: Resources, feed_id: int, *, policy: AddressPolicy = PUBLIC_ONLY) -> PollOutcome:
