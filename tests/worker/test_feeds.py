@@ -5,6 +5,10 @@ task's do; `committed` empties the tables afterwards."""
 from __future__ import annotations
 
 import ipaddress
+import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -165,6 +169,37 @@ def test_two_pollers_at_once_make_one_article_per_entry(committed, server, res, 
     assert len(campaigns(committed)) == 2
 
 
+def test_two_processes_at_once_make_one_article_per_entry(committed, server, newsletter):
+    """Two pollers in processes of their own (the test's environment: its database), each
+    with the tests' loopback policy; the answer waits so that both have fetched first."""
+    feed_id = add(committed, server, "/processes.xml", Answer(fixture("rss10.rdf"), delay=0.5))
+    script = (
+        "import ipaddress, sys\n"
+        "from broadsheet.settings import load_settings\n"
+        "from worker.feeds import poll_one\n"
+        "from worker.link_policy import AddressPolicy\n"
+        "from worker.resources import Resources\n"
+        "res = Resources(load_settings())\n"
+        "policy = AddressPolicy(also=(ipaddress.ip_network('127.0.0.1/32'),))\n"
+        "outcome = poll_one(res, int(sys.argv[1]), policy=policy)\n"
+        "res.close()\n"
+        "print(outcome.new, outcome.error)\n"
+    )
+    pollers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(feed_id)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "FEED_MAX_AGE": str(3650 * 86_400)},  # the corpus's fixed dates
+        )
+        for _ in range(2)
+    ]
+    outputs = sorted(poller.communicate(timeout=60)[0].strip() for poller in pollers)
+    assert outputs == ["0 None", "2 None"]
+    assert len(articles(committed)) == 2
+    assert len(campaigns(committed)) == 2
+
+
 def test_a_key_inserted_already_makes_nothing_even_unseen_by_the_check_before(
     committed, newsletter
 ):
@@ -281,12 +316,16 @@ def test_an_unchanged_feed_costs_one_request_answered_304(committed, server, res
     ids=["500", "garbage", "too-large", "endless", "slow"],
 )
 def test_a_failing_feed_is_recorded_and_the_next_feed_is_still_polled(
-    committed, server, res, newsletter, answer, reason
+    committed, server, res, newsletter, answer, reason, caplog
 ):
     bad = add(committed, server, f"/bad/{len(server.answers)}.xml", answer)
     good = add(committed, server, "/good.xml", Answer(fixture("rss10.rdf")))
-    outcome = poll(res, bad)
+    with caplog.at_level(logging.WARNING, logger="worker.feeds"):
+        outcome = poll(res, bad)
     assert outcome.error is not None and outcome.error.startswith(reason)
+    (logged,) = caplog.messages
+    assert logged.startswith(f"feed {bad} ({server.url('/bad/')}")
+    assert logged.endswith(f"): {outcome.error}")
     assert poll(res, good).new == 2
     feed = feed_row(committed, bad)
     assert (feed.failures, feed.paused, feed.last_error) == (1, False, outcome.error)
@@ -319,6 +358,19 @@ def test_five_failures_in_a_row_pause_the_feed_and_a_success_resets_the_count(
     resume_feed(committed, feed_id)
     committed.commit()
     assert feed_id in due_feeds(committed, later, every)
+    committed.rollback()
+
+
+def test_a_feed_is_due_once_half_a_period_has_passed_since_its_last_poll(committed, newsletter):
+    feed = create_feed(committed, "https://example.org/due.xml")
+    every, now = timedelta(minutes=15), datetime.now(UTC)
+    assert due_feeds(committed, now, every) == [feed.id]  # never polled
+    feed.last_polled_at = now - timedelta(minutes=7)
+    committed.flush()
+    assert due_feeds(committed, now, every) == []
+    feed.last_polled_at = now - timedelta(minutes=8)
+    committed.flush()
+    assert due_feeds(committed, now, every) == [feed.id]
     committed.rollback()
 
 
