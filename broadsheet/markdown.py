@@ -87,3 +87,10 @@ def _count(token: Token) -> int:
 def reading_minutes(words: int) -> int:
     """Minutes to read `words` at 230 words a minute, rounded up, never less than one."""
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+def count_html_words(html: str) -> int:
+    """Count the words a reader sees in HTML (tags and attributes left out), for a body that
+    came as HTML (a feed's entry) rather than Markdown."""
+    text = nh3.clean(html, tags=set())
+    return sum(1 for word in text.split() if _WORD.search(word))

@@ -79,6 +79,14 @@ class Settings:
     # When set, GET /metrics asks for `Authorization: Bearer <token>` (None: open).
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"  # "text" or "json" (one JSON object a line)
+    # Feeds whose new entries become articles and campaigns (docs/feeds.md): the ones added at
+    # each poll, how often beat polls them, and the bounds of one fetch.
+    feed_urls: tuple[str, ...] = ()
+    feed_poll_seconds: int = 900
+    feed_timeout: float = 20.0
+    feed_max_bytes: int = 5 * 1024 * 1024
+    # On a feed's first poll, older entries are only recorded as seen (no mail for a backlog).
+    feed_max_age: int = 2 * 24 * 3600
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -147,6 +155,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notify_admins=_switch(env, "NOTIFY_ADMINS", True),
         metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
         log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
+        feed_urls=_feed_urls(env, "FEED_URLS"),
+        feed_poll_seconds=_int(env, "FEED_POLL_SECONDS", 900, minimum=60, maximum=7 * 86_400),
+        feed_timeout=_float(env, "FEED_TIMEOUT", 20.0, maximum=300),
+        feed_max_bytes=_int(env, "FEED_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=10**9),
+        feed_max_age=_int(env, "FEED_MAX_AGE", 2 * 24 * 3600, minimum=0, maximum=3650 * 86_400),
     )
 
 
@@ -255,6 +268,18 @@ def _topic_arns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
                 f"separated by commas: {arn!r}",
             )
     return arns
+
+
+def _feed_urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Absolute http(s) URLs separated by commas, each once."""
+    urls = tuple(dict.fromkeys(part.strip() for part in env.get(name, "").split(",")))
+    for url in (url for url in urls if url):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+            raise ConfigError(
+                name, f"must be absolute http(s) URLs separated by commas, got {url!r}"
+            )
+    return tuple(url for url in urls if url)
 
 
 def _timezone(env: Mapping[str, str]) -> str:

@@ -134,6 +134,29 @@ def erase_subscriber(email: str) -> None:
     click.echo(f"{address} is erased.")
 
 
+@main.command("poll-feeds")
+def poll_feeds() -> None:
+    """Poll every feed not paused now, in this process (FEED_URLS added first), and say what
+    each poll did. Beat polls them every FEED_POLL_SECONDS on its own."""
+    from worker.feeds import poll_now
+    from worker.resources import resources
+
+    _settings()
+    outcomes = poll_now(resources())
+    for outcome in outcomes:
+        if outcome.error:
+            paused = " (paused after repeated failures)" if outcome.paused else ""
+            click.echo(f"feed {outcome.feed_id}: failed: {outcome.error}{paused}")
+        elif outcome.unchanged:
+            click.echo(f"feed {outcome.feed_id}: unchanged")
+        else:
+            click.echo(
+                f"feed {outcome.feed_id}: {outcome.new} new, {outcome.old} only recorded as seen"
+            )
+    if not outcomes:
+        click.echo("no feed to poll (add one with FEED_URLS or the API)")
+
+
 @main.command("create-admin")
 @click.argument("email")
 @click.option(

@@ -13,7 +13,9 @@ from worker.queues import QUEUE, QUEUES, SCHEDULER_QUEUE, TRANSACTIONAL_QUEUE
 # Imported for their signal handlers: logs quiets the tick, heartbeat leaves health facts.
 __all__ = ["QUEUE", "QUEUES", "celery_app", "celery_config", "heartbeat", "logs"]
 
-celery_app = Celery("broadsheet", include=["worker.tasks", "worker.bounces", "worker.tracking"])
+celery_app = Celery(
+    "broadsheet", include=["worker.tasks", "worker.bounces", "worker.tracking", "worker.feeds"]
+)
 
 
 # Floor for the visibility timeout (seconds); it grows with the longest RETRY_DELAYS entry.
@@ -55,6 +57,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
             "broadsheet.poll_bounces": {"queue": SCHEDULER_QUEUE},
             # Short, and the hits wait in Redis meanwhile: never behind a campaign's batches.
             "broadsheet.drain_hits": {"queue": SCHEDULER_QUEUE},
+            # Only reads and enqueues; each feed's poll (up to FEED_TIMEOUT) waits in the
+            # default queue, where no confirmation waits behind it.
+            "broadsheet.poll_feeds": {"queue": SCHEDULER_QUEUE},
         },
         "task_serializer": "json",
         "result_serializer": "json",
@@ -85,6 +90,11 @@ def celery_config(settings: Settings) -> dict[str, object]:
                 "task": "broadsheet.poll_bounces",
                 "schedule": 60.0,
                 "options": {"expires": 60},
+            },
+            "poll-feeds": {
+                "task": "broadsheet.poll_feeds",
+                "schedule": float(settings.feed_poll_seconds),
+                "options": {"expires": settings.feed_poll_seconds},
             },
         },
         "timezone": "UTC",

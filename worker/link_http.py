@@ -1,4 +1,4 @@
-"""One request of the link check, sent to addresses checked beforehand.
+"""One request of the link check (or of a feed's fetch), sent to addresses checked beforehand.
 
 The connection goes to those addresses and to no other: there is no second lookup that a
 rebinding DNS could answer differently. The Host header, TLS's SNI and the certificate check
@@ -13,7 +13,7 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, quote
@@ -36,6 +36,19 @@ class Reply:
     location: str | None
 
 
+@dataclass(frozen=True)
+class Page:
+    """A GET's answer with its body (feeds: worker/feed_fetch.py); header names lower-case."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class TooLarge(Exception):
+    """The body is longer than the caller accepts (it was not read past that)."""
+
+
 def tls_context() -> ssl.SSLContext:
     """The system's trusted certificates and hostname checks, with sockets whose reads end by
     their deadline (the same as plain connections)."""
@@ -55,30 +68,73 @@ def ask(
 ) -> Reply:
     """Send `method` for `url` to the first of `addresses` that accepts a connection and read
     the status and headers (never the body). `deadline` is a time.monotonic() value."""
-    host, port = url.hostname or "", url.port
-    if port is None:
-        port = DEFAULT_PORTS[url.scheme]
-    connection = _Connection(
-        host,
-        port,
-        addresses,
-        tls=tls if url.scheme == "https" else None,
-        timeout=timeout,
-        deadline=deadline,
-    )
-    target = quote(url.path or "/", safe=_SAFE) + (
-        f"?{quote(url.query, safe=_SAFE)}" if url.query else ""
-    )
+    connection = _connection(url, addresses, tls=tls, timeout=timeout, deadline=deadline)
     try:
         connection.request(
             method,
-            target,
+            _target(url),
             headers={"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"},
         )
         with connection.getresponse() as response:
             return Reply(response.status, response.getheader("Location"))
     finally:
         connection.close()
+
+
+def get(
+    url: SplitResult,
+    addresses: Sequence[IPAddress],
+    *,
+    tls: ssl.SSLContext,
+    timeout: float,
+    deadline: float,
+    headers: Mapping[str, str],
+    max_bytes: int,
+) -> Page:
+    """GET `url` from the first of `addresses` that accepts a connection, reading at most
+    `max_bytes` of the body (TooLarge past that, or when Content-Length says so first). No
+    Accept-Encoding is sent, so the body comes as it is: nothing to inflate past the cap."""
+    connection = _connection(url, addresses, tls=tls, timeout=timeout, deadline=deadline)
+    try:
+        connection.request("GET", _target(url), headers={"Connection": "close", **headers})
+        with connection.getresponse() as response:
+            length = response.getheader("Content-Length") or ""
+            if length.isdigit() and int(length) > max_bytes:
+                raise TooLarge(f"{length} bytes")
+            body = response.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                raise TooLarge(f"more than {max_bytes} bytes")
+            found = {name.lower(): value for name, value in response.getheaders()}
+            return Page(response.status, found, body)
+    finally:
+        connection.close()
+
+
+def _connection(
+    url: SplitResult,
+    addresses: Sequence[IPAddress],
+    *,
+    tls: ssl.SSLContext,
+    timeout: float,
+    deadline: float,
+) -> _Connection:
+    port = url.port
+    if port is None:
+        port = DEFAULT_PORTS[url.scheme]
+    return _Connection(
+        url.hostname or "",
+        port,
+        addresses,
+        tls=tls if url.scheme == "https" else None,
+        timeout=timeout,
+        deadline=deadline,
+    )
+
+
+def _target(url: SplitResult) -> str:
+    return quote(url.path or "/", safe=_SAFE) + (
+        f"?{quote(url.query, safe=_SAFE)}" if url.query else ""
+    )
 
 
 def _wait(deadline: float, timeout: float) -> float:

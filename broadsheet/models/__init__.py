@@ -16,6 +16,7 @@ from broadsheet.models.engagement import (
     TrackingBatch,
 )
 from broadsheet.models.erasure import Erasure
+from broadsheet.models.feed import Feed, FeedEntry
 from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.publication import PUBLICATION_ROW, Publication
@@ -45,6 +46,8 @@ __all__ = [
     "EngagementReport",
     "Erasure",
     "EventSource",
+    "Feed",
+    "FeedEntry",
     "Membership",
     "MembershipStatus",
     "Newsletter",

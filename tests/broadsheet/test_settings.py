@@ -145,3 +145,20 @@ def test_ses_topic_arns_are_a_list_and_empty_by_default(tmp_path):
 def test_the_timezone_is_utc_unless_a_known_zone_is_given(tmp_path):
     assert load_settings(env(tmp_path)).timezone == "UTC"
     assert load_settings(env(tmp_path, TIMEZONE=" Europe/Paris ")).timezone == "Europe/Paris"
+
+
+def test_feed_settings_default_and_are_checked():
+    settings = load_settings({"BROADSHEET_INSTANCE": "/tmp/bs-feeds", "SECRET_KEY": "k"})
+    assert (settings.feed_urls, settings.feed_poll_seconds, settings.feed_timeout) == (
+        (),
+        900,
+        20.0,
+    )
+    assert (settings.feed_max_bytes, settings.feed_max_age) == (5 * 1024 * 1024, 2 * 86_400)
+    given = load_settings(
+        {"BROADSHEET_INSTANCE": "/tmp/bs-feeds", "SECRET_KEY": "k",
+         "FEED_URLS": " https://a.example/feed.xml, ,http://b.example/rss,https://a.example/feed.xml"}
+    )  # fmt: skip
+    assert given.feed_urls == ("https://a.example/feed.xml", "http://b.example/rss")
+    with pytest.raises(ConfigError, match="FEED_URLS"):
+        load_settings({"BROADSHEET_INSTANCE": "/tmp/bs-feeds", "FEED_URLS": "file:///etc/passwd"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.api import newsletters, segments  # noqa: F401  (their routes join the blueprint)
+from web.api import feeds, newsletters, segments  # noqa: F401  (their routes join the blueprint)
 from web.api.routes import bp
 from web.extensions import csrf
 

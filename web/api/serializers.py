@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from broadsheet.mail.checks import Check, worst
-from broadsheet.models import Article, Campaign, Newsletter, Segment, Subscriber
+from broadsheet.models import Article, Campaign, Feed, Newsletter, Segment, Subscriber
 from broadsheet.services.progress import counted_at
 from broadsheet.services.readers import ReaderRow
 
@@ -59,6 +59,24 @@ def segment_json(s: Segment, readers: int | None = None) -> dict[str, Any]:
     if readers is not None:
         body["readers"] = readers
     return body
+
+
+def feed_json(f: Feed, newsletter: str | None) -> dict[str, Any]:
+    """A feed with how its polls went; `newsletter` is the slug its campaigns go to (None:
+    every reader)."""
+    return {
+        "id": f.id,
+        "url": f.url,
+        "newsletter": newsletter,
+        "send_now": f.send_now,
+        "paused": f.paused,
+        "failures": f.failures,
+        "last_polled_at": _iso(f.last_polled_at),
+        "last_ok_at": _iso(f.last_ok_at),
+        "last_error": f.last_error,
+        "last_error_at": _iso(f.last_error_at),
+        "created_at": _iso(f.created_at),
+    }
 
 
 def newsletter_json(n: Newsletter) -> dict[str, Any]:
