@@ -95,7 +95,12 @@ def leave_through(
     their last one, or from any other campaign, from everything (their status, counted as
     the campaign's unsubscribe). Idempotent."""
     newsletter = newsletter_of(session, campaign_id)
-    if newsletter is not None:
+    reader = session.get(Subscriber, subscriber_id)
+    gets_mail = reader is not None and reader.status in (
+        SubscriberStatus.ACTIVE,
+        SubscriberStatus.PENDING,
+    )
+    if newsletter is not None and gets_mail:
         newsletters.leave(session, subscriber_id, newsletter.id)
         still = session.scalar(
             select(Membership.newsletter_id)

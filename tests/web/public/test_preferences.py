@@ -147,3 +147,15 @@ def test_the_signup_form_offers_the_public_newsletters_all_ticked(client, commit
     assert [n.slug for n, _ in newsletters.memberships(committed, zoe.id)] == ["weekly"]
     forged = send(client, "/subscribe", email="yan@example.org", offered="1", newsletters=["staff"])
     assert forged.status_code == 400
+
+
+def test_a_reader_who_left_everything_is_told_so_by_a_newsletters_link(client, committed, settings):
+    ann, _ = reader_in_two(committed, settings)
+    weekly = campaigns.create_campaign(
+        committed, make_article(committed).id, audience={"newsletters": ["weekly"]}
+    )
+    subscriptions.unsubscribe(committed, ann)
+    committed.commit()
+    url, _ = subscription_urls(settings, ann, weekly.id)
+    page = client.post(url.removeprefix(settings.public_url)).get_data(as_text=True)
+    assert "no more email from" in page and "no more of Weekly" not in page
