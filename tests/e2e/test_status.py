@@ -7,11 +7,15 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from broadsheet import health
+from broadsheet.models import Delivery, Subscriber
 from broadsheet.services.campaigns import start_send
 from broadsheet.settings import PROJECT_ROOT
-from tests.support.factories import make_campaign
+from tests.support.factories import add_readers, make_campaign
 from worker.tasks import tick
 
 
@@ -31,7 +35,15 @@ def test_status_lists_the_work_and_fails_while_beat_is_silent(committed, stack, 
         assert time.monotonic() < deadline, "the tick did not run"
         time.sleep(0.1)
     campaign = make_campaign(committed, "Autumn issue")  # its subject is the title
-    start_send(committed, campaign.id)  # sending, after the tick: nothing will start it
+    start_send(committed, campaign.id)  # sending, after the tick
+    # Planned, its one delivery waiting for a retry an hour away: a task that comes for the
+    # campaign anyway (a start or a batch of an earlier test's campaign of the same id, which
+    # SQLite hands out again) finds nothing to send and cannot finish it.
+    add_readers(committed, 1)
+    reader = committed.scalar(select(Subscriber.id))
+    later = datetime.now(UTC) + timedelta(hours=1)
+    committed.add(Delivery(campaign_id=campaign.id, subscriber_id=reader, next_attempt_at=later))
+    campaign.planned_at = datetime.now(UTC)
     committed.commit()
 
     code, out = status()

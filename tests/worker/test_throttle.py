@@ -58,6 +58,7 @@ def test_backoff_never_goes_below_the_floor(client, settings):
     )
 
 
+@pytest.mark.timing  # the waits count the milliseconds between two calls
 def test_a_domain_without_a_rate_is_limited_only_once_it_asks_to_slow_down(client, settings):
     limits = throttle(client, settings, send_rate=10)
     client.delete("broadsheet:throttle:global")
