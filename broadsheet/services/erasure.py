@@ -45,10 +45,6 @@ def address_hash(secret: str, email_key: str) -> str:
     return erasure_hash(secret, email_key)
 
 
-def is_erased(session: Session, secret: str, email_key: str) -> bool:
-    return session.get(Erasure, address_hash(secret, email_key)) is not None
-
-
 def erased_among(session: Session, secret: str, email_keys: list[str]) -> set[str]:
     """Which of `email_keys` were erased: one query for a batch (an import's)."""
     hashes = {address_hash(secret, key): key for key in email_keys}

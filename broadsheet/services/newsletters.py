@@ -197,14 +197,20 @@ def reader_counts(session: Session) -> dict[int, int]:
     return {newsletter_id: n for newsletter_id, n in session.execute(query)}
 
 
+def sole_newsletter(session: Session, campaign: Campaign | None) -> Newsletter | None:
+    """The one newsletter a campaign's rules choose (its messages come from and name it);
+    None for a campaign to everyone, to several newsletters or to tags alone."""
+    chosen = ((campaign.audience_rules or {}) if campaign else {}).get("newsletters") or []
+    return session.get(Newsletter, chosen[0]) if len(chosen) == 1 else None
+
+
 def identity_for(session: Session, campaign: Campaign, settings: Settings) -> dict[str, str]:
     """What a campaign's messages carry of who sends them (compose.campaign_identity): its
     newsletter's name, sender, reply-to and list when its rules choose exactly one, else the
     publication's; and the publication's postal address and footer note in either case."""
     footer = get_publication(session)
     kept = {"postal_address": footer.postal_address, "footer_note": footer.footer_note}
-    chosen = (campaign.audience_rules or {}).get("newsletters") or []
-    newsletter = session.get(Newsletter, chosen[0]) if len(chosen) == 1 else None
+    newsletter = sole_newsletter(session, campaign)
     if newsletter is None:
         return kept
     identity = newsletter_identity(

@@ -83,8 +83,7 @@ class Left:
 def newsletter_of(session: Session, campaign_id: int | None) -> Newsletter | None:
     """The one newsletter a campaign went to (its messages name it), else None."""
     campaign = session.get(Campaign, campaign_id) if campaign_id is not None else None
-    chosen = ((campaign.audience_rules or {}) if campaign else {}).get("newsletters") or []
-    return session.get(Newsletter, chosen[0]) if len(chosen) == 1 else None
+    return newsletters.sole_newsletter(session, campaign)
 
 
 def leave_through(

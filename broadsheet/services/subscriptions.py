@@ -115,7 +115,7 @@ def create_subscriber(
     else:
         joining = [n.id for n in newsletters.by_slugs(session, newsletters_chosen)]
     address = check_address(email)
-    if secret is not None and _erased(session, secret, address.key):
+    if secret is not None and is_erased(session, secret, address.key):
         raise ValidationError({"email": f"{address.email} {ERASED}"})
     display = clean_name(name)
     source = EventSource(source)
@@ -138,7 +138,8 @@ def create_subscriber(
 ERASED = "was erased at the reader's request; only they can come back, by signing up again"
 
 
-def _erased(session: Session, secret: str, email_key: str) -> bool:
+def is_erased(session: Session, secret: str, email_key: str) -> bool:
+    """Whether the address was erased at its reader's request (broadsheet.services.erasure)."""
     return session.get(Erasure, erasure_hash(secret, email_key)) is not None
 
 
