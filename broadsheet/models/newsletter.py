@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, false, true
+from sqlalchemy import ForeignKey, Index, String, Text, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadsheet.models.base import Base, str_enum, utcnow
@@ -50,6 +50,13 @@ class Membership(Base):
         Index(
             "ix_memberships_newsletter_status_reader", "newsletter_id", "status", "subscriber_id"
         ),
+        # A campaign's unsubscribes count the readers who left its newsletter through it.
+        Index(
+            "ix_memberships_left_through",
+            "left_through",
+            sqlite_where=text("left_through IS NOT NULL"),
+            postgresql_where=text("left_through IS NOT NULL"),
+        ),
     )
 
     subscriber_id: Mapped[int] = mapped_column(
@@ -63,3 +70,5 @@ class Membership(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The campaign whose unsubscribe link the reader left this newsletter through, if one did.
+    left_through: Mapped[int | None] = mapped_column()

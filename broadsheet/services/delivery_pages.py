@@ -1,6 +1,7 @@
 """One campaign's deliveries, a keyset page at a time, as the campaign page's counts and
 failure groups link to them: by status, reader's domain and reply class, or those of the
-readers who complained about or unsubscribed through this campaign (their event carries it)."""
+readers who complained about or unsubscribed through this campaign (their event carries it,
+or the membership they left through it)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import ValidationError
 from broadsheet.models import (
     Delivery,
     DeliveryStatus,
+    Membership,
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
@@ -148,15 +150,17 @@ def _left_page(
     by the (campaign, subscriber) key. Joined in one statement, or asked for in delivery id
     order with a LIMIT, the planner read the campaign's deliveries in id order."""
     ev = SubscriberEvent
-    readers_query = (
-        select(ev.subscriber_id)
-        .where(ev.campaign_id == campaign_id, ev.to_status == left)
-        .distinct()
-        .order_by(ev.subscriber_id)
-        .limit(limit)
-    )
+    parts = [
+        select(ev.subscriber_id.label("reader")).where(
+            ev.campaign_id == campaign_id, ev.to_status == left
+        )
+    ]
+    if left == SubscriberStatus.UNSUBSCRIBED:  # and those who left its newsletter through it
+        parts.append(select(Membership.subscriber_id).where(Membership.left_through == campaign_id))
     if after is not None:
-        readers_query = readers_query.where(ev.subscriber_id > after)
+        parts = [part.where(part.selected_columns[0] > after) for part in parts]
+    found_readers = union(*parts).subquery()  # each reader once
+    readers_query = select(found_readers.c.reader).order_by(found_readers.c.reader).limit(limit)
     readers = list(session.scalars(readers_query))
     if not readers:
         return Page([], None)

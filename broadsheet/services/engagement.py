@@ -9,7 +9,8 @@ one to the figures instead of one per reader.
 
 A campaign with many hits is shown with readers as last counted by the tick
 (broadsheet.services.engagement_kept); unsubscribes and complaints are always counted now
-(from subscriber_events by campaign: a few thousand rows at most)."""
+(from subscriber_events by campaign, and the memberships left through it: a few thousand
+rows at most)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
     Engagement,
     EngagementCount,
     EngagementKind,
+    Membership,
     SubscriberEvent,
     SubscriberStatus,
 )
@@ -97,22 +99,32 @@ def count_readers(session: Session, campaign_ids: Sequence[int]) -> dict[int, di
 
 
 def count_left(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Readers who unsubscribed through each campaign or complained about it (one query)."""
+    """Readers who unsubscribed through each campaign (from everything, or from the campaign's
+    newsletter only) or complained about it (one query)."""
     result = {campaign_id: {"unsubscribed": 0, "complained": 0} for campaign_id in campaign_ids}
     if not campaign_ids:
         return result
     ev = SubscriberEvent
-    left = session.execute(
-        select(ev.campaign_id, ev.to_status, func.count(distinct(ev.subscriber_id)))
-        .where(
-            ev.campaign_id.in_(campaign_ids),
-            ev.to_status.in_((SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.COMPLAINED)),
-        )
-        .group_by(ev.campaign_id, ev.to_status)
+    complained = ev.to_status == SubscriberStatus.COMPLAINED
+    events = select(
+        ev.campaign_id.label("campaign_id"),
+        case((complained, "complained"), else_="unsubscribed").label("name"),
+        ev.subscriber_id.label("subscriber_id"),
+    ).where(
+        ev.campaign_id.in_(campaign_ids),
+        ev.to_status.in_((SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.COMPLAINED)),
     )
-    for event_campaign, status, n in left:
-        name = "complained" if status == SubscriberStatus.COMPLAINED else "unsubscribed"
-        result[event_campaign or 0][name] = n  # never 0: the query asks for campaign ids
+    left_newsletter = select(
+        Membership.left_through, literal("unsubscribed"), Membership.subscriber_id
+    ).where(Membership.left_through.in_(campaign_ids))
+    both = union(events, left_newsletter).subquery()  # a reader counted once per figure
+    left = session.execute(
+        select(both.c.campaign_id, both.c.name, func.count()).group_by(
+            both.c.campaign_id, both.c.name
+        )
+    )
+    for campaign_id, name, n in left:
+        result[campaign_id][name] = n
     return result
 
 

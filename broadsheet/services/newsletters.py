@@ -161,8 +161,12 @@ def join_public(session: Session, subscriber_id: int, only: Sequence[str] | None
     session.execute(statement.on_conflict_do_nothing())
 
 
-def leave(session: Session, subscriber_id: int, newsletter_id: int) -> bool:
-    """The reader unsubscribed from one newsletter, the others kept; whether they were in it."""
+def leave(
+    session: Session, subscriber_id: int, newsletter_id: int, campaign_id: int | None = None
+) -> bool:
+    """The reader unsubscribed from one newsletter, the others kept; whether they were in it.
+    `campaign_id`: the campaign whose unsubscribe link they followed (counted as its
+    unsubscribe)."""
     result = session.execute(
         update(Membership)
         .where(
@@ -170,7 +174,7 @@ def leave(session: Session, subscriber_id: int, newsletter_id: int) -> bool:
             Membership.newsletter_id == newsletter_id,
             Membership.status == MembershipStatus.SUBSCRIBED,
         )
-        .values(status=MembershipStatus.UNSUBSCRIBED, changed_at=utcnow())
+        .values(status=MembershipStatus.UNSUBSCRIBED, changed_at=utcnow(), left_through=campaign_id)
     )
     return rowcount(result) > 0
 

@@ -100,7 +100,7 @@ def leave_through(
         SubscriberStatus.PENDING,
     )
     if newsletter is not None and gets_mail:
-        newsletters.leave(session, subscriber_id, newsletter.id)
+        newsletters.leave(session, subscriber_id, newsletter.id, campaign_id)
         still = session.scalar(
             select(Membership.newsletter_id)
             .where(

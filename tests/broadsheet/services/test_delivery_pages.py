@@ -6,14 +6,24 @@ from __future__ import annotations
 import pytest
 
 from broadsheet.errors import ValidationError
-from broadsheet.services.delivery_pages import check_domain, check_status, deliveries_page
+from broadsheet.models import EventSource
+from broadsheet.services import campaigns, engagement, newsletters, subscriptions
+from broadsheet.services.delivery_pages import (
+    check_domain,
+    check_status,
+    deliveries_page,
+    readers_who,
+)
+from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.preferences import leave_through
+from tests.support.factories import make_article
 from tests.support.live import mixed_campaign
 
 
 def page(session, campaign_id, status=None, domain=None, reply=None, after=None, limit=50):
     return deliveries_page(
         session, campaign_id, statuses=check_status(status), domain=check_domain(domain),
-        reply=reply, after=after, limit=limit,
+        reply=reply, after=after, limit=limit, left=readers_who(status),
     )  # fmt: skip
 
 
@@ -49,3 +59,25 @@ def test_a_bad_filter_is_refused_naming_its_field(field, check, value):
     with pytest.raises(ValidationError) as raised:
         check(value)
     assert field in raised.value.fields
+
+
+def test_unsubscribed_lists_readers_who_left_its_newsletter_or_everything_through_it(committed):
+    newsletters.create_newsletter(committed, "Weekly")
+    newsletters.create_newsletter(committed, "Daily")
+    readers = [
+        subscriptions.create_subscriber(
+            committed, f"{name}@example.org", status="active", newsletters_chosen=chosen
+        ).id
+        for name, chosen in (("ann", ["weekly", "daily"]), ("bo", ["weekly"]), ("cy", ["weekly"]))
+    ]
+    weekly = campaigns.create_campaign(
+        committed, make_article(committed).id, audience={"newsletters": ["weekly"]}
+    )
+    plan_deliveries(committed, weekly)
+    for reader in readers[:2]:  # Ann keeps Daily; Bo's last newsletter: everything
+        leave_through(committed, reader, weekly.id, EventSource.ONE_CLICK)
+    first = page(committed, weekly.id, status="unsubscribed", limit=1)
+    assert [r.email for r in first.rows] == ["ann@example.org"] and first.after == readers[0]
+    rest = page(committed, weekly.id, status="unsubscribed", after=first.after, limit=1)
+    assert [r.email for r in rest.rows] == ["bo@example.org"]
+    assert engagement.count_left(committed, [weekly.id])[weekly.id]["unsubscribed"] == 2

@@ -8,7 +8,7 @@ import re
 
 from broadsheet.mail.compose import subscription_urls
 from broadsheet.models import SubscriberStatus
-from broadsheet.services import campaigns, newsletters, subscriptions
+from broadsheet.services import campaigns, engagement, newsletters, subscriptions
 from tests.broadsheet.services.test_newsletters import planned_emails
 from tests.support.factories import make_article
 
@@ -110,6 +110,13 @@ def test_one_click_from_a_newsletters_campaign_leaves_that_newsletter_only(
     everything = client.post(link(daily.id), data={"everything": "yes"})
     assert "no more email from" in everything.get_data(as_text=True)
     assert status_of(committed, ann) == SubscriberStatus.UNSUBSCRIBED
+    # Each campaign counts her once: Weekly's for the newsletter she left through it, Daily's
+    # for leaving Daily and then everything through the same link.
+    left = engagement.count_left(committed, [weekly.id, daily.id])
+    assert left == {
+        weekly.id: {"unsubscribed": 1, "complained": 0},
+        daily.id: {"unsubscribed": 1, "complained": 0},
+    }
 
 
 def test_leaving_the_last_newsletter_is_leaving_everything(client, committed, settings):
