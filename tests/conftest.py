@@ -26,10 +26,21 @@ from worker.app import QUEUES
 from worker.resources import close_resources
 
 _STACK = Stack()
+# A test whose fixtures reach these touches the database (the stack holds it).
+DATABASE_FIXTURES = frozenset(("engine", "stack"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     _STACK.export()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `database` each test that touches the database: .ci/run's PostgreSQL run runs only
+    those, as the others (parsing, signing, rendering, `make run`'s own SQLite) would do the
+    same thing again."""
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
 
 
 @pytest.hookimpl(tryfirst=True)
