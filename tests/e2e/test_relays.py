@@ -36,6 +36,7 @@ def second_relay(smtp):
     server.start()
     yield server
     server.stop()
+    server.close()
 
 
 @pytest.fixture

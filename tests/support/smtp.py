@@ -134,3 +134,8 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def close(self) -> None:
+        """Close the event loop the controller made when it was built, started or not."""
+        if not self.controller.loop.is_closed():
+            self.controller.loop.close()

@@ -54,6 +54,7 @@ class Stack:
                 print(f"teardown: {action.__qualname__} failed: {exc}")
 
     def restore_environment(self) -> None:
+        self.smtp.close()
         for key, value in self._saved.items():
             if value is None:
                 os.environ.pop(key, None)
