@@ -12,6 +12,7 @@ ours that an import has no use for (a rejects file's line and reason, an export'
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import unicodedata
@@ -93,7 +94,13 @@ def row_tags(extras: Extras, row: Sequence[str]) -> tuple[str, ...]:
     (`"weekly", news`); ValidationError on `tags` for one that is not a tag."""
     if extras.tags is None or extras.tags >= len(row) or not row[extras.tags].strip():
         return ()
-    cells = next(csv.reader([row[extras.tags]], skipinitialspace=True), [])
+    return _tags(row[extras.tags])
+
+
+@functools.lru_cache(maxsize=1024)
+def _tags(cell: str) -> tuple[str, ...]:
+    """A tags cell read once: an export's rows mostly share a few."""
+    cells = next(csv.reader([cell], skipinitialspace=True), [])
     return tuple(check_tags([c for c in cells if c.strip()]))
 
 
