@@ -87,6 +87,9 @@ class Settings:
     feed_max_bytes: int = 5 * 1024 * 1024
     # On a feed's first poll, older entries are only recorded as seen (no mail for a backlog).
     feed_max_age: int = 2 * 24 * 3600
+    # The largest CSV file the admin's "Import readers" takes (kept in the database until
+    # the import is done).
+    import_max_bytes: int = 50 * 1024 * 1024
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -160,6 +163,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         feed_timeout=_float(env, "FEED_TIMEOUT", 20.0, maximum=300),
         feed_max_bytes=_int(env, "FEED_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=10**9),
         feed_max_age=_int(env, "FEED_MAX_AGE", 2 * 24 * 3600, minimum=0, maximum=3650 * 86_400),
+        import_max_bytes=_int(
+            env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024, maximum=1024**3
+        ),
     )
 
 

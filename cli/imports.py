@@ -23,6 +23,7 @@ def import_file(
     *,
     status: str,
     newsletters: Sequence[str],
+    tags: Sequence[str] = (),
     update: bool,
     dry_run: bool,
     rejects: Path | None,
@@ -43,7 +44,7 @@ def import_file(
             session = stack.enter_context(make_session_factory(engine)())
             summary = import_subscribers(
                 session, raw, path.name, status=status, newsletter_slugs=newsletters,
-                update=update, rejects=out, secret=settings.secret_key,
+                tags=tags, update=update, rejects=out, secret=settings.secret_key,
             )  # fmt: skip
             if not dry_run:
                 session.commit()
@@ -58,8 +59,8 @@ def tell(summary: Summary, dry_run: bool, say: Callable[[str], None]) -> None:
     say(f"Columns ({mapping.source} export):")
     for column, what in mapping.used:
         say(f"  {column} -> {what}")
-    if mapping.ignored:
-        say(f"  ignored: {', '.join(mapping.ignored)}")
+    for column, why in mapping.ignored:
+        say(f"  {column} ignored: {why}")
     say(
         f"{summary.rows:,} rows: {summary.imported:,} imported, {summary.updated:,} updated, "
         f"{summary.skipped:,} skipped, {summary.suppressed:,} suppressed, "
@@ -73,11 +74,14 @@ def export_file(
     *,
     newsletters: Sequence[str],
     status: str | None,
+    segment: str | None = None,
 ) -> int:
     """Write the readers chosen to `out` (CSV) from one read-only transaction; how many."""
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
-            return export_subscribers(session, out, newsletter_slugs=newsletters, status=status)
+            return export_subscribers(
+                session, out, newsletter_slugs=newsletters, status=status, segment=segment
+            )
     finally:
         engine.dispose()

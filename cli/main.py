@@ -193,7 +193,17 @@ def create_admin(email: str, password: str | None, role: str) -> None:
     help="A newsletter the new readers join (repeatable; default: the default one).",
 )
 @click.option(
-    "--update", is_flag=True, help="Readers already here take the file's name, nothing else."
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="A tag every reader imported (or, with --update, updated) gets (repeatable).",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Readers already here take the file's name, attributes and tags, and join the "
+    "--newsletter ones (unless they left); their status never changes.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the mapping and the counts; write nothing.")
 @click.option(
@@ -206,13 +216,15 @@ def import_subscribers(
     file: Path,
     status: str,
     newsletters: tuple[str, ...],
+    tags: tuple[str, ...],
     update: bool,
     dry_run: bool,
     rejects: Path | None,
 ) -> None:
     """Import readers from FILE, a CSV export of Mailchimp, Substack, Ghost, beehiiv,
     Buttondown, listmonk, or any CSV with an email column. Readers who unsubscribed, bounced
-    or complained there come in suppressed; readers already here are skipped."""
+    or complained there come in suppressed; readers already here are skipped. A tags column
+    gives tags; the other columns become attributes."""
     from cli.imports import import_file, tell
 
     settings = _settings()
@@ -222,6 +234,7 @@ def import_subscribers(
             file,
             status=status,
             newsletters=newsletters,
+            tags=tags,
             update=update,
             dry_run=dry_run,
             rejects=rejects,
@@ -240,6 +253,13 @@ def import_subscribers(
 )
 @click.option("--status", default=None, help="Only readers in this status (active, ...).")
 @click.option(
+    "--segment",
+    default=None,
+    metavar="NAME",
+    help="Only readers the rules of this saved segment choose (any status; add --status active "
+    "for those a campaign to it reaches).",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -247,15 +267,20 @@ def import_subscribers(
     help="Write the CSV here (default: standard output).",
 )
 def export_subscribers(
-    newsletters: tuple[str, ...], status: str | None, output: Path | None
+    newsletters: tuple[str, ...], status: str | None, segment: str | None, output: Path | None
 ) -> None:
-    """Write readers as CSV (email, name, status, created_at), oldest first, streamed; the
-    count goes to standard error. import-subscribers reads the file back."""
+    """Write readers as CSV (email, name, status, created_at, tags, attributes as JSON),
+    oldest first, streamed; the count goes to standard error. import-subscribers reads the
+    file back, tags and attributes included."""
     from cli.imports import export_file
 
     settings = _settings()
     with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
-        count = _checked(lambda: export_file(settings, out, newsletters=newsletters, status=status))
+        count = _checked(
+            lambda: export_file(
+                settings, out, newsletters=newsletters, status=status, segment=segment
+            )
+        )
     click.echo(f"{count:,} readers exported", err=True)
 
 

@@ -8,6 +8,7 @@ from web.extensions import redis_client
 from worker.tasks import (
     check_campaign_links,
     resume_campaign,
+    run_import,
     send_test,
     start_campaign,
     wake_sweep,
@@ -42,3 +43,9 @@ def copies_for_test(campaign_id: int, addresses: list[str], requested_by: str) -
 
 def link_check(campaign_id: int) -> None:
     after_commit(lambda: check_campaign_links.delay(campaign_id))
+
+
+def reader_import(import_id: int) -> None:
+    """Its dry run or its import, once the request that asked for it commits; a lost ask is
+    made again by the tick (broadsheet.services.reader_imports.stalled)."""
+    after_commit(lambda: run_import.delay(import_id))

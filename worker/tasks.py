@@ -21,7 +21,7 @@ from broadsheet.mail.checks import links_in
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED
 from broadsheet.mail.preview import message_for_test
 from broadsheet.models import Campaign, CampaignStatus, utcnow
-from broadsheet.services import campaigns, ledger, progress, samples
+from broadsheet.services import campaigns, ledger, progress, reader_imports, samples
 from broadsheet.services.engagement_report import recount_engagement
 from broadsheet.services.upkeep import run_upkeep
 from worker import heartbeat, smtp
@@ -289,6 +289,9 @@ def tick() -> dict[str, int]:
     for campaign_id in upkeep.plan:
         log.info("campaign %s: starting (scheduled time reached, or planning stalled)", campaign_id)
         start_campaign.delay(campaign_id)
+    for import_id in upkeep.imports:
+        log.warning("import %s: its run was lost; running it again", import_id)
+        run_import.delay(import_id)
     if upkeep.sweep:
         wake_sweep(res.redis)
     # Apart, after the rest: counting a large campaign takes a while (about 300 ms at a
@@ -316,6 +319,20 @@ def _broker_lost_its_state(res: Resources) -> bool:
     with it, so the tick enqueues the sends again at once instead of after STALL_AFTER; when
     nothing was lost (a first tick), the extra batches find nothing to claim."""
     return bool(res.redis.set(BROKER_MARKER, utcnow().isoformat(), nx=True))
+
+
+@celery_app.task(name="broadsheet.run_import")
+def run_import(import_id: int) -> str:
+    """Do what a readers' import started in the admin waits for: its dry run, or (once
+    confirmed) its import, a batch committed at a time (broadsheet.services.reader_imports).
+
+    Idempotent: a run takes the job with a lease, so a duplicate finds it taken and does
+    nothing; a run that dies is freed by the tick and taken up after its last committed line.
+    Not retried by Celery: the tick is the retry."""
+    res = resources()
+    outcome = reader_imports.work(res.sessions, import_id, res.settings.secret_key)
+    log.info("import %s: %s", import_id, outcome)
+    return outcome
 
 
 @celery_app.task(name="broadsheet.resume_campaign")

@@ -5,8 +5,9 @@ the driver a pass over thousands of placeholders per statement; a list sent as a
 about 20 times the joined string; and reading new readers back by `id IN (...)` may be planned
 as a scan of a table whose statistics predate the import, once per batch.
 
-The separator cannot occur in the values: addresses are checked (no control characters) and
-names cleaned (`clean_name` turns every unprintable character into a space)."""
+The separator cannot occur in the values: addresses are checked (no control characters),
+names cleaned (`clean_name` turns every unprintable character into a space), tags checked,
+and attributes are JSON text (which writes every control character as an escape)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,18 @@ SEPARATOR = "\x1f"  # ASCII's unit separator: chr(31) in the statements
 _READERS = text(
     """
     INSERT INTO subscribers (email, email_key, name, status, source, created_at,
-        status_changed_at, confirmed_at, unsubscribed_at, bounced_at, complained_at)
+        status_changed_at, confirmed_at, unsubscribed_at, bounced_at, complained_at,
+        attributes)
     SELECT r.email, r.email_key, COALESCE(r.name, ''), r.status, 'import', :now, :now,
         CASE WHEN r.status = 'active' THEN :now END,
         CASE WHEN r.status = 'unsubscribed' THEN :now END,
         CASE WHEN r.status = 'bounced' THEN :now END,
-        CASE WHEN r.status = 'complained' THEN :now END
+        CASE WHEN r.status = 'complained' THEN :now END,
+        CAST(NULLIF(r.attributes, '') AS json)
     FROM unnest(string_to_array(:emails, chr(31)), string_to_array(:keys, chr(31)),
-        string_to_array(:names, chr(31)), string_to_array(:statuses, chr(31)))
-        WITH ORDINALITY AS r(email, email_key, name, status, n)
+        string_to_array(:names, chr(31)), string_to_array(:statuses, chr(31)),
+        string_to_array(:attributes, chr(31)))
+        WITH ORDINALITY AS r(email, email_key, name, status, attributes, n)
     ORDER BY r.n
     ON CONFLICT (email_key) DO NOTHING
     RETURNING id, email_key, status
@@ -59,6 +63,17 @@ _MEMBERSHIPS = text(
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
+_TAGS = text(
+    """
+    INSERT INTO subscriber_tags (subscriber_id, tag)
+    SELECT r.id, r.tag
+    FROM unnest(CAST(string_to_array(:ids, ',') AS integer[]), string_to_array(:tags, chr(31)))
+        AS r(id, tag)
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
 def insert_readers(
     conn: Connection, rows: Sequence[dict[str, Any]], now: datetime
 ) -> list[Row[Any]]:
@@ -71,6 +86,7 @@ def insert_readers(
         # COALESCE above mends that one case).
         "names": SEPARATOR.join(r["name"] for r in rows),
         "statuses": SEPARATOR.join(r["status"] for r in rows),
+        "attributes": SEPARATOR.join(r["attributes"] or "" for r in rows),
     }
     return list(conn.execute(_READERS, params))
 
@@ -91,3 +107,12 @@ def insert_memberships(
     joined = ",".join(map(str, ids))
     params = {"now": now, "ids": joined, "newsletter_ids": list(newsletter_ids)}
     conn.execute(_MEMBERSHIPS, params)
+
+
+def insert_tags(conn: Connection, pairs: Sequence[tuple[int, str]]) -> None:
+    """Each (reader id, tag) of `pairs`, unless the reader has it already."""
+    params = {
+        "ids": ",".join(str(subscriber_id) for subscriber_id, _ in pairs),
+        "tags": SEPARATOR.join(tag for _, tag in pairs),
+    }
+    conn.execute(_TAGS, params)

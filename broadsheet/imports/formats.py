@@ -4,8 +4,9 @@ becomes here: the address, the name, and what says a reader left or bounced ther
 Recognised: Mailchimp (its subscribed, unsubscribed and cleaned exports: `UNSUB_TIME` or
 `CLEAN_TIME` filled means unsubscribed or cleaned), Substack (`email_disabled`), Ghost
 (`subscribed_to_emails`), beehiiv (`status`), Buttondown (`subscriber_type`), listmonk
-(`status`, `attributes`), and any file with an `email` column (and `name`, `status`). The other
-columns are listed as ignored: readers have no attributes of their own yet.
+(`status`, `attributes`), our own export (`broadsheet export-subscribers`), and any file with an
+`email` column (and `name`, `status`). The other columns become tags and attributes
+(`extras.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from broadsheet.errors import ValidationError
+from broadsheet.imports.extras import Extras, map_extras
 from broadsheet.models import SubscriberStatus
 
 # What a status column's words mean here: None, subscribed (the import's --status applies).
@@ -48,14 +50,16 @@ StatusRule = Callable[[Sequence[str]], SubscriberStatus | None]
 @dataclass(frozen=True)
 class Mapping:
     """How one export's columns are read: where the address and the name are, the rule for
-    the reader's status there, and a description of each column for the summary."""
+    the reader's status there, what the other columns become, and a description of each
+    column for the summary."""
 
     source: str
     email: int
     names: tuple[int, ...]
     status: StatusRule
+    extras: Extras = field(default_factory=Extras)
     used: list[tuple[str, str]] = field(default_factory=list)  # (column, what it becomes)
-    ignored: list[str] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (column, why)
 
 
 def map_columns(header: Sequence[str]) -> Mapping:
@@ -72,8 +76,10 @@ def map_columns(header: Sequence[str]) -> Mapping:
     source, rules = _source(keys, find, used, header)
     names = _names(find, used, header)
     taken = {header.index(column) for column, _ in used}
-    ignored = [h for i, h in enumerate(header) if i not in taken]
-    return Mapping(source, email, names, _combined(rules), used, ignored)
+    extras = map_extras(header, taken)
+    return Mapping(
+        source, email, names, _combined(rules), extras, used + extras.used, extras.ignored
+    )
 
 
 def _finder(keys: list[str]) -> Callable[..., int | None]:
@@ -122,6 +128,8 @@ def _source(
         rule(find("subscriber_type"), "status", _words)
         return "Buttondown", rules
     rule(find("status"), "status", _words)
+    if "attributes" in keys and "tags" in keys and "uuid" not in keys:
+        return "Broadsheet", rules
     if "attributes" in keys:
         return "listmonk", rules
     if "status" in keys and any(k in keys for k in BEEHIIV_ONLY):

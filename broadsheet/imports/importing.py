@@ -1,5 +1,8 @@
 """`import_subscribers`: an export read row by row, each row checked, the good ones written a
-batch at a time and the others handed to a rejects file with their line and reason."""
+batch at a time and the others handed to a rejects file with their line and reason.
+
+`begin_import` is the same import a batch at a time, for a caller that commits after each
+(the admin's background import, which also starts again after the last line it committed)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import csv
 import functools
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TextIO, cast
 
 from sqlalchemy.orm import Session
@@ -20,13 +23,15 @@ from broadsheet.imports.rows import Reader, check_row
 from broadsheet.imports.writing import Written, write_batch
 from broadsheet.models import SubscriberStatus, utcnow
 from broadsheet.services import erasure, newsletters
+from broadsheet.services.profiles import check_tags
 
 # Rows per batch: each batch is one multi-row INSERT (12 values a row, well under SQLite's
-# 32,766 and PostgreSQL's 65,535 parameters) and two INSERT ... SELECTs.
+# 32,766 and PostgreSQL's 65,535 parameters) and three INSERT ... SELECTs.
 BATCH_SIZE = 2000
 STATUSES = (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
 # The two columns a rejects file adds to the export's own; an import again ignores them.
 REJECT_COLUMNS = ["import_line", "import_reason"]
+COUNTS = ("rows", "imported", "updated", "skipped", "suppressed", "rejected")
 
 
 @dataclass
@@ -47,6 +52,29 @@ class Summary:
         self.skipped += written.skipped
         self.suppressed += written.suppressed
 
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTS}
+
+
+@dataclass
+class _Checked:
+    """A batch of rows checked: the readers to write and the rows rejected, as (cells, line,
+    reason); counted and written where the batch is written, so both follow its commit."""
+
+    readers: list[Reader] = field(default_factory=list)
+    rejected: list[tuple[Sequence[str], int, str]] = field(default_factory=list)
+    rows: int = 0
+    last_line: int = 0
+
+
+@dataclass
+class Importing:
+    """An import under way: its summary so far, and its batches, each written as it is
+    asked for (the last line it handled is what it yields)."""
+
+    summary: Summary
+    batches: Iterator[int]
+
 
 def import_subscribers(
     session: Session,
@@ -55,24 +83,55 @@ def import_subscribers(
     *,
     status: str = SubscriberStatus.ACTIVE.value,
     newsletter_slugs: Sequence[str] = (),
+    tags: Sequence[str] = (),
     update: bool = False,
     rejects: TextIO | None = None,
     batch_size: int = BATCH_SIZE,
     secret: str | None = None,
 ) -> Summary:
     """Bring the readers of the export `raw` (called `name` in messages) in with `status`
-    (active or pending) into the newsletters `newsletter_slugs` (default: the default one).
+    (active or pending) into the newsletters `newsletter_slugs` (default: the default one),
+    each with `tags` and the file's own tags and attributes (formats.py, extras.py).
 
     Keeps: a reader who left, bounced or complained, here or in the old sender, never comes
-    out of it able to get mail; a reader already here is skipped (with `update`, only their
-    name changes); the file is read a row at a time and written a batch at a time, so memory
-    stays flat. A file that is not UTF-8 CSV with an address column is a ValidationError on
-    `file`, a bad status or slug one on that option; a bad row is rejected (written to
-    `rejects` with its line and reason) and the import goes on; so is an address erased at
-    its reader's request (checked with `secret`, SECRET_KEY). Flushes, never commits."""
+    out of it able to get mail; a reader already here is skipped (with `update`, they take the
+    file's name, attributes and tags, and join `newsletter_slugs`: updating.py); the file is
+    read a row at a time and written a batch at a time, so memory stays flat. A file that is
+    not UTF-8 CSV with an address column is a ValidationError on `file`, a bad status, tag or
+    slug one on that option; a bad row is rejected (written to `rejects` with its line and
+    reason) and the import goes on; so is an address erased at its reader's request (checked
+    with `secret`, SECRET_KEY). Flushes, never commits."""
+    run = begin_import(
+        session, raw, name, status=status, newsletter_slugs=newsletter_slugs, tags=tags,
+        update=update, rejects=rejects, batch_size=batch_size, secret=secret,
+    )  # fmt: skip
+    for _ in run.batches:
+        pass
+    return run.summary
+
+
+def begin_import(
+    session: Session,
+    raw: BinaryIO,
+    name: str,
+    *,
+    status: str = SubscriberStatus.ACTIVE.value,
+    newsletter_slugs: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    update: bool = False,
+    rejects: TextIO | None = None,
+    batch_size: int = BATCH_SIZE,
+    secret: str | None = None,
+    after_line: int = 0,
+) -> Importing:
+    """`import_subscribers`, its options checked and the file's header read now, its batches
+    written one by one as the caller asks. Rows up to `after_line` are passed over (an import
+    taken up again after its last commit: its counts so far are the caller's), and the
+    rejects file's header is then not written again."""
     if status not in STATUSES:
         raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
     subscribed = SubscriberStatus(status)
+    given_tags = check_tags(list(tags), "tags")
     if newsletter_slugs:
         chosen = newsletters.by_slugs(session, list(newsletter_slugs), "newsletter")
         newsletter_ids = [n.id for n in chosen]
@@ -83,62 +142,68 @@ def import_subscribers(
     table = open_table(buffered, name)
     summary = Summary(map_columns(table.header))
     out = csv.writer(rejects) if rejects is not None else None
-    if out is not None:
+    if out is not None and not after_line:
         out.writerow([*table.header, *REJECT_COLUMNS])
-    reason = f"imported from {name} ({summary.mapping.source})"
     write = functools.partial(
-        write_batch, session, newsletter_ids=newsletter_ids, update_names=update,
-        reason=reason, now=utcnow(),
+        write_batch, session, newsletter_ids=newsletter_ids, tags=given_tags, update=update,
+        join_ids=newsletter_ids if newsletter_slugs else (),
+        reason=f"imported from {name} ({summary.mapping.source})", now=utcnow(),
     )  # fmt: skip
-    checked = _checked(table, summary, subscribed, out, batch_size)
     width = len(table.header)
-    for batch in ahead(checked):
-        if secret is not None:
-            batch = _without_erased(session, secret, batch, summary, out, width)
-        summary.add(write(batch))
-    return summary
 
-
-def _without_erased(
-    session: Session, secret: str, batch: list[Reader], summary: Summary, out: Any, width: int
-) -> list[Reader]:
-    """The batch less the addresses erased at their reader's request, each rejected (one
-    query a batch)."""
-    erased = erasure.erased_among(session, secret, [r.key for r in batch])
-    if not erased:
-        return batch
-    for reader in batch:
-        if reader.key in erased:
-            summary.rejected += 1
+    def batches() -> Iterator[int]:
+        for checked in ahead(_checked(table, summary.mapping, subscribed, batch_size, after_line)):
+            readers = checked.readers
+            if secret is not None and readers:
+                readers = _without_erased(session, secret, checked)
+            summary.rows += checked.rows
+            summary.rejected += len(checked.rejected)
             if out is not None:
-                cells = list(reader.cells[:width]) + [""] * (width - len(reader.cells))
-                out.writerow([*cells, reader.line, f"{reader.email} {erasure.REFUSAL}"])
-    return [r for r in batch if r.key not in erased]
+                for cells, line, reason in checked.rejected:
+                    row = list(cells[:width]) + [""] * (width - len(cells))
+                    out.writerow([*row, line, reason])
+            summary.add(write(readers))
+            yield checked.last_line
+
+    return Importing(summary, batches())
+
+
+def _without_erased(session: Session, secret: str, checked: _Checked) -> list[Reader]:
+    """The batch's readers less the addresses erased at their reader's request, each added to
+    its rejected rows (one query a batch)."""
+    erased = erasure.erased_among(session, secret, [r.key for r in checked.readers])
+    if not erased:
+        return checked.readers
+    for reader in checked.readers:
+        if reader.key in erased:
+            checked.rejected.append(
+                (reader.cells, reader.line, f"{reader.email} {erasure.REFUSAL}")
+            )
+    checked.rejected.sort(key=lambda item: item[1])
+    return [r for r in checked.readers if r.key not in erased]
 
 
 def _checked(
     table: Table,
-    summary: Summary,
+    mapping: Mapping,
     subscribed: SubscriberStatus,
-    out: Any,
     size: int,
-) -> Iterator[list[Reader]]:
-    """The rows checked, a batch at a time; each rejected row counted and written to `out`
-    (a csv writer, or None) with its line and reason, in the cells of the export's columns."""
-    width = len(table.header)
-    batch: list[Reader] = []
+    after_line: int,
+) -> Iterator[_Checked]:
+    """The rows after `after_line` checked, a batch of `size` at a time (with its rejected
+    rows and their reasons)."""
+    batch = _Checked()
     for line, row in table.rows:
-        summary.rows += 1
-        try:
-            batch.append(check_row(summary.mapping, line, row, subscribed))
-        except ValidationError as exc:
-            summary.rejected += 1
-            if out is not None:
-                cells = row[:width] + [""] * (width - len(row))
-                out.writerow([*cells, line, str(exc)])
+        if line <= after_line:
             continue
-        if len(batch) >= size:
+        batch.rows += 1
+        batch.last_line = line
+        try:
+            batch.readers.append(check_row(mapping, line, row, subscribed))
+        except ValidationError as exc:
+            batch.rejected.append((row, line, str(exc)))
+        if batch.rows >= size:
             yield batch
-            batch = []
-    if batch:
+            batch = _Checked()
+    if batch.rows:
         yield batch

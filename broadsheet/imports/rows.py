@@ -1,5 +1,5 @@
 """One row of an export checked: its address (broadsheet.addresses.check_address, no DNS),
-its name, and the status the reader comes in with."""
+its name, the status the reader comes in with, its tags and its attributes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from broadsheet.addresses import check_address, clean_name
+from broadsheet.imports.extras import row_attributes, row_tags
 from broadsheet.imports.formats import Mapping
 from broadsheet.models import SubscriberStatus
 
@@ -26,6 +27,8 @@ class Reader:
     name: str
     status: SubscriberStatus
     cells: tuple[str, ...] = ()  # the row as the export had it, for the rejects file
+    tags: tuple[str, ...] = ()
+    attributes: str | None = None  # a JSON object's text
 
 
 def check_row(
@@ -37,4 +40,6 @@ def check_row(
     address = check_address(row[mapping.email] if mapping.email < len(row) else "")
     name = clean_name(" ".join(row[i] for i in mapping.names if i < len(row)))
     status = mapping.status(row) or subscribed
-    return Reader(line, address.email, address.key, name, status, tuple(row))
+    tags = row_tags(mapping.extras, row)
+    attributes = row_attributes(mapping.extras, row)
+    return Reader(line, address.email, address.key, name, status, tuple(row), tags, attributes)

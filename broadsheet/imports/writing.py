@@ -1,7 +1,8 @@
 """A batch of checked readers written in a few statements, whatever its size: one multi-row
-INSERT ... ON CONFLICT DO NOTHING RETURNING for the readers, one INSERT for their first events
-and one for their memberships; with `update`, the names of those already here. PostgreSQL
-sends each as arrays (`arrays.py`); SQLite as multi-row VALUES and INSERT ... SELECT by id."""
+INSERT ... ON CONFLICT DO NOTHING RETURNING for the readers (their attributes with them), one
+INSERT for their first events, one for their memberships and one for their tags; with
+`update`, those already here are brought up to date (`updating.py`). PostgreSQL sends each as
+arrays (`arrays.py`); SQLite as multi-row VALUES and INSERT ... SELECT by id."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, literal, select, true, update
+from sqlalchemy import Select, Text, bindparam, literal, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from broadsheet.db import dialect_insert
 from broadsheet.imports import arrays
 from broadsheet.imports.rows import SUPPRESSED, Reader
+from broadsheet.imports.updating import update_known
 from broadsheet.models import (
     EventSource,
     Membership,
@@ -26,10 +28,15 @@ from broadsheet.models import (
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
+    SubscriberTag,
 )
 from broadsheet.models.base import UTCDateTime
 
 SUBSCRIBERS = Subscriber.__table__
+# What a new reader's row is written with (`_values`).
+COLUMNS = ("email", "email_key", "name", "status", "source", "created_at",
+           "status_changed_at", "confirmed_at", "unsubscribed_at", "bounced_at",
+           "complained_at", "attributes")  # fmt: skip
 # The time column stamped for a reader coming in with each status.
 STAMPED = {
     SubscriberStatus.ACTIVE: "confirmed_at",
@@ -45,7 +52,7 @@ class Written:
 
     imported: int = 0  # new readers who get mail (active or pending)
     suppressed: int = 0  # new readers who left, bounced or complained in the old sender
-    updated: int = 0  # readers already here whose name changed (with `update`)
+    updated: int = 0  # readers already here who changed (with `update`)
     skipped: int = 0  # already here (or earlier in the file), left as they were
 
 
@@ -54,14 +61,18 @@ def write_batch(
     readers: Sequence[Reader],
     newsletter_ids: Sequence[int],
     *,
-    update_names: bool,
+    tags: Sequence[str] = (),
+    update: bool = False,
+    join_ids: Sequence[int] = (),
     reason: str,
     now: datetime,
 ) -> Written:
     """Add the readers not already here (by address, case-insensitively), each with a first
-    event `reason` and, unless suppressed, a membership of each of `newsletter_ids`. A reader
-    already here keeps their status whatever the file says: with `update_names` only their
-    name changes (to a non-empty one). Flushes nothing of the session's: plain statements."""
+    event `reason`, `tags` and their own, their attributes and, unless suppressed, a
+    membership of each of `newsletter_ids`. A reader already here keeps their status whatever
+    the file says: with `update` they take the file's name (a non-empty one), its attributes
+    (merged into theirs), the tags, and join `join_ids` unless they left (update_known).
+    Flushes nothing of the session's: plain statements."""
     unique: dict[str, Reader] = {}
     for reader in readers:  # the first row of an address wins; the file's order is kept
         unique.setdefault(reader.key, reader)
@@ -86,15 +97,36 @@ def write_batch(
         conn.execute(_events([row.id for row in added], reason, now))
         if newsletter_ids and getting:
             conn.execute(_memberships(conn.dialect.name, getting, newsletter_ids, now))
+    pairs = [
+        (row.id, tag)
+        for row in added
+        for tag in dict.fromkeys((*tags, *unique[row.email_key].tags))
+    ]
+    if pairs:
+        insert_tags(conn, pairs)
     # Rows of addresses already here, and later rows of an address earlier in the batch (as a
     # later batch would find it here): skipped, or with `update_names` renamed by the last.
     new = {row.email_key for row in added}
     known = [r for r in readers if r.key not in new or unique[r.key] is not r]
     written.skipped = len(known)
-    if update_names and known:
-        written.updated = _rename(session, known)
+    if update and known:
+        written.updated = update_known(session, known, tags=tags, join_ids=join_ids, now=now)
         written.skipped -= written.updated
     return written
+
+
+def insert_tags(conn: Any, pairs: Sequence[tuple[int, str]]) -> None:
+    """Each (reader id, tag) of `pairs`, unless the reader has it already: one statement."""
+    if conn.dialect.name == "postgresql":
+        arrays.insert_tags(conn, pairs)
+        return
+    rows = [{"subscriber_id": i, "tag": t} for i, t in pairs]
+    conn.execute(_insert_tags(conn.dialect.name), rows)
+
+
+@functools.cache
+def _insert_tags(dialect: str) -> Any:
+    return dialect_insert(dialect, SubscriberTag.__table__).on_conflict_do_nothing()
 
 
 def _values(reader: Reader, now: datetime) -> dict[str, Any]:
@@ -102,7 +134,7 @@ def _values(reader: Reader, now: datetime) -> dict[str, Any]:
         "email": reader.email, "email_key": reader.key, "name": reader.name,
         "status": reader.status.value, "source": "import", "created_at": now,
         "status_changed_at": now, "confirmed_at": None, "unsubscribed_at": None,
-        "bounced_at": None, "complained_at": None,
+        "bounced_at": None, "complained_at": None, "attributes": reader.attributes,
     }  # fmt: skip
     stamp = STAMPED.get(reader.status)
     if stamp:
@@ -113,9 +145,15 @@ def _values(reader: Reader, now: datetime) -> dict[str, Any]:
 @functools.cache
 def _insert_readers(dialect: str) -> ReturningInsert[Any]:
     """Built once per dialect; given a list of rows SQLAlchemy sends them as multi-row VALUES
-    (its "insertmanyvalues"), a page per statement, and gathers what each page returns."""
+    (its "insertmanyvalues"), a page per statement, and gathers what each page returns. The
+    attributes arrive as JSON text already (rows.py measured it), so they are sent as text."""
+    values = {
+        c: bindparam(c, type_=Text() if c == "attributes" else SUBSCRIBERS.c[c].type)
+        for c in COLUMNS
+    }
     return (
         dialect_insert(dialect, SUBSCRIBERS)
+        .values(values)
         .on_conflict_do_nothing(index_elements=["email_key"])
         .returning(SUBSCRIBERS.c.id, SUBSCRIBERS.c.email_key, SUBSCRIBERS.c.status)
     )
@@ -160,20 +198,3 @@ def _memberships(dialect: str, ids: list[int], newsletter_ids: Sequence[int], no
     columns = ["subscriber_id", "newsletter_id", "status", "created_at", "changed_at"]
     insert = dialect_insert(dialect, Membership.__table__).from_select(columns, chosen)
     return insert.on_conflict_do_nothing()
-
-
-def _rename(session: Session, known: list[Reader]) -> int:
-    """Readers already here get the file's name where it is given and differs (the last
-    row's, for an address given twice); how many readers changed."""
-    named = {r.key: r.name for r in known if r.name}
-    if not named:
-        return 0
-    s = SUBSCRIBERS.c
-    current = session.execute(select(s.email_key, s.name).where(s.email_key.in_(named)))
-    changed = [{"k": key, "n": named[key]} for key, name in current if name != named[key]]
-    if changed:
-        statement = (
-            update(SUBSCRIBERS).where(s.email_key == bindparam("k")).values(name=bindparam("n"))
-        )
-        session.connection().execute(statement, changed)
-    return len(changed)

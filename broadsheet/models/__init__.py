@@ -20,6 +20,7 @@ from broadsheet.models.feed import Feed, FeedEntry
 from broadsheet.models.newsletter import Membership, MembershipStatus, Newsletter
 from broadsheet.models.outbox_message import ADMIN_KINDS, OutboxKind, OutboxMessage, OutboxStatus
 from broadsheet.models.publication import PUBLICATION_ROW, Publication
+from broadsheet.models.reader_import import ImportRejects, ImportStatus, ReaderImport
 from broadsheet.models.segment import Segment
 from broadsheet.models.subscriber import Subscriber, SubscriberStatus
 from broadsheet.models.subscriber_event import EventSource, SubscriberEvent
@@ -48,6 +49,8 @@ __all__ = [
     "EventSource",
     "Feed",
     "FeedEntry",
+    "ImportRejects",
+    "ImportStatus",
     "Membership",
     "MembershipStatus",
     "Newsletter",
@@ -55,6 +58,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Publication",
+    "ReaderImport",
     "ReportKind",
     "Role",
     "Segment",

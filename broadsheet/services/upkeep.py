@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from broadsheet.services import campaigns, claims, ledger, outbox_queue
+from broadsheet.services import campaigns, claims, ledger, outbox_queue, reader_imports
 
 Batch = tuple[int, int, int]  # (campaign id, first delivery id, last delivery id)
 
@@ -33,6 +33,8 @@ class Upkeep:
     sweep: bool = False  # outbox mail is due (sweep_outbox)
     mail_unknown: int = 0  # outbox rows of dead sweeps whose outcome is unknown
     mail_requeued: int = 0  # outbox rows of dead sweeps pending again
+    imports: tuple[int, ...] = ()  # readers' imports whose run was lost (run_import)
+    imports_failed: int = 0  # imports lost too often, marked failed
 
     def counts(self) -> dict[str, int]:
         return {
@@ -45,6 +47,8 @@ class Upkeep:
             "queued": self.stalled,
             "mail_unknown": self.mail_unknown,
             "mail_requeued": self.mail_requeued,
+            "imports_again": len(self.imports),
+            "imports_failed": self.imports_failed,
         }
 
 
@@ -68,7 +72,9 @@ def run_upkeep(
     Idempotent: a due campaign is started by one tick only, even when two run at once
     (a conditional UPDATE); a dead worker's in-flight row becomes `unknown` once and its
     other rows go back to the queue, to be sent at once (its ranges are returned); a stalled
-    campaign's due rows get fresh batches, which are harmless if the old tasks still exist.
+    campaign's due rows get fresh batches, which are harmless if the old tasks still exist;
+    a readers' import whose run was lost is freed for a new run (it goes on after its last
+    committed line), or failed after reader_imports.MAX_ATTEMPTS.
     """
     due = campaigns.start_due(session, now)
     unknown = requeued = 0
@@ -85,6 +91,7 @@ def run_upkeep(
     finished = ledger.complete_if_done(session, notify_admins=notify_admins)
     mail_due = outbox_queue.next_due(session)
     stalled = ledger.campaigns_needing_work(session, now - stall_after, tasks_lost=tasks_lost)
+    imports = reader_imports.stalled(session, now, stall_after)
     for campaign_id in stalled["queued"]:
         batches.extend(
             (campaign_id, first, last)
@@ -103,4 +110,6 @@ def run_upkeep(
         sweep=mail_due is not None and mail_due <= now,
         mail_unknown=mail.unknown,
         mail_requeued=mail.requeued,
+        imports=imports.again,
+        imports_failed=imports.failed,
     )

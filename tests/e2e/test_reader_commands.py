@@ -5,6 +5,7 @@ rejects file) and `broadsheet erase-subscriber`."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import sys
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadsheet.models import Subscriber
+from broadsheet.models import Subscriber, SubscriberTag
 from broadsheet.settings import PROJECT_ROOT
 from tests.broadsheet.imports.exports import editors_trial
 from tests.support.services import make_tempdir
@@ -43,12 +44,14 @@ def test_the_editors_trial_through_the_command(committed):
     code, out = broadsheet("import-subscribers", str(export), "--dry-run")
     assert code == 0, out
     assert "Columns (Mailchimp export):" in out and "Email Address -> email" in out
-    assert "ignored: MEMBER_RATING, OPTIN_TIME, TAGS" in out
+    assert "MEMBER_RATING -> attribute member_rating" in out and "TAGS -> tags" in out
     assert "1,000 imported, 0 updated, 20 skipped, 30 suppressed, 50 rejected" in out
     assert "dry run: nothing was written" in out
     assert readers(committed) == 0
 
-    code, out = broadsheet("import-subscribers", str(export), "--rejects", str(rejects))
+    code, out = broadsheet(
+        "import-subscribers", str(export), "--rejects", str(rejects), "--tag", "from-mc"
+    )
     assert code == 0, out
     assert "1,100 rows: 1,000 imported, 0 updated, 20 skipped, 30 suppressed, 50 rejected" in out
     assert readers(committed) == 1030
@@ -56,6 +59,9 @@ def test_the_editors_trial_through_the_command(committed):
         rows = list(csv.DictReader(f))
     assert [int(r["import_line"]) for r in rows] == bad_lines
     assert all(r["import_reason"].startswith("email: ") for r in rows)
+    tagged = select(func.count()).where(SubscriberTag.tag == "from-mc")
+    assert committed.scalar(tagged) == 1030
+    committed.rollback()
 
     code, out = broadsheet("import-subscribers", str(export))  # again: all known now
     assert "0 imported, 0 updated, 1,050 skipped, 0 suppressed, 50 rejected" in out
@@ -64,10 +70,10 @@ def test_the_editors_trial_through_the_command(committed):
     code, out = broadsheet("export-subscribers", "--status", "unsubscribed", "-o", str(back))
     assert (code, out.strip()) == (0, "30 readers exported")
     with back.open(newline="", encoding="utf-8") as f:
-        assert [r["email"] for r in csv.DictReader(f)][:2] == [
-            "gone0@example.org",
-            "gone1@example.org",
-        ]
+        gone = list(csv.DictReader(f))
+    assert [r["email"] for r in gone][:2] == ["gone0@example.org", "gone1@example.org"]
+    assert gone[0]["tags"] == "from-mc"
+    assert json.loads(gone[0]["attributes"]) == {"member_rating": "1"}  # UNSUB_TIME: the status
 
 
 def test_a_file_that_is_not_utf8_is_refused_and_nothing_written(committed):

@@ -23,6 +23,7 @@ from web.admin import (
     home,
     newsletters,
     publication,
+    reader_imports,  # noqa: F401  (its routes join the subscribers section)
     reports,
     subscribers,
     tokens,

@@ -38,7 +38,19 @@ from web.db import session
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
 # Reading takes READ, changes EDIT; so does the add form, which only an editor can send.
 # Their data (everything kept about them) is an editor's to download, as changes are.
-guard(bp, current_role, rights={"new": Right.EDIT, "export": Right.EDIT})
+# So are imports and exports of readers (web/admin/reader_imports.py).
+IMPORTS_AND_EXPORTS = ("import_form", "import_upload", "import_show", "import_progress",
+                       "import_start", "import_rejects", "export_form",
+                       "export_download")  # fmt: skip
+guard(
+    bp,
+    current_role,
+    rights={
+        "new": Right.EDIT,
+        "export": Right.EDIT,
+        **dict.fromkeys(IMPORTS_AND_EXPORTS, Right.EDIT),
+    },
+)
 PAGE = 50
 ADD_FIELDS = ("email", "name", "status", "reason")
 STATUS_CHOICES = [

@@ -160,3 +160,36 @@ document.addEventListener("DOMContentLoaded", () => {
   schemeSwitch(document);
   for (const card of document.querySelectorAll("[data-progress-url]")) liveDelivery(card);
 });
+
+// An import of readers being checked or run: its bar and counts kept up to date without a
+// reload; when its state changes (checked, done, failed), the page is loaded again for it.
+function liveImport(section) {
+  const number = new Intl.NumberFormat();
+  const poll = async () => {
+    try {
+      const answer = await fetch(section.dataset.importUrl, { headers: { Accept: "application/json" } });
+      if (answer.ok) {
+        const data = await answer.json();
+        if (data.status !== section.dataset.status) {
+          location.reload();
+          return;
+        }
+        const bar = section.querySelector("[data-import-bar]");
+        if (bar && data.share !== null) bar.value = data.share;
+        for (const [key, value] of Object.entries(data.counts)) {
+          for (const el of section.querySelectorAll(`[data-import-count="${key}"]`)) {
+            el.textContent = number.format(value);
+          }
+        }
+      }
+    } catch (error) {
+      // A network hiccup: try again at the next tick.
+    }
+    setTimeout(poll, 1000);
+  };
+  if (["checking", "running"].includes(section.dataset.status)) setTimeout(poll, 1000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const section of document.querySelectorAll("[data-import-url]")) liveImport(section);
+});

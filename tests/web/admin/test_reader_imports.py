@@ -1,0 +1,171 @@
+"""The admin's "Import readers" and "Export readers": an upload checked by a real worker (the
+mapping and the counts shown, nothing written), then imported once confirmed, its rejects
+downloadable; bad uploads refused at their field (413 for one too large); an import whose
+worker was lost taken up again after its last committed line; an export filtered and read
+back whole."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from broadsheet.db import make_session_factory
+from broadsheet.imports import import_subscribers
+from broadsheet.models import ImportStatus, ReaderImport, Subscriber, SubscriberStatus, utcnow
+from broadsheet.services import erasure, reader_imports, subscriptions
+from tests.broadsheet.imports.exports import MAILCHIMP, csv_bytes, editors_trial
+from tests.support.admin import csrf_token, sign_in
+from tests.support.apps import make_app
+from tests.support.factories import make_user
+
+FORM = "/admin/subscribers/imports/new"
+
+
+def upload(client, content: bytes, name: str = "members.csv", **fields):
+    data = {"csrf_token": csrf_token(client, FORM), "status": "active", **fields,
+            "file": (io.BytesIO(content), name)}  # fmt: skip
+    return client.post("/admin/subscribers/imports", data=data, content_type="multipart/form-data")
+
+
+def wait_for(client, url: str, status: str, seconds: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        data: dict[str, Any] = client.get(f"{url}/progress").get_json()
+        if data["status"] == status:
+            return data
+        assert data["status"] != "failed", client.get(url).get_data(as_text=True)
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never became {status}")
+
+
+def test_the_editors_trial_uploaded_checked_confirmed_and_run_by_the_worker(
+    editor, committed, settings, celery_worker
+):
+    gone = subscriptions.create_subscriber(committed, "erased@example.org", status="active")
+    erasure.erase(committed, gone.id, settings.secret_key)
+    committed.commit()
+    raw, bad_lines = editors_trial()
+    content = raw.getvalue() + b"erased@example.org,Er,,1,,,,\r\n"
+    answer = upload(editor, content, tags="spring")
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    page = answer.headers["Location"]
+    wait_for(editor, page, "checked")
+    html = editor.get(page).get_data(as_text=True)
+    assert "Columns (Mailchimp export)" in html and "attribute member_rating" in html
+    assert "Import 1,000 readers" in html
+    assert committed.scalar(select(func.count()).select_from(Subscriber)) == 1  # the dry run
+    committed.rollback()
+    start = editor.post(f"{page}/start", data={"csrf_token": csrf_token(editor, page),
+                                               "confirm": "yes"})  # fmt: skip
+    assert start.status_code == 303
+    done = wait_for(editor, page, "done")
+    assert {k: done["counts"][k] for k in ("imported", "skipped", "suppressed", "rejected")} == {
+        "imported": 1000, "skipped": 20, "suppressed": 30, "rejected": 51
+    }  # fmt: skip
+    rejects = editor.get(f"{page}/rejects.csv")
+    assert rejects.headers["Content-Disposition"] == 'attachment; filename="members-rejects.csv"'
+    rows = list(csv.DictReader(io.StringIO(rejects.get_data(as_text=True))))
+    assert [int(r["import_line"]) for r in rows][:50] == bad_lines
+    assert all(r["import_reason"] for r in rows)
+    assert rows[-1]["Email Address"] == "erased@example.org"
+    assert "erased at the reader's request" in rows[-1]["import_reason"]
+    assert committed.scalar(
+        select(func.count()).where(Subscriber.email_key == "erased@example.org")
+    ) == 0  # fmt: skip
+    job = committed.scalars(select(ReaderImport)).one()
+    assert job.content is None and job.counts and job.counts["rows"] == 1101
+
+
+def test_bad_uploads_are_refused_at_their_field(editor):
+    nothing = upload(editor, b"")
+    assert nothing.status_code == 422 and 'id="file-error"' in nothing.get_data(as_text=True)
+    latin = upload(editor, "email\nzoë@example.org\n".encode("latin-1"))
+    assert latin.status_code == 422 and "is not UTF-8 text" in latin.get_data(as_text=True)
+    options = upload(editor, b"email\na@example.org\n", tags="no way!", newsletters="nope")
+    html = options.get_data(as_text=True)
+    assert options.status_code == 422
+    assert 'id="tags-error"' in html and 'id="newsletters-error"' in html
+
+
+@pytest.mark.commits
+def test_an_upload_too_large_is_refused_before_it_is_read(settings, stack, committed):
+    app = make_app(dataclasses.replace(settings, import_max_bytes=2048))
+    make_user(committed, "editor")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    answer = upload(client, b"email\n" + b"a@example.org\n" * 400)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 413 and 'id="file-error"' in html
+    assert "is 6 KB; an import takes at most 2 KB (IMPORT_MAX_BYTES)" in html
+
+
+def test_a_viewer_may_not_import_or_export(app, committed):
+    make_user(committed, "operator")
+    client = app.test_client()
+    sign_in(client, "operator@example.org")
+    assert client.get(FORM).status_code == 403
+    assert client.get("/admin/subscribers/export.csv").status_code == 403
+
+
+@pytest.mark.commits
+def test_a_lost_run_is_taken_up_after_its_last_committed_line(committed, engine, settings):
+    """A run that died after committing the first 600 rows (its readers, counts and line
+    together): the tick frees it, and a new run imports the rest, nobody twice."""
+    sessions = make_session_factory(engine)
+    lines = [MAILCHIMP] + [[f"r{n}@example.org", "R", str(n), "1", "", "", "", ""]
+                           for n in range(1000)]  # fmt: skip
+    content = csv_bytes(lines).getvalue()
+    job = reader_imports.create_import(
+        committed, "lost.csv", content, status="active", newsletter_slugs=[], tags=[],
+        update=False, created_by="editor@example.org",
+    )  # fmt: skip
+    committed.commit()
+    assert reader_imports.work(sessions, job.id, settings.secret_key) == "checked"
+    assert reader_imports.confirm(committed, job.id)
+    first = import_subscribers(committed, csv_bytes(lines[:601]), "lost.csv")  # lines 2 to 601
+    job = committed.get(ReaderImport, job.id)
+    job.counts, job.line_done = first.counts(), 601
+    job.lease, job.heartbeat_at = "a-dead-run", utcnow() - timedelta(minutes=5)
+    committed.commit()
+    assert reader_imports.work(sessions, job.id, settings.secret_key) == "not mine"  # held
+    with sessions.begin() as session:
+        found = reader_imports.stalled(session, utcnow(), timedelta(seconds=120))
+    assert found.again == (job.id,)
+    assert reader_imports.work(sessions, job.id, settings.secret_key) == "done"
+    committed.expire_all()
+    job = committed.get(ReaderImport, job.id)
+    assert job.status == ImportStatus.DONE and job.attempts == 1  # the dead run was made here
+    assert job.counts == {"rows": 1000, "imported": 1000, "updated": 0, "skipped": 0,
+                          "suppressed": 0, "rejected": 0}  # fmt: skip
+    assert committed.scalar(select(func.count()).select_from(Subscriber)) == 1000
+    job.status, job.lease, job.attempts = ImportStatus.RUNNING, "dead", 3
+    job.heartbeat_at = utcnow() - timedelta(minutes=5)
+    committed.commit()
+    with sessions.begin() as session:
+        assert reader_imports.stalled(session, utcnow(), timedelta(seconds=120)).failed == 1
+    committed.expire_all()
+    assert committed.get(ReaderImport, job.id).status == ImportStatus.FAILED
+
+
+def test_the_export_download_is_filtered_and_reads_back(editor, committed):
+    subscriptions.create_subscriber(committed, "ann@example.org", "Ann", status="active",
+                                    tags=["donor"], attributes={"n": 3})  # fmt: skip
+    subscriptions.create_subscriber(committed, "bo@example.org", "Bo", status="pending")
+    committed.commit()
+    assert editor.get("/admin/subscribers/export").status_code == 200
+    answer = editor.get("/admin/subscribers/export.csv?status=active&newsletter=&segment=")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert [(r["email"], r["tags"], r["attributes"]) for r in rows] == [
+        ("ann@example.org", "donor", '{"n": 3}')
+    ]
+    bad = editor.get("/admin/subscribers/export.csv?segment=Nobody")
+    assert bad.status_code == 422 and 'id="segment-error"' in bad.get_data(as_text=True)
+    assert SubscriberStatus.ACTIVE.value == rows[0]["status"]
