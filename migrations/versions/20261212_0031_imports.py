@@ -1,8 +1,8 @@
 """imports: readers' imports started in the admin, the uploaded file kept in the database for
 a worker on any machine, their progress per batch; import_rejects, their rejected rows
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-12 09:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import broadsheet.models.base
 
-revision: str = "0030"
-down_revision: str | None = "0029"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
