@@ -5,6 +5,7 @@ from __future__ import annotations
 from broadsheet.services import outbox_queue
 from web.db import after_commit, session
 from web.extensions import redis_client
+from worker.feeds import poll_feed
 from worker.tasks import (
     check_campaign_links,
     resume_campaign,
@@ -42,3 +43,7 @@ def copies_for_test(campaign_id: int, addresses: list[str], requested_by: str) -
 
 def link_check(campaign_id: int) -> None:
     after_commit(lambda: check_campaign_links.delay(campaign_id))
+
+
+def feed_poll(feed_id: int) -> None:
+    after_commit(lambda: poll_feed.delay(feed_id))

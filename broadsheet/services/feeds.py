@@ -60,11 +60,12 @@ def get_feed(session: Session, feed_id: int) -> Feed:
 
 
 def update_feed(session: Session, feed_id: int, *, newsletter: object, send_now: object) -> Feed:
-    """Send the feed's next campaigns to another newsletter (a slug), as drafts or at once.
-    Campaigns already made keep their audience. Every problem at once (ValidationError)."""
+    """Send the feed's next campaigns to another newsletter (a slug; None: every active
+    reader), as drafts or at once. Campaigns already made keep their audience. Every problem
+    at once (ValidationError)."""
     feed = get_feed(session, feed_id)
     errors: dict[str, str] = {}
-    newsletter_id = _newsletter_id(session, newsletter, errors)
+    newsletter_id = None if newsletter is None else _newsletter_id(session, newsletter, errors)
     _check_send_now(send_now, errors)
     if errors:
         raise ValidationError(errors)

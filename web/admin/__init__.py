@@ -20,6 +20,7 @@ from web.admin import (
     auth,
     campaign_deliveries,  # noqa: F401  (its routes join the campaigns section)
     campaigns,
+    feeds,
     home,
     newsletters,
     publication,
@@ -49,6 +50,7 @@ SECTIONS = (
     tracking.bp,
     subscribers.bp,
     newsletters.bp,
+    feeds.bp,
     reports.bp,
     users.bp,
     tokens.bp,
@@ -99,6 +101,7 @@ def _navigation() -> dict[str, object]:
         ("admin.campaigns.index", "Campaigns", Right.READ),
         ("admin.subscribers.index", "Subscribers", Right.READ),
         ("admin.newsletters.index", "Newsletters", Right.READ),
+        ("admin.feeds.index", "Feeds", Right.READ),
         ("admin.reports.index", "Reports", Right.READ),
         ("admin.users.index", "People", Right.MANAGE),
         ("admin.tokens.index", "API tokens", Right.MANAGE),
