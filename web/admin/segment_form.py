@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from flask import request
 
-from broadsheet.errors import ValidationError
 from broadsheet.services.audiences import ENGAGEMENT_RULES, TAG_RULES, TIME_RULES
 
 SOURCES = [
@@ -22,9 +21,9 @@ SOURCES = [
 TEXT_FIELDS = ("name", *TAG_RULES, *TIME_RULES, *ENGAGEMENT_RULES)
 
 
-def read_form(zone: ZoneInfo) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The posted form as typed (to show again) and as rules (unchecked but for the form's own
-    fields: a date that is not one is a ValidationError naming its field)."""
+def read_form(zone: ZoneInfo) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The posted form as typed (to show again), as rules (for the service to check), and the
+    form's own errors by field (a date that is not one)."""
     form: dict[str, Any] = {name: request.form.get(name, "").strip() for name in TEXT_FIELDS}
     form["newsletters"] = request.form.getlist("newsletters")
     form["sources"] = request.form.getlist("sources")
@@ -49,9 +48,7 @@ def read_form(zone: ZoneInfo) -> tuple[dict[str, Any], dict[str, Any]]:
         typed = form[rule]
         if typed:
             rules[rule] = int(typed) if typed.isascii() and typed.isdigit() else typed
-    if errors:
-        raise ValidationError(errors)
-    return form, rules
+    return form, rules, errors
 
 
 def form_of(

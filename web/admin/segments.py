@@ -135,12 +135,14 @@ def delete(segment_id: int) -> ResponseReturnValue:
 def _save(segment: Segment | None) -> ResponseReturnValue:
     """Create or update from the posted form; "Preview count" counts without saving."""
     db = session()
-    try:
-        form, rules = read_form(_zone())
-    except ValidationError as exc:
-        form = {**request.form, "newsletters": request.form.getlist("newsletters")}
-        form["sources"] = request.form.getlist("sources")
-        return _form(segment, form, exc.fields), 422
+    form, rules, unread = read_form(_zone())
+    if unread:  # a day that is not one; the other rules' errors are shown with it
+        try:
+            segments.check_segment_rules(db, rules)
+        except ValidationError as exc:
+            unread = {**field_errors(exc.fields), **unread}
+        unread.pop("rules", None)  # the rule that could not be read is one
+        return _form(segment, form, unread), 422
     try:
         if request.form.get("preview") == "yes":
             return _form(segment, form, {}, preview=segments.count_rules(db, rules))

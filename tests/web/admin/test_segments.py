@@ -67,8 +67,10 @@ def test_a_bad_segment_form_names_each_field(app, committed, editor):
     refused = post(
         editor, "/admin/segments", name="", tags_any="ok, !bad", signed_up_after="2026-13-40",
     )  # fmt: skip
+    html = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert 'id="signed_up_after-error"' in refused.get_data(as_text=True)
+    assert 'id="signed_up_after-error"' in html and 'id="tags_any-error"' in html
+    assert 'value="2026-13-40"' in html
     refused = post(
         editor, "/admin/segments", name="", tags_any="ok, !bad", engaged_in_last="0",
         newsletters="gone", preview="yes",
@@ -135,6 +137,8 @@ def test_removing_a_segment_names_the_campaigns_waiting_with_it(app, committed, 
     assert made.status_code == 303
     campaign = committed.scalars(select(Campaign)).one()
     assert campaign.audience_rules == {"tags_any": ["donor"], "segment": "Donors"}
+    draft = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "the segment “Donors”, with its rules as they were" in draft
     asked = post(editor, f"/admin/segments/{segment.id}/delete")
     html = asked.get_data(as_text=True)
     assert asked.status_code == 200 and "1 campaign not sent yet was made for it" in html
