@@ -5,6 +5,7 @@ from __future__ import annotations
 from broadsheet.services import outbox_queue
 from web.db import after_commit, session
 from web.extensions import redis_client
+from worker.feeds import poll_feed
 from worker.tasks import (
     check_campaign_links,
     resume_campaign,
@@ -49,3 +50,7 @@ def reader_import(import_id: int) -> None:
     """Its dry run or its import, once the request that asked for it commits; a lost ask is
     made again by the tick (broadsheet.services.reader_imports.stalled)."""
     after_commit(lambda: run_import.delay(import_id))
+
+
+def feed_poll(feed_id: int) -> None:
+    after_commit(lambda: poll_feed.delay(feed_id))

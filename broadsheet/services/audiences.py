@@ -56,7 +56,8 @@ def check_audience(session: Session, audience: object) -> tuple[str, dict[str, A
 
 
 def check_rules(session: Session, given: object, field: str) -> dict[str, Any]:
-    """Rules as kept: each checked, newsletters as ids, a segment's rules added in."""
+    """Rules as kept: each checked, newsletters as ids, a segment's rules added in (and
+    overridden by the rules given with it). Every rule at fault at once."""
     if not isinstance(given, dict):
         raise ValidationError(
             {field: 'must be "everyone" or an object such as {"newsletters": ["weekly"]}'}
@@ -67,37 +68,53 @@ def check_rules(session: Session, given: object, field: str) -> dict[str, Any]:
             {field: f"unknown rule {unknown[0]!r}; known: {', '.join(KNOWN_RULES)}"}
         )
     rules: dict[str, Any] = {}
-    if "segment" in given:
-        rules.update(_segment_rules(session, given["segment"], f"{field}.segment"))
-    if NEWSLETTERS in given:
-        chosen = newsletters.by_slugs(session, given[NEWSLETTERS], f"{field}.newsletters")
-        rules[NEWSLETTERS] = [n.id for n in chosen]
-    for rule in TAG_RULES:
-        if rule in given:
-            tags = check_tags(given[rule], f"{field}.{rule}")
-            if not tags:
-                raise ValidationError({f"{field}.{rule}": "must name at least one tag"})
-            rules[rule] = tags
-    if "sources" in given:
-        sources = given["sources"]
-        if (
-            not isinstance(sources, list)
-            or not sources
-            or not all(isinstance(s, str) and 0 < len(s) <= 32 for s in sources)
-        ):
-            raise ValidationError({f"{field}.sources": "must be a list of signup sources"})
-        rules["sources"] = list(dict.fromkeys(sources))
-    for rule in TIME_RULES:
-        if rule in given:
-            rules[rule] = _time(given[rule], f"{field}.{rule}").isoformat()
-    for rule in ENGAGEMENT_RULES:
-        if rule in given:
-            n = given[rule]
-            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CAMPAIGNS_BACK:
-                whole = f"must be a whole number of campaigns, 1 to {MAX_CAMPAIGNS_BACK}"
-                raise ValidationError({f"{field}.{rule}": whole})
-            rules[rule] = n
+    errors: dict[str, str] = {}
+    # A segment's rules first, so that the rules given with it override them; then the
+    # others in the order of KNOWN_RULES, as they are kept.
+    for rule in sorted(given, key=lambda rule: (rule != "segment", KNOWN_RULES.index(rule))):
+        try:
+            _check_rule(session, rule, given[rule], f"{field}.{rule}", rules)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
     return rules
+
+
+def _check_rule(
+    session: Session, rule: str, value: object, field: str, rules: dict[str, Any]
+) -> None:
+    """Check one rule and keep it in `rules` (a segment's rules added in); ValidationError on
+    `field` otherwise."""
+    if rule == "segment":
+        rules.update(_segment_rules(session, value, field))
+    elif rule == NEWSLETTERS:
+        rules[rule] = [n.id for n in newsletters.by_slugs(session, value, field)]
+    elif rule in TAG_RULES:
+        tags = check_tags(value, field)
+        if not tags:
+            raise ValidationError({field: "must name at least one tag"})
+        rules[rule] = tags
+    elif rule == "sources":
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(s, str) and 0 < len(s) <= 32 for s in value)
+        ):
+            raise ValidationError({field: "must be a list of signup sources"})
+        rules[rule] = list(dict.fromkeys(value))
+    elif rule in TIME_RULES:
+        rules[rule] = _time(value, field).isoformat()
+    elif rule in ENGAGEMENT_RULES:
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= MAX_CAMPAIGNS_BACK
+        ):
+            raise ValidationError(
+                {field: f"must be a whole number of campaigns, 1 to {MAX_CAMPAIGNS_BACK}"}
+            )
+        rules[rule] = value
 
 
 def _segment_rules(session: Session, name: object, field: str) -> dict[str, Any]:

@@ -161,10 +161,15 @@ def audience_choices(session: Session) -> list[tuple[str, str, int]]:
 
 
 def audience_from_form(value: str) -> object:
-    """A choice of `audience_choices` as `create_campaign` takes it (anything else as it
-    came, for it to refuse naming the field)."""
-    kind, colon, slug = value.partition(":")
-    return {audiences.NEWSLETTERS: [slug]} if colon and kind == "newsletter" else value
+    """A choice of `audience_choices` ("newsletter:<slug>"), or a saved segment's
+    ("segment:<name>"), as `create_campaign` takes it (anything else as it came, for it to
+    refuse naming the field)."""
+    kind, colon, rest = value.partition(":")
+    if colon and kind == "newsletter":
+        return {audiences.NEWSLETTERS: [rest]}
+    if colon and kind == "segment":
+        return {"segment": rest}
+    return value
 
 
 def recipients_for_test(raw: object) -> list[str]:

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import Conflict, NotFound, ValidationError
-from broadsheet.models import Segment, Subscriber, SubscriberStatus, utcnow
+from broadsheet.models import (
+    Campaign,
+    CampaignStatus,
+    Segment,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
 from broadsheet.services import audiences
 
 
@@ -35,26 +42,7 @@ def get_segment(session: Session, segment_id: int) -> Segment:
 def create_segment(session: Session, name: object, rules: object) -> Segment:
     """A named segment of checked rules (at least one; not another segment's name: its rules
     would be copied, and a later change to it would not follow). A name in use is a Conflict."""
-    errors: dict[str, str] = {}
-    title = name.strip() if isinstance(name, str) else ""
-    if not title or len(title) > 100:
-        errors["name"] = "must be 1 to 100 characters"
-    checked: dict[str, Any] = {}
-    if isinstance(rules, dict) and "segment" in rules:
-        errors["rules.segment"] = "a segment cannot include another; give its rules"
-    else:
-        try:
-            checked = audiences.check_rules(session, rules, "rules")
-        except ValidationError as exc:
-            errors.update(exc.fields)
-        if (
-            not checked
-            and "rules" not in errors
-            and not any(k.startswith("rules.") for k in errors)
-        ):
-            errors["rules"] = "must hold at least one rule"
-    if errors:
-        raise ValidationError(errors)
+    title, checked = _checked(session, name, rules)
     if session.scalar(select(Segment.id).where(Segment.name == title)) is not None:
         raise Conflict(f"a segment is already named {title!r}")
     segment = Segment(name=title, rules=checked, created_at=utcnow())
@@ -63,8 +51,78 @@ def create_segment(session: Session, name: object, rules: object) -> Segment:
     return segment
 
 
+def update_segment(session: Session, segment_id: int, name: object, rules: object) -> Segment:
+    """New name and rules for a segment, checked as for a new one. Campaigns already made
+    for it keep the rules they were made with (a campaign copies them)."""
+    segment = get_segment(session, segment_id)
+    title, checked = _checked(session, name, rules)
+    taken = select(Segment.id).where(Segment.name == title, Segment.id != segment_id)
+    if session.scalar(taken) is not None:
+        raise Conflict(f"a segment is already named {title!r}")
+    segment.name, segment.rules = title, checked
+    session.flush()
+    return segment
+
+
+def delete_segment(session: Session, segment_id: int) -> None:
+    """Remove the segment; campaigns made for it keep their copy of its rules."""
+    session.delete(get_segment(session, segment_id))
+    session.flush()
+
+
+def count_rules(session: Session, rules: object) -> int:
+    """How many readers rules not saved yet would hold now (the count shown before saving);
+    ValidationError as for a new segment's rules."""
+    checked = check_segment_rules(session, rules)
+    condition = audiences.readers_condition(audiences.CHOSEN, checked)
+    return session.scalar(select(func.count()).select_from(Subscriber).where(condition)) or 0
+
+
+def unsent_campaigns(session: Session, segment: Segment) -> list[Campaign]:
+    """The campaigns made for the segment that have not started (drafts and scheduled): a
+    handful at most, read by status and told apart by the segment's name in their rules."""
+    waiting = select(Campaign).where(
+        Campaign.status.in_((CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)),
+        Campaign.audience_rules.is_not(None),
+    )
+    return [
+        campaign
+        for campaign in session.scalars(waiting.order_by(Campaign.id))
+        if (campaign.audience_rules or {}).get("segment") == segment.name
+    ]
+
+
+def check_segment_rules(session: Session, rules: object) -> dict[str, Any]:
+    """A segment's rules as kept: checked by audiences (ValidationError on `rules.<rule>`),
+    at least one, and no other segment in them."""
+    if isinstance(rules, dict) and "segment" in rules:
+        raise ValidationError({"rules.segment": "a segment cannot include another; give its rules"})
+    checked = audiences.check_rules(session, rules, "rules")
+    if not checked:
+        raise ValidationError({"rules": "must hold at least one rule"})
+    return checked
+
+
+def _checked(session: Session, name: object, rules: object) -> tuple[str, dict[str, Any]]:
+    """The name and the rules, every problem with either at once (ValidationError)."""
+    errors: dict[str, str] = {}
+    title = name.strip() if isinstance(name, str) else ""
+    if not title or len(title) > 100:
+        errors["name"] = "must be 1 to 100 characters"
+    checked: dict[str, Any] = {}
+    try:
+        checked = check_segment_rules(session, rules)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+    return title, checked
+
+
 def count(session: Session, segment: Segment) -> int:
-    """How many readers the segment holds now (what a campaign to it would be planned for)."""
+    """How many readers the segment holds now (what a campaign to it would be planned for).
+    One pass over the readers its rules can reach: tens of milliseconds at 100,000 readers,
+    so a page counts one segment, never every row of a list."""
     condition = audiences.readers_condition(audiences.CHOSEN, segment.rules)
     query = select(func.count()).select_from(Subscriber).where(condition)
     return session.scalar(query) or 0

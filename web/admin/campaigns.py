@@ -34,7 +34,7 @@ from broadsheet.mail.preview import (
     preview_message,
 )
 from broadsheet.models import Campaign, CampaignStatus
-from broadsheet.services import campaigns
+from broadsheet.services import campaigns, segments
 from broadsheet.services.paging import page_size
 from broadsheet.services.progress import counted_at
 from broadsheet.settings import Settings
@@ -119,7 +119,12 @@ def create() -> ResponseReturnValue:
             tracking=_tracking(form["tracking"]),
         )
     except ValidationError as exc:
-        return _new_form(form, exc.fields), 422
+        # A rule of the audience (an unknown segment) is shown by the audience's field.
+        errors = {
+            k.partition(".")[0] if k.startswith("audience.") else k: v
+            for k, v in exc.fields.items()
+        }
+        return _new_form(form, errors), 422
     flash("Draft saved. Check the preview and the checks, send yourself a test, then send.")
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign.id), 303)
 
@@ -143,6 +148,7 @@ def _new_form(form: Mapping[str, str | None], errors: dict[str, str]) -> str:
         errors=errors,
         articles=choices,
         audiences=campaigns.audience_choices(session()),
+        segments=segments.list_segments(session()),
     )
 
 

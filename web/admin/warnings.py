@@ -1,7 +1,8 @@
 """The overview's warnings: what is wrong, in plain words, each with where to look.
 
 The system's health first (workers, beat, relays, the bounce mailbox: broadsheet.health),
-then complaint rates above Gmail's line per recent campaign, each linked to its reports.
+then complaint rates above Gmail's line per recent campaign, each linked to its reports,
+then feeds paused (by their failures or by an editor), each linked to its page.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet import health
 from broadsheet.health import COMPLAINT_LINE
-from broadsheet.services import reception
+from broadsheet.services import feeds, reception
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def warnings(db: Session, system: health.Health | None, now: datetime) -> list[W
     else:
         texts = health.warnings(system, now)
     found = [Warning(" ".join(texts), here, "See the system")] if texts else []
-    return found + complaint_warnings(db)
+    return found + complaint_warnings(db) + feed_warnings(db)
 
 
 def complaint_warnings(db: Session) -> list[Warning]:
@@ -51,6 +52,26 @@ def complaint_warnings(db: Session) -> list[Warning]:
                 "or refuses it.",
                 url_for("admin.reports.index", kind="complaint"),
                 "See the complaints",
+            )
+        )
+    return found
+
+
+def feed_warnings(db: Session) -> list[Warning]:
+    """A warning per paused feed: its new entries wait until someone resumes it."""
+    found = []
+    for feed in feeds.paused_feeds(db):
+        why = (
+            f"after {feed.failures} failed polls in a row (the last: {feed.last_error})"
+            if feed.failures and feed.last_error
+            else "by an editor"
+        )
+        found.append(
+            Warning(
+                f"The feed {feed.url} is paused {why}: its new entries do not become "
+                "articles or campaigns until it is resumed.",
+                url_for("admin.feeds.show", feed_id=feed.id),
+                "See the feed",
             )
         )
     return found

@@ -155,7 +155,47 @@ function liveDelivery(card) {
   setTimeout(poll, 1000);
 }
 
+// A segment's readers, counted only when asked (a count reads every reader it could hold):
+// a link in the list, or the segment chosen in a campaign's audience. Without the script the
+// link opens the segment's page, which counts it.
+async function fetchCount(url) {
+  const answer = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!answer.ok) throw new Error(`${answer.status}`);
+  return (await answer.json()).text;
+}
+
+function countsOnRequest(root) {
+  for (const link of root.querySelectorAll("a[data-count-url]")) {
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      link.textContent = "Counting…";
+      try {
+        link.replaceWith(await fetchCount(link.dataset.countUrl));
+      } catch (error) {
+        link.textContent = "Could not count: open its page";
+        link.removeAttribute("data-count-url");
+      }
+    });
+  }
+  for (const select of root.querySelectorAll("select[data-counted-choice]")) {
+    const out = root.getElementById(select.dataset.countedChoice);
+    const show = async () => {
+      const url = select.selectedOptions[0]?.dataset.countUrl;
+      out.textContent = url ? "Counting its readers…" : "";
+      if (!url) return;
+      try {
+        out.textContent = `${await fetchCount(url)} in it now.`;
+      } catch (error) {
+        out.textContent = "Its readers could not be counted; the draft's page counts them.";
+      }
+    };
+    select.addEventListener("change", show);
+    show();
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  countsOnRequest(document);
   fillTimezones(document);
   schemeSwitch(document);
   for (const card of document.querySelectorAll("[data-progress-url]")) liveDelivery(card);

@@ -1,0 +1,186 @@
+"""The admin's Segments page: segments listed with their rules in plain words (counted only
+when asked), made and changed from a form that counts before saving (errors by their field),
+each one's count and "why is this reader in it?", removed after a confirmation that names
+the campaigns waiting with it; a new campaign can go to one. Operators only read."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from broadsheet.models import Campaign, Segment
+from broadsheet.services import newsletters, segments, subscriptions
+from tests.support.admin import csrf_token, sign_in
+from tests.support.factories import make_article, make_campaign, make_user
+
+
+def readers(db) -> None:
+    """Ann (weekly, donor), Bob (weekly, donor and press), Cy (daily, donor), Di (weekly,
+    pending)."""
+    newsletters.create_newsletter(db, "Weekly")
+    newsletters.create_newsletter(db, "Daily")
+    for email, tags, chosen, status in (
+        ("ann@example.org", ["donor"], "weekly", "active"),
+        ("bob@example.org", ["donor", "press"], "weekly", "active"),
+        ("cy@example.org", ["donor"], "daily", "active"),
+        ("di@example.org", ["donor"], "weekly", "pending"),
+    ):
+        subscriptions.create_subscriber(
+            db, email, status=status, tags=tags, newsletters_chosen=[chosen]
+        )
+    db.commit()
+
+
+def post(client, url: str, **fields):
+    token = csrf_token(client, "/admin/segments")
+    return client.post(url, data={"csrf_token": token, **fields})
+
+
+DONORS = {"name": "Weekly donors", "newsletters": "weekly", "tags_any": "Donor",
+          "exclude_tags": "press"}  # fmt: skip
+
+
+def test_an_editor_counts_before_saving_then_saves_a_segment(app, committed, editor):
+    readers(committed)
+    preview = post(editor, "/admin/segments", **DONORS, preview="yes")
+    html = preview.get_data(as_text=True)
+    assert (
+        preview.status_code == 200 and "These rules hold <strong>1</strong> active reader" in html
+    )
+    assert committed.scalar(select(func.count()).select_from(Segment)) == 0
+    assert 'value="Weekly donors"' in html, "the form keeps what was typed"
+    saved = post(editor, "/admin/segments", **DONORS)
+    assert saved.status_code == 303
+    segment = committed.scalars(select(Segment)).one()
+    assert segment.rules["tags_any"] == ["donor"]
+    page = editor.get(saved.headers["Location"]).get_data(as_text=True)
+    assert 'class="segment-count">1<' in page
+    assert "subscribed to Weekly" in page and "tagged donor" in page and "not tagged press" in page
+    listed = editor.get("/admin/segments").get_data(as_text=True)
+    assert "Weekly donors" in listed and "not tagged press" in listed
+    assert f'data-count-url="/admin/segments/{segment.id}/count"' in listed
+    counted = editor.get(f"/admin/segments/{segment.id}/count").get_json()
+    assert counted == {"count": 1, "text": "1 reader"}
+
+
+def test_a_bad_segment_form_names_each_field(app, committed, editor):
+    readers(committed)
+    refused = post(
+        editor, "/admin/segments", name="", tags_any="ok, !bad", signed_up_after="2026-13-40",
+    )  # fmt: skip
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="signed_up_after-error"' in html and 'id="tags_any-error"' in html
+    assert 'value="2026-13-40"' in html
+    refused = post(
+        editor, "/admin/segments", name="", tags_any="ok, !bad", engaged_in_last="0",
+        newsletters="gone", preview="yes",
+    )  # fmt: skip
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="tags_any-error"' in html and 'value="ok, !bad"' in html
+    refused = post(editor, "/admin/segments", name="", engaged_in_last="0")
+    html = refused.get_data(as_text=True)
+    assert 'id="name-error"' in html and 'id="engaged_in_last-error"' in html
+    nothing = post(editor, "/admin/segments", name="Everyone")
+    assert nothing.status_code == 422 and "at least one rule" in nothing.get_data(as_text=True)
+    segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
+    committed.commit()
+    taken = post(editor, "/admin/segments", name="Donors", tags_any="press")
+    assert taken.status_code == 409 and 'id="name-error"' in taken.get_data(as_text=True)
+
+
+def test_an_editor_changes_a_segment_from_its_rules_as_kept(app, committed, editor):
+    readers(committed)
+    segment = segments.create_segment(
+        committed, "Donors", {"newsletters": ["weekly"], "tags_any": ["donor"],
+                              "signed_up_after": "2020-01-01T00:00:00+00:00"},
+    )  # fmt: skip
+    committed.commit()
+    form = editor.get(f"/admin/segments/{segment.id}/edit").get_data(as_text=True)
+    assert 'value="weekly" checked' in form and 'value="donor"' in form
+    assert 'value="2020-01-01"' in form
+    saved = post(editor, f"/admin/segments/{segment.id}", name="Press", tags_any="press")
+    assert saved.status_code == 303
+    committed.expire_all()
+    assert segment.name == "Press" and segment.rules == {"tags_any": ["press"]}
+
+
+def test_why_is_this_reader_in_it(app, committed, editor):
+    readers(committed)
+    segment = segments.create_segment(
+        committed, "Weekly donors", {"newsletters": ["weekly"], "exclude_tags": ["press"]}
+    )
+    committed.commit()
+    url = f"/admin/segments/{segment.id}"
+    ann = editor.get(url, query_string={"email": "ANN@example.org"}).get_data(as_text=True)
+    assert "is in “Weekly donors”: they meet every rule" in ann
+    bob = editor.get(url, query_string={"email": "bob@example.org"}).get_data(as_text=True)
+    assert "is not in “Weekly donors”: 1 of its 3 rules is not met" in bob
+    assert '<span class="unmet">✗ No</span>: not tagged press' in bob
+    di = editor.get(url, query_string={"email": "di@example.org"}).get_data(as_text=True)
+    assert "(they are pending)" in di
+    nobody = editor.get(url, query_string={"email": "nobody@example.org"})
+    assert nobody.status_code == 422
+    assert 'id="email-error"' in nobody.get_data(as_text=True)
+    assert editor.get(url, query_string={"email": "not an address"}).status_code == 422
+
+
+def test_removing_a_segment_names_the_campaigns_waiting_with_it(app, committed, editor):
+    readers(committed)
+    segment = segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
+    article = make_article(committed, "Spring appeal")
+    committed.commit()
+    made = post(
+        editor, "/admin/campaigns", article_id=str(article.id), subject="Spring appeal",
+        audience="segment:Donors", tracking="off",
+    )  # fmt: skip
+    assert made.status_code == 303
+    campaign = committed.scalars(select(Campaign)).one()
+    assert campaign.audience_rules == {"tags_any": ["donor"], "segment": "Donors"}
+    draft = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "the segment “Donors”, with its rules as they were" in draft
+    asked = post(editor, f"/admin/segments/{segment.id}/delete")
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "1 campaign not sent yet was made for it" in html
+    assert "“Spring appeal”" in html
+    done = post(editor, f"/admin/segments/{segment.id}/delete", confirm="yes")
+    assert done.status_code == 303
+    committed.expunge_all()
+    assert committed.scalar(select(func.count()).select_from(Segment)) == 0
+    assert committed.get(Campaign, campaign.id).audience_rules["tags_any"] == ["donor"]
+
+
+def test_the_new_campaign_form_offers_segments_counted_when_chosen(app, committed, editor):
+    readers(committed)
+    segment = segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
+    article = make_article(committed, "Spring appeal")
+    committed.commit()
+    form = editor.get("/admin/campaigns/new").get_data(as_text=True)
+    assert 'value="segment:Donors"' in form
+    assert f'data-count-url="/admin/segments/{segment.id}/count"' in form
+    gone = post(
+        editor, "/admin/campaigns", article_id=str(article.id), audience="segment:Gone",
+        tracking="off",
+    )  # fmt: skip
+    assert gone.status_code == 422 and 'id="audience-error"' in gone.get_data(as_text=True)
+
+
+def test_an_operator_reads_segments_and_asks_why_but_changes_nothing(app, committed):
+    readers(committed)
+    segment = segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
+    make_campaign(committed)
+    make_user(committed, "operator")
+    committed.commit()
+    client = app.test_client()
+    sign_in(client, "operator@example.org")
+    listed = client.get("/admin/segments").get_data(as_text=True)
+    assert "Donors" in listed and "New segment" not in listed
+    page = client.get(f"/admin/segments/{segment.id}", query_string={"email": "ann@example.org"})
+    assert page.status_code == 200 and "they meet every rule" in page.get_data(as_text=True)
+    assert "Remove the segment" not in page.get_data(as_text=True)
+    assert client.get("/admin/segments/new").status_code == 403
+    assert client.get(f"/admin/segments/{segment.id}/edit").status_code == 403
+    for url in ("/admin/segments", f"/admin/segments/{segment.id}/delete"):
+        answer = post(client, url, name="Ops", tags_any="x", confirm="yes")
+        assert answer.status_code == 403, url
+    assert committed.scalar(select(func.count()).select_from(Segment)) == 1
