@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import any_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -46,10 +46,19 @@ def address_hash(secret: str, email_key: str) -> str:
 
 
 def erased_among(session: Session, secret: str, email_keys: list[str]) -> set[str]:
-    """Which of `email_keys` were erased: one query for a batch (an import's)."""
+    """Which of `email_keys` were erased: one query for a batch (an import's). On PostgreSQL
+    the hashes (hex digits) travel as one string split by the server, not as thousands of
+    parameters (see broadsheet/imports/arrays.py)."""
     hashes = {address_hash(secret, key): key for key in email_keys}
-    found = session.scalars(select(Erasure.address_hash).where(Erasure.address_hash.in_(hashes)))
-    return {hashes[h] for h in found}
+    if not hashes:
+        return set()
+    column = Erasure.address_hash
+    if session.get_bind().dialect.name == "postgresql":
+        joined = bindparam("hashes", ",".join(hashes))
+        condition = column == any_(func.string_to_array(joined, ","))
+    else:
+        condition = column.in_(hashes)
+    return {hashes[h] for h in session.scalars(select(column).where(condition))}
 
 
 def lift(session: Session, secret: str, email_key: str) -> None:
