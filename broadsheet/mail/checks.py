@@ -19,14 +19,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED, WORKS
+from broadsheet.mail.look import AA, contrast_problems
 from broadsheet.mail.markup import Markup, scan
 from broadsheet.mail.skeleton import PLACEHOLDERS, domain_of
 from broadsheet.settings import Settings
 
 Level = Literal["pass", "warn", "fail"]
 KEYS = (
-    "size", "images", "relative-links", "links", "unsubscribe", "postal-address", "subject",
-    "preheader", "dkim",
+    "size", "images", "contrast", "relative-links", "links", "unsubscribe", "postal-address",
+    "subject", "preheader", "dkim",
 )  # fmt: skip
 KB = 1024
 CLIP_BYTES = 102 * KB  # Gmail shows "[Message clipped]" past this much HTML
@@ -60,16 +61,18 @@ def run_checks(
     settings: Settings,
     link_report: Mapping[str, Any] | None,
     postal_address: str = "",
+    accent: str = "",
 ) -> list[Check]:
     """Every pre-send check of `message` (the RFC 5322 message as sent to a sample reader), in
     the order of KEYS. `link_report` is the worker's last link check, or None;
-    `postal_address` the one its footer carries."""
+    `postal_address` the one its footer carries; `accent` its links' and button's colour."""
     parsed = BytesParser(policy=policy.default).parsebytes(message)
     html, text = _body(parsed, "html"), _body(parsed, "plain")
     markup = scan(html or "")
     return [
         _size(html),
         _images(markup),
+        _contrast(accent),
         _relative_links(markup),
         _links(links_in(html or "", public_url=settings.public_url, limit=None), link_report),
         _unsubscribe(parsed, markup, text or ""),
@@ -129,6 +132,25 @@ def _images(markup: Markup) -> Check:
             "purely decorative image.",
         )  # fmt: skip
     return Check("images", title, "pass", f"Every image has alt text ({_count(total, 'image')}).")
+
+
+def _contrast(accent: str) -> Check:
+    title = "Colour contrast"
+    if not accent:
+        return Check("contrast", title, "pass", "Links and buttons are in the stock colours.")
+    problems = contrast_problems(accent)
+    if problems:
+        return Check(
+            "contrast", title, "warn",
+            f"With the accent colour {accent}, {_and(problems)} fall short of the {AA:g}:1 "
+            "that WCAG AA asks of text, so some readers cannot read them: choose a darker "
+            "accent under Publication (or the newsletter's look).",
+        )  # fmt: skip
+    return Check(
+        "contrast", title, "pass",
+        f"Links and buttons in the accent colour {accent} read at {AA:g}:1 or more, in light "
+        "and dark mode.",
+    )  # fmt: skip
 
 
 def _relative_links(markup: Markup) -> Check:

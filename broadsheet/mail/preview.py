@@ -39,13 +39,15 @@ def preview_message(campaign: Campaign, settings: Settings, *, date: str | None 
 def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
     """The pre-send checks over the message exactly as a reader would get it (the campaign
     must be prepared), with the worker's last link check: for the admin and the API alike."""
+    identity = campaign_identity(campaign, settings)
     return run_checks(
         preview_message(campaign, settings),
         subject=campaign.subject,
         preheader=campaign.preheader,
         settings=settings,
         link_report=campaign.link_report,
-        postal_address=campaign_identity(campaign, settings).postal_address,
+        postal_address=identity.postal_address,
+        accent=identity.look.accent,
     )
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
-from broadsheet.models import EventSource, Subscriber, SubscriberStatus
+from broadsheet.mail.look import accent_colours
+from broadsheet.models import EventSource, Publication, Subscriber, SubscriberStatus
 from broadsheet.services import erasure, newsletters, preferences
+from broadsheet.services.publication import get_publication
 from broadsheet.services.subscriptions import (
     confirm,
     get_subscriber,
@@ -31,11 +34,28 @@ bp.add_url_rule("/archive", "archive_index", archive_pages.index, methods=["GET"
 bp.add_url_rule("/archive/feed.atom", "archive_feed", archive_pages.feed, methods=["GET"])
 bp.add_url_rule("/archive/<slug>", "archive", archive_pages.article, methods=["GET"])
 HONEYPOT = "website"
+SITE_DARK_PAPER = "#17160f"  # --paper in dark mode (static/site.css): the lifted accent's ground
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"publication": publication_name(_settings())})
+    app.context_processor(_publication)
+
+
+def _publication() -> dict[str, object]:
+    """The name and look every page shows (the admin's too): one read of the publication's
+    row, or the defaults when the request's transaction has failed and an error page is
+    being shown."""
+    try:
+        row = get_publication(session())
+    except SQLAlchemyError:
+        row = Publication(name="", logo_url="", logo_alt="", accent="")
+    colours = accent_colours(row.accent, SITE_DARK_PAPER) if row.accent else None
+    return {
+        "publication": publication_name(_settings(), row.name),
+        "logo": (row.logo_url, row.logo_alt) if row.logo_url else None,
+        "accent": (colours.link, colours.dark_link) if colours else None,
+    }
 
 
 def _settings() -> Settings:
@@ -105,10 +125,14 @@ def _too_many(wait: int) -> ResponseReturnValue:
 def _check_inbox() -> str:
     """The answer to every signup: nothing in it is the reader's (it must not say whether the
     address was known), so each process renders it once."""
-    pages: dict[str, str] = current_app.extensions.setdefault("broadsheet.check_inbox", {})
-    page = pages.get(request.script_root)
+    pages: dict[tuple[str, ...], str] = current_app.extensions.setdefault(
+        "broadsheet.check_inbox", {}
+    )
+    row = get_publication(session())  # a new name or look shows without a restart
+    key = (request.script_root, row.name, row.logo_url, row.logo_alt, row.accent)
+    page = pages.get(key)
     if page is None:
-        page = pages[request.script_root] = render_template("public/check_inbox.html")
+        page = pages[key] = render_template("public/check_inbox.html")
     return page
 
 
