@@ -49,6 +49,7 @@ def naive_send(env: dict[str, str], campaign_id: int, count: int) -> dict[str, f
     engine.dispose()
     shared = {
         "article": article,
+        "body_html": article.body_html,
         "subject": campaign.subject,
         "preheader": campaign.preheader,
         "archive_url": archive_url(settings, article.slug),

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import lru_cache
 
 from broadsheet.mail.dkim import DkimSigner
 from broadsheet.mail.look import Look
+from broadsheet.mail.personal import placeholders
 from broadsheet.mail.rendering import RenderedEmail, render_email
 from broadsheet.mail.skeleton import (
     MessageSkeleton,
@@ -116,6 +118,8 @@ def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
         "article",
         {
             "article": article,
+            # Reader fields ({{ reader.attributes.city }}) become placeholders, filled per reader.
+            "body_html": placeholders(article.body_html, html_escaped=True),
             "subject": campaign.subject,
             "preheader": campaign.preheader,
             "archive_url": archive_url(settings, article.slug),
@@ -165,7 +169,8 @@ def campaign_skeleton(
     html = campaign.rendered_html
     if tracked:  # a regular-expression pass over the HTML, once per batch
         html = make_trackable(html, settings.public_url).html
-    rendered = RenderedEmail(subject or campaign.subject, campaign.rendered_text, html)
+    subject = placeholders(subject or campaign.subject, html_escaped=False)
+    rendered = RenderedEmail(subject, campaign.rendered_text, html)
     identity = campaign_identity(campaign, settings)
     return MessageSkeleton(
         rendered,
@@ -193,6 +198,7 @@ def campaign_recipient(
     name: str,
     sender_domain: str | None = None,
     track: str | None = None,
+    attributes: Mapping[str, object] | None = None,
 ) -> Recipient:
     """One reader's part of a campaign message; a batch passes `sender_domain` (MAIL_FROM's
     domain) worked out once, instead of parsing the address for every reader."""
@@ -206,6 +212,7 @@ def campaign_recipient(
         preferences_url=preferences,
         message_id=make_message_id(campaign_id, subscriber_id, domain, settings.secret_key),
         track=track,
+        attributes=attributes,
     )
 
 

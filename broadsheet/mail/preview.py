@@ -19,6 +19,7 @@ from broadsheet.mail.compose import (
     campaign_skeleton,
     subscription_urls,
 )
+from broadsheet.mail.personal import PLACEHOLDER, Field, decode, placeholders
 from broadsheet.mail.skeleton import Recipient, domain_of
 from broadsheet.models import Campaign
 from broadsheet.settings import Settings
@@ -48,7 +49,14 @@ def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
         link_report=campaign.link_report,
         postal_address=identity.postal_address,
         accent=identity.look.accent,
+        reader_fields=fields_of(f"{campaign.subject}\n{campaign.rendered_html or ''}"),
     )
+
+
+def fields_of(rendered: str) -> list[Field]:
+    """The reader fields a rendering (or a subject) fills in, in order of appearance."""
+    found = PLACEHOLDER.finditer(placeholders(rendered, html_escaped=False))
+    return [decode(p) for p in dict.fromkeys(m.group(0) for m in found)]
 
 
 def message_for_test(campaign: Campaign, settings: Settings, address: str) -> bytes:
