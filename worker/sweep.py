@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.mail.campaign_report import campaign_report_message
 from broadsheet.mail.compose import Publisher, confirmation_message, welcome_message
+from broadsheet.mail.my_data import data_export_message
 from broadsheet.models import OutboxKind, OutboxStatus, utcnow
 from broadsheet.services import outbox_queue, publication, suppression
 from broadsheet.services.outbox_queue import Held
@@ -82,6 +83,9 @@ class OutboxLedger(sending.Ledger):
 
     def message(self, index: int) -> bytes:
         row = self.rows[index]
+        if row.reader is not None and row.kind == OutboxKind.DATA_EXPORT:
+            assert row.export is not None, "an export is read when its row is claimed"
+            return data_export_message(row.reader, row.export, self.res.settings, self.publisher)
         if row.reader is not None and row.kind == OutboxKind.WELCOME:
             return welcome_message(row.reader, row.newsletters, self.res.settings, self.publisher)
         if row.reader is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
 from broadsheet.mail.look import accent_colours
+from broadsheet.mail.personal import without_reader
 from broadsheet.models import EventSource, Publication, Subscriber, SubscriberStatus
 from broadsheet.services import erasure, newsletters, preferences
 from broadsheet.services.publication import get_publication
@@ -25,7 +26,7 @@ from broadsheet.signing import read_confirm_token, read_unsubscribe_token
 from web import enqueue
 from web.db import commit, session
 from web.extensions import client_address, csrf
-from web.limits import SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, wait_in_words
+from web.limits import MY_DATA, SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, wait_in_words
 from web.public import archive_pages
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -40,6 +41,8 @@ SITE_DARK_PAPER = "#17160f"  # --paper in dark mode (static/site.css): the lifte
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.context_processor(_publication)
+    # The archive shows an article to no reader in particular: each field's fallback.
+    app.add_template_filter(without_reader, "without_reader")
 
 
 def _publication() -> dict[str, object]:
@@ -185,6 +188,21 @@ def preferences_save(token: str) -> ResponseReturnValue:
     return _preferences(token, reader, {"name": reader.name}, {}, saved=True)
 
 
+@bp.post("/preferences/<token>/my-data")
+def my_data(token: str) -> ResponseReturnValue:
+    """Mail the reader what is kept about them (a JSON attachment, to their own address:
+    never shown here, where anyone with a forwarded link could read it), once an hour."""
+    claim = read_unsubscribe_token(_settings().secret_key, token)
+    reader = get_subscriber(session(), claim.subscriber_id)
+    form = {"name": reader.name}
+    if wait := MY_DATA.spend(str(reader.id)):
+        page = _preferences(token, reader, form, {}, data_wait=wait_in_words(wait))
+        return page, 429, {"Retry-After": str(wait)}
+    enqueue.data_export(reader.id)  # already owed: the one on its way is the answer
+    commit()
+    return _preferences(token, reader, form, {}, data_sent=True)
+
+
 def _preferences(
     token: str,
     reader: Subscriber,
@@ -193,6 +211,8 @@ def _preferences(
     chosen: list[str] | None = None,
     *,
     saved: bool = False,
+    data_sent: bool = False,
+    data_wait: str | None = None,
 ) -> str:
     active = reader.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
     offered = preferences.choices(session(), reader.id) if active else []
@@ -201,6 +221,7 @@ def _preferences(
     return render_template(
         "public/preferences.html", token=token, reader=reader, active=active,
         offered=offered, chosen=chosen, form=form, errors=errors, saved=saved,
+        data_sent=data_sent, data_wait=data_wait,
     )  # fmt: skip
 
 
