@@ -80,6 +80,6 @@ def save_look(newsletter_id: int) -> ResponseReturnValue:
 
 def _look_page(newsletter: Newsletter, form: dict[str, str], errors: dict[str, str]) -> str:
     return render_template(
-        "admin/newsletter.html", newsletter=newsletter, publication=get_publication(session()),
+        "admin/newsletter.html", newsletter=newsletter, house=get_publication(session()),
         form=form, errors=errors,
     )  # fmt: skip
