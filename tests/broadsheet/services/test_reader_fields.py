@@ -9,12 +9,12 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import campaign_recipient, campaign_skeleton
 from broadsheet.mail.preview import campaign_checks, preview_message
-from broadsheet.models import Article
+from broadsheet.models import Article, Delivery
 from broadsheet.services import articles, campaigns, claims
 from broadsheet.services.ledger import plan_deliveries
 from broadsheet.services.subscriptions import create_subscriber
@@ -35,7 +35,8 @@ def test_a_claimed_batch_carries_each_readers_attributes(db, settings):
     campaign = campaign_for(db, settings)
     campaigns.start_send(db, campaign.id)
     plan_deliveries(db, campaign)
-    held = claims.claim(db, campaign.id, 1, 2**62, "task-a", timedelta(minutes=5))
+    ids = list(db.scalars(select(Delivery.id).order_by(Delivery.id)))
+    held = claims.claim(db, campaign.id, ids[0], ids[-1], "task-a", timedelta(minutes=5))
     assert [(h.email, h.attributes) for h in held] == [
         ("ann@example.org", {"city": "Lyon"}),
         ("bob@example.org", None),
