@@ -19,7 +19,12 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from broadsheet.mail.compose import archive_url, publication_name, unsubscribe_url
+from broadsheet.mail.compose import (
+    archive_url,
+    publication_name,
+    subscription_urls,
+    unsubscribe_url,
+)
 from broadsheet.mail.rendering import render_email
 from broadsheet.mail.skeleton import domain_of, greeting
 from broadsheet.models import Campaign, Subscriber, SubscriberStatus
@@ -49,6 +54,7 @@ def naive_send(env: dict[str, str], campaign_id: int, count: int) -> dict[str, f
     engine.dispose()
     shared = {
         "article": article,
+        "body_html": article.body_html,
         "subject": campaign.subject,
         "preheader": campaign.preheader,
         "archive_url": archive_url(settings, article.slug),
@@ -65,6 +71,7 @@ def naive_send(env: dict[str, str], campaign_id: int, count: int) -> dict[str, f
             "greeting": greeting(name),
             "email": email,
             "unsubscribe_url": unsubscribe_url(settings, reader_id, campaign_id),
+            "preferences_url": subscription_urls(settings, reader_id, campaign_id)[1],
         }
 
     render_email("article", personal(*readers[0]))  # compile the templates outside the clock

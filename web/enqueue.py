@@ -30,6 +30,15 @@ def welcome(subscriber_id: int) -> None:
         after_commit(lambda: wake_sweep(redis_client()))
 
 
+def data_export(subscriber_id: int) -> bool:
+    """Owe a reader their data (the outbox), and once it commits ask for a sweep; False when
+    it is owed already (asked for and not sent yet)."""
+    if not outbox_queue.queue_data_export(session(), subscriber_id):
+        return False
+    after_commit(lambda: wake_sweep(redis_client()))
+    return True
+
+
 def campaign_start(campaign_id: int) -> None:
     after_commit(lambda: start_campaign.delay(campaign_id))
 

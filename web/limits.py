@@ -62,6 +62,9 @@ SIGNUPS_PER_CLIENT = Allowance.of("signups-per-client", "20 per minute")
 # over and over is not (the domain also mails a pending reader at most once in 5 minutes).
 # Counted for signups of an address already known: with the first, 5 an hour.
 SIGNUPS_PER_ADDRESS = Allowance.of("signups-per-address", "4 per hour")
+# A reader's data, mailed to them from their preferences page: once an hour is plenty for
+# them, and keeps a leaked link from filling their inbox with attachments.
+MY_DATA = Allowance.of("my-data", "1 per hour")
 # Test messages an editor may send: 30 per 10 minutes (three full sends of 10 addresses).
 TEST_MESSAGES = Allowance.of("test-messages", "30 per 10 minutes")
 

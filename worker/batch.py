@@ -108,7 +108,7 @@ class CampaignLedger(sending.Ledger):
             track = make_tracking_token(self.tracking_key, row.delivery_id, self.campaign_id, now)
         recipient = campaign_recipient(
             self.res.settings, self.campaign_id, row.subscriber_id, row.email, row.name,
-            self.sender_domain, track,
+            self.sender_domain, track, row.attributes,
         )  # fmt: skip
         self.message_ids[index] = recipient.message_id
         return self.skeleton.render(recipient)

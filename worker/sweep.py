@@ -17,9 +17,10 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from broadsheet.mail.campaign_report import campaign_report_message
-from broadsheet.mail.compose import confirmation_message, welcome_message
+from broadsheet.mail.compose import Publisher, confirmation_message, welcome_message
+from broadsheet.mail.my_data import data_export_message
 from broadsheet.models import OutboxKind, OutboxStatus, utcnow
-from broadsheet.services import outbox_queue, suppression
+from broadsheet.services import outbox_queue, publication, suppression
 from broadsheet.services.outbox_queue import Held
 from worker import sending
 from worker.resources import Resources
@@ -55,9 +56,10 @@ class Outbox:
         lease = timedelta(seconds=self.res.settings.claim_lease)
         with held.sessions.begin() as session:
             rows = outbox_queue.claim(session, claim_key, lease, PASS_ROWS)
+            publisher = publication.publisher(session) if rows else Publisher()
         if not rows:
             return None
-        return OutboxLedger(self.res, held, claim_key, outcome, rows)
+        return OutboxLedger(self.res, held, claim_key, outcome, rows, publisher)
 
     def again(self, ledger: sending.Ledger) -> bool:
         return len(ledger.addresses()) == PASS_ROWS
@@ -74,16 +76,20 @@ class OutboxLedger(sending.Ledger):
     """The outbox rows of a pass, each message made for its reader or admin."""
 
     rows: list[Held]
+    publisher: Publisher  # the publication's name and look, read once per pass
 
     def addresses(self) -> Sequence[str]:
         return [row.address for row in self.rows]
 
     def message(self, index: int) -> bytes:
         row = self.rows[index]
+        if row.reader is not None and row.kind == OutboxKind.DATA_EXPORT:
+            assert row.export is not None, "an export is read when its row is claimed"
+            return data_export_message(row.reader, row.export, self.res.settings, self.publisher)
         if row.reader is not None and row.kind == OutboxKind.WELCOME:
-            return welcome_message(row.reader, row.newsletters, self.res.settings)
+            return welcome_message(row.reader, row.newsletters, self.res.settings, self.publisher)
         if row.reader is not None:
-            return confirmation_message(row.reader, self.res.settings)
+            return confirmation_message(row.reader, self.res.settings, self.publisher)
         report = row.report
         assert report is not None, "a row is for a reader or an admin"
         paused = row.kind == OutboxKind.CAMPAIGN_PAUSED

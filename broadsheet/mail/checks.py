@@ -19,14 +19,16 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED, WORKS
+from broadsheet.mail.look import AA, contrast_problems
 from broadsheet.mail.markup import Markup, scan
+from broadsheet.mail.personal import Field, problems
 from broadsheet.mail.skeleton import PLACEHOLDERS, domain_of
 from broadsheet.settings import Settings
 
 Level = Literal["pass", "warn", "fail"]
 KEYS = (
-    "size", "images", "relative-links", "links", "unsubscribe", "postal-address", "subject",
-    "preheader", "dkim",
+    "size", "images", "contrast", "relative-links", "links", "unsubscribe", "postal-address",
+    "subject", "reader-fields", "preheader", "dkim",
 )  # fmt: skip
 KB = 1024
 CLIP_BYTES = 102 * KB  # Gmail shows "[Message clipped]" past this much HTML
@@ -60,21 +62,26 @@ def run_checks(
     settings: Settings,
     link_report: Mapping[str, Any] | None,
     postal_address: str = "",
+    accent: str = "",
+    reader_fields: Sequence[Field] = (),
 ) -> list[Check]:
     """Every pre-send check of `message` (the RFC 5322 message as sent to a sample reader), in
     the order of KEYS. `link_report` is the worker's last link check, or None;
-    `postal_address` the one its footer carries."""
+    `postal_address` the one its footer carries; `accent` its links' and button's colour;
+    `reader_fields` those its rendering fills in per reader."""
     parsed = BytesParser(policy=policy.default).parsebytes(message)
     html, text = _body(parsed, "html"), _body(parsed, "plain")
     markup = scan(html or "")
     return [
         _size(html),
         _images(markup),
+        _contrast(accent),
         _relative_links(markup),
         _links(links_in(html or "", public_url=settings.public_url, limit=None), link_report),
         _unsubscribe(parsed, markup, text or ""),
         _postal(postal_address),
         _subject(subject),
+        _reader_fields(reader_fields, [str(parsed["Subject"] or ""), text or "", html or ""]),
         _preheader(preheader),
         _dkim(settings),
     ]
@@ -129,6 +136,25 @@ def _images(markup: Markup) -> Check:
             "purely decorative image.",
         )  # fmt: skip
     return Check("images", title, "pass", f"Every image has alt text ({_count(total, 'image')}).")
+
+
+def _contrast(accent: str) -> Check:
+    title = "Colour contrast"
+    if not accent:
+        return Check("contrast", title, "pass", "Links and buttons are in the stock colours.")
+    problems = contrast_problems(accent)
+    if problems:
+        return Check(
+            "contrast", title, "warn",
+            f"With the accent colour {accent}, {_and(problems)} fall short of the {AA:g}:1 "
+            "that WCAG AA asks of text, so some readers cannot read them: choose a darker "
+            "accent under Publication (or the newsletter's look).",
+        )  # fmt: skip
+    return Check(
+        "contrast", title, "pass",
+        f"Links and buttons in the accent colour {accent} read at {AA:g}:1 or more, in light "
+        "and dark mode.",
+    )  # fmt: skip
 
 
 def _relative_links(markup: Markup) -> Check:
@@ -275,6 +301,29 @@ def _subject(subject: str) -> Check:
             f"{SUBJECT_LENGTH} (phones sooner), so put what matters first.",
         )  # fmt: skip
     return Check("subject", title, "pass", f"The subject is {length} characters.")
+
+
+def _reader_fields(fields: Sequence[Field], parts: Sequence[str]) -> Check:
+    """Fields left unfilled in the message as sent (an article from before they were checked,
+    say) fail: readers would see the braces."""
+    title = "Reader fields"
+    left = list(dict.fromkeys(found for part in parts for found in problems(part)))
+    if left:
+        return Check(
+            "reader-fields", title, "fail",
+            f"Readers would see {_few(left)} as written: only {{{{ reader.name }}}} and "
+            "{{ reader.attributes.<name> }} (with an optional | default(\"…\")) are filled in; "
+            "correct the article or the subject.",
+        )  # fmt: skip
+    if not fields:
+        return Check("reader-fields", title, "pass", "Nothing is filled in per reader.")
+    shown = [f"reader.{f.path} (else “{f.fallback}”)" if f.fallback else f"reader.{f.path}"
+             for f in fields]  # fmt: skip
+    return Check(
+        "reader-fields", title, "pass",
+        f"Filled in for each reader: {_few(shown)}; readers without one get what follows "
+        "“else”, or nothing.",
+    )  # fmt: skip
 
 
 def _preheader(preheader: str) -> Check:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import lru_cache
 
 from broadsheet.mail.dkim import DkimSigner
+from broadsheet.mail.look import Look
+from broadsheet.mail.personal import placeholders
 from broadsheet.mail.rendering import RenderedEmail, render_email
 from broadsheet.mail.skeleton import (
     MessageSkeleton,
@@ -25,9 +28,15 @@ from broadsheet.signing import make_confirm_token, make_unsubscribe_token
 from broadsheet.tracking.links import make_trackable
 
 
-def publication_name(settings: Settings) -> str:
-    """The name readers know the newsletter by: MAIL_FROM's display name, else its domain."""
-    return parseaddr(settings.mail_from)[0] or domain_of(settings.mail_from)
+def publication_name(settings: Settings, chosen: str = "") -> str:
+    """The name readers know the publication by: the one an admin `chosen`, else MAIL_FROM's
+    display name, else its domain."""
+    return chosen or parseaddr(settings.mail_from)[0] or domain_of(settings.mail_from)
+
+
+def publication_sender(settings: Settings, chosen: str = "") -> str:
+    """The publication's From: MAIL_FROM, under the name an admin `chosen` when there is one."""
+    return formataddr((chosen, parseaddr(settings.mail_from)[1])) if chosen else settings.mail_from
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class Identity:
     list_id: str
     postal_address: str = ""  # lines, printed in the footer
     footer_note: str = ""
+    look: Look = field(default_factory=Look)
 
 
 def newsletter_identity(
@@ -61,18 +71,18 @@ def newsletter_identity(
 
 def campaign_identity(campaign: Campaign, settings: Settings) -> Identity:
     """The identity kept on the campaign with its rendering: a newsletter's sender or the
-    publication's, and the footer's postal address and note."""
+    publication's, its look, and the footer's postal address and note."""
     kept = campaign.identity or {}
-    footer = {
-        "postal_address": kept.get("postal_address", ""),
-        "footer_note": kept.get("footer_note", ""),
-    }
+    look = Look(kept.get("logo_url", ""), kept.get("logo_alt", ""), kept.get("accent", ""))
+    footer = (kept.get("postal_address", ""), kept.get("footer_note", ""), look)
     if "mail_from" in kept:
         reply_to = kept.get("reply_to") or None
-        return Identity(kept["name"], kept["mail_from"], reply_to, kept["list_id"], **footer)
+        return Identity(kept["name"], kept["mail_from"], reply_to, kept["list_id"], *footer)
+    chosen = kept.get("publication", "")
     return Identity(
-        publication_name(settings), settings.mail_from, None, list_id(settings), **footer
-    )
+        publication_name(settings, chosen), publication_sender(settings, chosen), None,
+        list_id(settings, chosen), *footer,
+    )  # fmt: skip
 
 
 def archive_url(settings: Settings, slug: str) -> str:
@@ -108,20 +118,23 @@ def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
         "article",
         {
             "article": article,
+            # Reader fields ({{ reader.attributes.city }}) become placeholders, filled per reader.
+            "body_html": placeholders(article.body_html, html_escaped=True),
             "subject": campaign.subject,
             "preheader": campaign.preheader,
             "archive_url": archive_url(settings, article.slug),
             "publication_name": identity.name,
             "postal_address": identity.postal_address.splitlines(),
             "footer_note": identity.footer_note,
+            "look": identity.look,
             "public_url": settings.public_url,
             **placeholder_context(),
         },
     )
 
 
-def list_id(settings: Settings) -> str:
-    return f"{publication_name(settings)} <newsletter.{domain_of(settings.mail_from)}>"
+def list_id(settings: Settings, chosen: str = "") -> str:
+    return f"{publication_name(settings, chosen)} <newsletter.{domain_of(settings.mail_from)}>"
 
 
 def dkim_signer(settings: Settings) -> DkimSigner | None:
@@ -156,7 +169,8 @@ def campaign_skeleton(
     html = campaign.rendered_html
     if tracked:  # a regular-expression pass over the HTML, once per batch
         html = make_trackable(html, settings.public_url).html
-    rendered = RenderedEmail(subject or campaign.subject, campaign.rendered_text, html)
+    subject = placeholders(subject or campaign.subject, html_escaped=False)
+    rendered = RenderedEmail(subject, campaign.rendered_text, html)
     identity = campaign_identity(campaign, settings)
     return MessageSkeleton(
         rendered,
@@ -184,6 +198,7 @@ def campaign_recipient(
     name: str,
     sender_domain: str | None = None,
     track: str | None = None,
+    attributes: Mapping[str, object] | None = None,
 ) -> Recipient:
     """One reader's part of a campaign message; a batch passes `sender_domain` (MAIL_FROM's
     domain) worked out once, instead of parsing the address for every reader."""
@@ -197,18 +212,27 @@ def campaign_recipient(
         preferences_url=preferences,
         message_id=make_message_id(campaign_id, subscriber_id, domain, settings.secret_key),
         track=track,
+        attributes=attributes,
     )
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Who the publication's own mail (confirmations, welcomes) comes from: the name an admin
+    chose ("": MAIL_FROM's) and the publication's look."""
+
+    name: str = ""
+    look: Look = field(default_factory=Look)
 
 
 @lru_cache(maxsize=4)
 def _confirmation_skeleton(
-    mail_from: str, public_url: str, publication: str, signer: DkimSigner | None
+    mail_from: str, public_url: str, publication: str, look: Look, signer: DkimSigner | None
 ) -> MessageSkeleton:
-    """The confirmation email rendered and inlined once per process; the link is personal."""
-    rendered = render_email(
-        "confirm",
-        {"publication_name": publication, "public_url": public_url, **placeholder_context()},
-    )
+    """The confirmation email rendered and inlined once per process and look; the link is
+    personal."""
+    context = {"publication_name": publication, "public_url": public_url, "look": look}
+    rendered = render_email("confirm", {**context, **placeholder_context()})
     return MessageSkeleton(
         rendered,
         mail_from=mail_from,
@@ -219,13 +243,16 @@ def _confirmation_skeleton(
     )
 
 
-def confirmation_message(subscriber: Subscriber, settings: Settings) -> bytes:
+def confirmation_message(
+    subscriber: Subscriber, settings: Settings, publisher: Publisher = Publisher()
+) -> bytes:
     """The double opt-in email for one reader. Nothing a visitor typed goes in it but the
     address: until the link is clicked, whoever typed may not own the address, so a name in
     `To:` or in the greeting would let anyone send their words to anyone from us."""
     skeleton = _confirmation_skeleton(
-        settings.mail_from, settings.public_url, publication_name(settings), dkim_signer(settings)
-    )
+        publication_sender(settings, publisher.name), settings.public_url,
+        publication_name(settings, publisher.name), publisher.look, dkim_signer(settings),
+    )  # fmt: skip
     recipient = Recipient(
         email=subscriber.email,
         name="",
@@ -244,6 +271,7 @@ def _welcome_skeleton(
     public_url: str,
     publication: str,
     newsletters: tuple[str, ...],
+    look: Look,
     signer: DkimSigner | None,
 ) -> MessageSkeleton:
     """The welcome email for one set of newsletters, rendered and inlined once per process."""
@@ -254,6 +282,7 @@ def _welcome_skeleton(
             "public_url": public_url,
             "archive_url": f"{public_url}/archive",
             "newsletters": list(newsletters),
+            "look": look,
             **placeholder_context(),
         },
     )
@@ -268,12 +297,16 @@ def _welcome_skeleton(
 
 
 def welcome_message(
-    subscriber: Subscriber, newsletters: tuple[str, ...], settings: Settings
+    subscriber: Subscriber,
+    newsletters: tuple[str, ...],
+    settings: Settings,
+    publisher: Publisher = Publisher(),
 ) -> bytes:
     """The welcome a reader gets once, after confirming: the `newsletters` they will receive
     (those with a welcome), with their unsubscribe (one-click too) and preferences links."""
     skeleton = _welcome_skeleton(
-        settings.mail_from, settings.public_url, publication_name(settings), newsletters,
+        publication_sender(settings, publisher.name), settings.public_url,
+        publication_name(settings, publisher.name), newsletters, publisher.look,
         dkim_signer(settings),
     )  # fmt: skip
     unsubscribe, preferences = subscription_urls(settings, subscriber.id, None)

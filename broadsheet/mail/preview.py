@@ -19,6 +19,7 @@ from broadsheet.mail.compose import (
     campaign_skeleton,
     subscription_urls,
 )
+from broadsheet.mail.personal import PLACEHOLDER, Field, decode, placeholders
 from broadsheet.mail.skeleton import Recipient, domain_of
 from broadsheet.models import Campaign
 from broadsheet.settings import Settings
@@ -39,14 +40,23 @@ def preview_message(campaign: Campaign, settings: Settings, *, date: str | None 
 def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
     """The pre-send checks over the message exactly as a reader would get it (the campaign
     must be prepared), with the worker's last link check: for the admin and the API alike."""
+    identity = campaign_identity(campaign, settings)
     return run_checks(
         preview_message(campaign, settings),
         subject=campaign.subject,
         preheader=campaign.preheader,
         settings=settings,
         link_report=campaign.link_report,
-        postal_address=campaign_identity(campaign, settings).postal_address,
+        postal_address=identity.postal_address,
+        accent=identity.look.accent,
+        reader_fields=fields_of(f"{campaign.subject}\n{campaign.rendered_html or ''}"),
     )
+
+
+def fields_of(rendered: str) -> list[Field]:
+    """The reader fields a rendering (or a subject) fills in, in order of appearance."""
+    found = PLACEHOLDER.finditer(placeholders(rendered, html_escaped=False))
+    return [decode(p) for p in dict.fromkeys(m.group(0) for m in found)]
 
 
 def message_for_test(campaign: Campaign, settings: Settings, address: str) -> bytes:

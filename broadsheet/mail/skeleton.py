@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
 
 from broadsheet.mail.dkim import DkimSigner
+from broadsheet.mail.personal import PLACEHOLDER as READER_PLACEHOLDER
+from broadsheet.mail.personal import Field, decode
 from broadsheet.mail.rendering import RenderedEmail
 
 # Only ASCII letters and digits: they pass Jinja2 autoescaping, premailer (which percent-encodes
@@ -35,7 +37,10 @@ PLACEHOLDERS: dict[str, str] = {
     # The message's tracking token (broadsheet/tracking/links.py puts it in wrapped links).
     "track": "BSxTRACKxBS",
 }
-_PLACEHOLDER = re.compile("|".join(PLACEHOLDERS.values()))
+# The fixed ones, and a reader field's (broadsheet/mail/personal.py), which names itself.
+_PLACEHOLDER = re.compile(
+    "|".join([*PLACEHOLDERS.values(), READER_PLACEHOLDER.pattern.replace("(", "(?:")])
+)
 _FIELD_OF = {placeholder: field for field, placeholder in PLACEHOLDERS.items()}
 # C0 and C1 controls, DEL and the Unicode line/paragraph separators all become spaces.
 _CONTROLS = {c: " " for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
@@ -66,6 +71,7 @@ class Recipient:
     confirm_url: str | None = None
     track: str | None = None  # the tracking token (URL-safe base64), for a tracked message
     preferences_url: str | None = None  # the reader's preferences page (campaign mail)
+    attributes: Mapping[str, object] | None = None  # for {{ reader.attributes.<key> }}
 
 
 def placeholder_context() -> dict[str, str]:
@@ -127,6 +133,8 @@ class MessageSkeleton:
         if not re.fullmatch(r"=_bs_[0-9A-Za-z]{1,60}", boundary):
             raise ValueError(f"malformed MIME boundary: {boundary!r}")
         self._subject = _fold("Subject", _words(clean_text(rendered.subject)))
+        # A subject with reader fields is filled in and encoded per message.
+        self._personal_subject = rendered.subject if _PLACEHOLDER.search(rendered.subject) else None
         static = ["MIME-Version: 1.0\r\n"]
         if reply_to:
             reply_name, reply_address = parseaddr(reply_to)
@@ -149,6 +157,10 @@ class MessageSkeleton:
         self._end = f"\r\n--{boundary}--\r\n".encode()
         self._text = _Body(rendered.text)
         self._html = _Body(rendered.html)
+        found = {*self._text.fields, *self._html.fields, *_PLACEHOLDER.findall(rendered.subject)}
+        self._fields: dict[str, Field] = {
+            p: decode(p) for p in found if READER_PLACEHOLDER.fullmatch(p)
+        }
 
     def render(self, recipient: Recipient, date: str | None = None) -> bytes:
         """The complete message for one recipient, as CRLF-terminated bytes ready for SMTP.
@@ -170,11 +182,19 @@ class MessageSkeleton:
             values["confirm_url"] = _checked_url(recipient.confirm_url)
         if recipient.track is not None:
             values["track"] = _checked_token(recipient.track)
+        for placeholder, reader_field in self._fields.items():
+            values[placeholder] = reader_field.value(name, recipient.attributes)
+        subject = self._subject
+        if self._personal_subject is not None:
+            filled = _PLACEHOLDER.sub(
+                lambda m: values[_FIELD_OF.get(m[0], m[0])], self._personal_subject
+            )
+            subject = _fold("Subject", _words(clean_text(filled)))
         head = [
             f"Date: {clean_text(date or formatdate(usegmt=True))}\r\n",
             self._from,
             _address_header("To", name, email),
-            self._subject,
+            subject,
             f"Message-ID: {_checked_message_id(recipient.message_id)}\r\n",
         ]
         if recipient.unsubscribe_url is not None:
@@ -214,6 +234,7 @@ class _Body:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.removesuffix("\n").split("\n")
         self._parts: list[bytes | _Spliced | tuple[list[bytes], list[str]]] = []
+        self.fields: set[str] = set()  # the placeholders it holds
         run: list[str] = []
         for line in lines:
             if not _PLACEHOLDER.search(line):
@@ -223,7 +244,8 @@ class _Body:
                 self._parts.append(_quoted_printable("".join(run).encode()))
                 run = []
             pieces = [piece.encode() for piece in _PLACEHOLDER.split(line + "\n")]
-            fields = [_FIELD_OF[m] for m in _PLACEHOLDER.findall(line)]
+            fields = [_FIELD_OF.get(m, m) for m in _PLACEHOLDER.findall(line)]
+            self.fields.update(fields)
             spliced = _Spliced.made(pieces) if set(fields) == {"track"} else None
             self._parts.append(spliced or (pieces, fields))
         if run:

@@ -26,6 +26,11 @@ class Newsletter(Base):
     sender_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     sender_address: Mapped[str] = mapped_column(String(320), default="", server_default="")
     reply_to: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    # Its own look, where it differs from the publication's; empty: the publication's.
+    logo_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    logo_alt: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    accent: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    footer_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     welcome: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The one a reader joins when nothing is chosen for them (an API call, an old client).
     is_default: Mapped[bool] = mapped_column(default=False, server_default=false())

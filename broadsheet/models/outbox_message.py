@@ -16,6 +16,7 @@ from broadsheet.models.base import Base, str_enum, utcnow
 class OutboxKind(enum.StrEnum):
     CONFIRMATION = "confirmation"  # the double opt-in link, to a reader
     WELCOME = "welcome"  # once, after confirming, for newsletters with a welcome
+    DATA_EXPORT = "data_export"  # what is kept about a reader, asked for on their preferences
     # To each admin when a campaign is sent, or when it paused itself (too many failures).
     CAMPAIGN_SENT = "campaign_sent"
     CAMPAIGN_PAUSED = "campaign_paused"

@@ -13,6 +13,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import NotFound, ValidationError
+from broadsheet.mail import personal
 from broadsheet.markdown import count_words, reading_minutes, render_markdown
 from broadsheet.models import Article, Campaign, CampaignStatus, utcnow
 from broadsheet.services.paging import page_marker
@@ -56,6 +57,8 @@ def validate_article(
         "url": _url(errors, url),
         "published_at": _datetime(errors, published_at),
     }
+    if "body_markdown" not in errors and (bad := personal.problems(fields["body_markdown"])):
+        errors["body_markdown"] = personal.explain(bad)
     if errors:
         raise ValidationError(errors)
     return fields

@@ -14,6 +14,7 @@ from broadsheet.addresses import check_address, clean_name
 from broadsheet.db import rowcount
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.ids import as_id
+from broadsheet.mail import personal
 from broadsheet.mail.compose import render_campaign
 from broadsheet.models import (
     Article,
@@ -204,6 +205,8 @@ def _texts(errors: dict[str, str], subject: object, preheader: object) -> tuple[
         except ValidationError as exc:
             errors.update(exc.fields)
             cleaned.append("")
+    if cleaned[0] and (bad := personal.problems(cleaned[0])):
+        errors["subject"] = personal.explain(bad)
     return cleaned[0] or "", cleaned[1]
 
 

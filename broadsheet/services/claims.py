@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, exists, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -49,6 +50,8 @@ class Claimed:
     subscriber_id: int
     email: str
     name: str
+    # For {{ reader.attributes.<key> }} in the email: loaded with the batch, never per message.
+    attributes: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,15 @@ def claim(
         return []
     delivery_of = {sid: did for did, sid in rows}
     readers = session.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status).where(
-            Subscriber.id.in_(delivery_of)
-        )
-    ).all()
+        select(
+            Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status,
+            Subscriber.attributes,
+        ).where(Subscriber.id.in_(delivery_of))
+    ).all()  # fmt: skip
     held, suppressed = [], []
-    for sid, email, name, status in readers:
+    for sid, email, name, status, attributes in readers:
         if status == SubscriberStatus.ACTIVE:
-            held.append(Claimed(delivery_of[sid], sid, email, name))
+            held.append(Claimed(delivery_of[sid], sid, email, name, attributes))
         else:
             suppressed.append(delivery_of[sid])
     if suppressed:

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from broadsheet.addresses import check_address, clean_name
 from broadsheet.db import dialect_insert, rowcount
-from broadsheet.errors import Conflict, ValidationError
+from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.mail.compose import newsletter_identity
+from broadsheet.mail.look import logo_errors
 from broadsheet.models import Campaign, Membership, MembershipStatus, Newsletter, utcnow
-from broadsheet.services.publication import get_publication
+from broadsheet.services.publication import MAX_NOTE, accent_of, get_publication
 from broadsheet.settings import Settings
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -69,6 +70,41 @@ def create_newsletter(
         welcome=bool(welcome), created_at=utcnow(), **sender,
     )  # fmt: skip
     session.add(newsletter)
+    session.flush()
+    return newsletter
+
+
+def get_newsletter(session: Session, newsletter_id: int) -> Newsletter:
+    found = session.get(Newsletter, newsletter_id)
+    if found is None:
+        raise NotFound(f"newsletter {newsletter_id} does not exist")
+    return found
+
+
+def save_look(
+    session: Session,
+    newsletter_id: int,
+    *,
+    logo_url: object,
+    logo_alt: object,
+    accent: object,
+    footer_note: object,
+) -> Newsletter:
+    """Keep a newsletter's own logo, accent colour and footer note (each empty: the
+    publication's); ValidationError names each field at fault. Its campaigns made from now
+    on carry them."""
+    newsletter = get_newsletter(session, newsletter_id)
+    errors = logo_errors(logo_url, logo_alt)
+    colour = accent_of(errors, accent)
+    note = footer_note.strip() if isinstance(footer_note, str) else None
+    if note is None or len(note) > MAX_NOTE:
+        errors["footer_note"] = f"must be text of at most {MAX_NOTE} characters"
+    if errors:
+        raise ValidationError(errors)
+    assert isinstance(logo_url, str) and isinstance(logo_alt, str) and note is not None
+    newsletter.logo_url = logo_url.strip()
+    newsletter.logo_alt = logo_alt.strip() if newsletter.logo_url else ""
+    newsletter.accent, newsletter.footer_note = colour, note
     session.flush()
     return newsletter
 
@@ -211,12 +247,20 @@ def sole_newsletter(session: Session, campaign: Campaign | None) -> Newsletter |
 def identity_for(session: Session, campaign: Campaign, settings: Settings) -> dict[str, str]:
     """What a campaign's messages carry of who sends them (compose.campaign_identity): its
     newsletter's name, sender, reply-to and list when its rules choose exactly one, else the
-    publication's; and the publication's postal address and footer note in either case."""
-    footer = get_publication(session)
-    kept = {"postal_address": footer.postal_address, "footer_note": footer.footer_note}
+    publication's; the newsletter's logo, accent and footer note where it has its own, else
+    the publication's; and the publication's postal address in either case."""
+    publication = get_publication(session)
     newsletter = sole_newsletter(session, campaign)
+    own = newsletter.logo_url if newsletter is not None else ""
+    kept = {
+        "postal_address": publication.postal_address,
+        "footer_note": (newsletter and newsletter.footer_note) or publication.footer_note,
+        "logo_url": own or publication.logo_url,
+        "logo_alt": newsletter.logo_alt if own and newsletter else publication.logo_alt,
+        "accent": (newsletter and newsletter.accent) or publication.accent,
+    }
     if newsletter is None:
-        return kept
+        return {**kept, "publication": publication.name}
     identity = newsletter_identity(
         settings, newsletter.name, newsletter.slug, newsletter.sender_name,
         newsletter.sender_address, newsletter.reply_to,

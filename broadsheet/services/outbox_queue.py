@@ -36,7 +36,7 @@ from broadsheet.models import (
     User,
     utcnow,
 )
-from broadsheet.services import admin_reports, holds
+from broadsheet.services import admin_reports, erasure, holds
 
 NOT_OWED = "not sent: the reader is no longer waiting for it (confirmed, left or bounced)"
 NOT_ADMIN = "not sent: the account is no longer an active admin"
@@ -71,6 +71,8 @@ class Held:
     report: Report | None = None
     # A welcome's newsletters: those the reader gets that send one, by name.
     newsletters: tuple[str, ...] = ()
+    # A data export's content (erasure.export), read when the row is claimed.
+    export: dict[str, Any] | None = None
 
     @property
     def subscriber(self) -> Subscriber:
@@ -109,6 +111,13 @@ def queue_welcome(session: Session, subscriber_id: int) -> bool:
         )
     )
     return before is None and _queue(session, subscriber_id, OutboxKind.WELCOME)
+
+
+def queue_data_export(session: Session, subscriber_id: int) -> bool:
+    """Owe a reader the data kept about them (erasure.export), mailed as a JSON attachment to
+    their own address and nowhere else; False when one is owed already. How often a reader
+    may ask is the caller's to limit."""
+    return _queue(session, subscriber_id, OutboxKind.DATA_EXPORT)
 
 
 def _welcome_newsletters(session: Session, reader_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -204,6 +213,13 @@ def claim(session: Session, claim_key: str, lease: timedelta, limit: int) -> lis
     for row in sorted(rows):
         if row.subscriber_id is not None:  # a reader's mail: a confirmation, or a welcome
             reader = readers.get(row.subscriber_id)
+            if row.kind == OutboxKind.DATA_EXPORT:  # owed to whoever asked, whatever they get
+                if reader is None:
+                    not_owed.append(row.id)
+                else:
+                    export = erasure.export(session, reader.id)
+                    held.append(Held(row.id, row.kind, reader, export=export))
+                continue
             welcome = row.kind == OutboxKind.WELCOME
             owed = SubscriberStatus.ACTIVE if welcome else SubscriberStatus.PENDING
             names = welcomes.get(row.subscriber_id, ()) if welcome else ()

@@ -1,22 +1,28 @@
-"""The admin's newsletters: every newsletter with its readers, and a form to make one (an
-editor's or admin's). Thin over broadsheet/services/newsletters.py."""
+"""The admin's newsletters: every newsletter with its readers, a form to make one, and each
+one's page to set its own look (logo, accent colour, footer note) where it differs from the
+publication's (an editor's or admin's). Thin over broadsheet/services/newsletters.py."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from broadsheet.access import Right
 from broadsheet.errors import Conflict, ValidationError
+from broadsheet.mail.look import contrast_problems
+from broadsheet.models import Newsletter
 from broadsheet.services import newsletters
+from broadsheet.services.publication import get_publication
 from web.access import guard
 from web.admin.auth import current_role
 from web.admin.forms import posted
 from web.db import session
 
 bp = Blueprint("newsletters", __name__, url_prefix="/newsletters")
-guard(bp, current_role)
+guard(bp, current_role, rights={"edit": Right.EDIT})  # its look's form: for those who may save
 FIELDS = ("name", "slug", "description", "sender_name", "sender_address", "reply_to")
 EMPTY = {**dict.fromkeys(FIELDS, ""), "public": "yes", "welcome": ""}
+LOOK = ("logo_url", "logo_alt", "accent", "footer_note")
 
 
 @bp.get("")
@@ -50,3 +56,30 @@ def _page(form: dict[str, str], errors: dict[str, str]) -> str:
         form=form,
         errors=errors,
     )
+
+
+@bp.get("/<int:newsletter_id>")
+def edit(newsletter_id: int) -> ResponseReturnValue:
+    newsletter = newsletters.get_newsletter(session(), newsletter_id)
+    return _look_page(newsletter, {name: getattr(newsletter, name) for name in LOOK}, {})
+
+
+@bp.post("/<int:newsletter_id>")
+def save_look(newsletter_id: int) -> ResponseReturnValue:
+    newsletter = newsletters.get_newsletter(session(), newsletter_id)
+    form = posted(LOOK)
+    try:
+        newsletters.save_look(session(), newsletter.id, **form)
+    except ValidationError as exc:
+        return _look_page(newsletter, form, exc.fields), 422
+    flash(f"Saved. Campaigns to “{newsletter.name}” made from now on carry it.", "success")
+    if newsletter.accent and (problems := contrast_problems(newsletter.accent)):
+        flash(f"The accent colour is hard to read for {', '.join(problems)}.", "warning")
+    return redirect(url_for("admin.newsletters.edit", newsletter_id=newsletter.id), 303)
+
+
+def _look_page(newsletter: Newsletter, form: dict[str, str], errors: dict[str, str]) -> str:
+    return render_template(
+        "admin/newsletter.html", newsletter=newsletter, house=get_publication(session()),
+        form=form, errors=errors,
+    )  # fmt: skip

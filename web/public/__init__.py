@@ -6,11 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 
 from broadsheet.errors import ValidationError
 from broadsheet.mail.compose import publication_name
-from broadsheet.models import EventSource, Subscriber, SubscriberStatus
+from broadsheet.mail.look import accent_colours
+from broadsheet.mail.personal import without_reader
+from broadsheet.models import EventSource, Publication, Subscriber, SubscriberStatus
 from broadsheet.services import erasure, newsletters, preferences
+from broadsheet.services.publication import get_publication
 from broadsheet.services.subscriptions import (
     confirm,
     get_subscriber,
@@ -22,7 +26,7 @@ from broadsheet.signing import read_confirm_token, read_unsubscribe_token
 from web import enqueue
 from web.db import commit, session
 from web.extensions import client_address, csrf
-from web.limits import SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, wait_in_words
+from web.limits import MY_DATA, SIGNUPS_PER_ADDRESS, SIGNUPS_PER_CLIENT, wait_in_words
 from web.public import archive_pages
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -31,11 +35,30 @@ bp.add_url_rule("/archive", "archive_index", archive_pages.index, methods=["GET"
 bp.add_url_rule("/archive/feed.atom", "archive_feed", archive_pages.feed, methods=["GET"])
 bp.add_url_rule("/archive/<slug>", "archive", archive_pages.article, methods=["GET"])
 HONEYPOT = "website"
+SITE_DARK_PAPER = "#17160f"  # --paper in dark mode (static/site.css): the lifted accent's ground
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"publication": publication_name(_settings())})
+    app.context_processor(_publication)
+    # The archive shows an article to no reader in particular: each field's fallback.
+    app.add_template_filter(without_reader, "without_reader")
+
+
+def _publication() -> dict[str, object]:
+    """The name and look every page shows (the admin's too): one read of the publication's
+    row, or the defaults when the request's transaction has failed and an error page is
+    being shown."""
+    try:
+        row = get_publication(session())
+    except SQLAlchemyError:
+        row = Publication(name="", logo_url="", logo_alt="", accent="")
+    colours = accent_colours(row.accent, SITE_DARK_PAPER) if row.accent else None
+    return {
+        "publication": publication_name(_settings(), row.name),
+        "logo": (row.logo_url, row.logo_alt) if row.logo_url else None,
+        "accent": (colours.link, colours.dark_link) if colours else None,
+    }
 
 
 def _settings() -> Settings:
@@ -105,10 +128,14 @@ def _too_many(wait: int) -> ResponseReturnValue:
 def _check_inbox() -> str:
     """The answer to every signup: nothing in it is the reader's (it must not say whether the
     address was known), so each process renders it once."""
-    pages: dict[str, str] = current_app.extensions.setdefault("broadsheet.check_inbox", {})
-    page = pages.get(request.script_root)
+    pages: dict[tuple[str, ...], str] = current_app.extensions.setdefault(
+        "broadsheet.check_inbox", {}
+    )
+    row = get_publication(session())  # a new name or look shows without a restart
+    key = (request.script_root, row.name, row.logo_url, row.logo_alt, row.accent)
+    page = pages.get(key)
     if page is None:
-        page = pages[request.script_root] = render_template("public/check_inbox.html")
+        page = pages[key] = render_template("public/check_inbox.html")
     return page
 
 
@@ -161,6 +188,21 @@ def preferences_save(token: str) -> ResponseReturnValue:
     return _preferences(token, reader, {"name": reader.name}, {}, saved=True)
 
 
+@bp.post("/preferences/<token>/my-data")
+def my_data(token: str) -> ResponseReturnValue:
+    """Mail the reader what is kept about them (a JSON attachment, to their own address:
+    never shown here, where anyone with a forwarded link could read it), once an hour."""
+    claim = read_unsubscribe_token(_settings().secret_key, token)
+    reader = get_subscriber(session(), claim.subscriber_id)
+    form = {"name": reader.name}
+    if wait := MY_DATA.spend(str(reader.id)):
+        page = _preferences(token, reader, form, {}, data_wait=wait_in_words(wait))
+        return page, 429, {"Retry-After": str(wait)}
+    enqueue.data_export(reader.id)  # already owed: the one on its way is the answer
+    commit()
+    return _preferences(token, reader, form, {}, data_sent=True)
+
+
 def _preferences(
     token: str,
     reader: Subscriber,
@@ -169,6 +211,8 @@ def _preferences(
     chosen: list[str] | None = None,
     *,
     saved: bool = False,
+    data_sent: bool = False,
+    data_wait: str | None = None,
 ) -> str:
     active = reader.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
     offered = preferences.choices(session(), reader.id) if active else []
@@ -177,6 +221,7 @@ def _preferences(
     return render_template(
         "public/preferences.html", token=token, reader=reader, active=active,
         offered=offered, chosen=chosen, form=form, errors=errors, saved=saved,
+        data_sent=data_sent, data_wait=data_wait,
     )  # fmt: skip
 
 

@@ -45,9 +45,11 @@ class FakeArticle:
 
 
 def article_context(**article_fields: Any) -> dict[str, object]:
+    article = FakeArticle(**article_fields)
     return {
         **placeholder_context(),
-        "article": FakeArticle(**article_fields),
+        "article": article,
+        "body_html": article.body_html,
         "subject": "Issue 12:\n  Café & <Cake>",
         "preheader": "A short look at cake.",
         "archive_url": ARCHIVE_URL,

@@ -56,6 +56,7 @@ def rendered() -> RenderedEmail:
         {
             **placeholder_context(),
             "article": FakeArticle(),
+            "body_html": FakeArticle().body_html,
             "subject": "Café — 20 % off ✓",
             "preheader": "Twenty per cent off.",
             "archive_url": "https://news.example.org/archive/12",

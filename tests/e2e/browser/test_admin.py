@@ -121,6 +121,11 @@ def visit_main_pages(page: Page, campaign_id: int) -> Iterator[str]:
     page.get_by_role("button", name="Make the newsletter").click()
     expect(page.get_by_label("Short name")).to_be_focused()
     yield "newsletters-error"
+    page.get_by_role("link", name="Weekly Dispatch").click()
+    page.get_by_label("Accent colour").fill("#12345z")
+    page.get_by_role("button", name="Save its look").click()
+    expect(page.get_by_label("Accent colour")).to_be_focused()
+    yield "newsletter-look-error"
     page.goto(f"/admin/campaigns/{campaign_id}")
     page.get_by_role("button", name="Cancel this draft").click()
     yield "confirm-cancel"

@@ -3,9 +3,15 @@ form (errors next to their field), only listed to an operator."""
 
 from __future__ import annotations
 
-from broadsheet.services import newsletters, subscriptions
+import email
+from email.policy import default
+
+from broadsheet.mail.preview import preview_message
+from broadsheet.services import campaigns, newsletters, subscriptions
+from broadsheet.services.publication import save_publication
 from tests.support.admin import csrf_token, sign_in
-from tests.support.factories import make_user
+from tests.support.api import html_part
+from tests.support.factories import make_article, make_user
 
 
 def test_an_editor_sees_the_readers_of_each_and_makes_one(app, committed, editor):
@@ -16,7 +22,7 @@ def test_an_editor_sees_the_readers_of_each_and_makes_one(app, committed, editor
         )
     committed.commit()
     page = editor.get("/admin/newsletters").get_data(as_text=True)
-    assert "<strong>Daily</strong>" in page and 'data-label="Readers subscribed">3<' in page
+    assert ">Daily</a></strong>" in page and 'data-label="Readers subscribed">3<' in page
     token = csrf_token(editor, "/admin/newsletters")
     made = editor.post(
         "/admin/newsletters",
@@ -59,3 +65,52 @@ def test_an_operator_sees_the_list_and_no_form(app, committed):
     token = csrf_token(client, "/admin/")
     refused = client.post("/admin/newsletters", data={"csrf_token": token, "name": "Ops"})
     assert refused.status_code == 403
+
+
+def test_a_newsletter_has_its_own_look_and_its_campaigns_carry_it(editor, committed, settings):
+    save_publication(committed, "", "Published by Gazette Ltd.", accent="#9b1c1c")
+    daily = newsletters.create_newsletter(committed, "Daily", "daily")
+    committed.commit()
+    page = f"/admin/newsletters/{daily.id}"
+    assert "Empty: the publication&#39;s (#9b1c1c)" in editor.get(page).get_data(as_text=True)
+    look = {"logo_url": "https://cdn.example.org/daily.png", "logo_alt": "The Daily",
+            "accent": "#2f7d5b", "footer_note": "The Daily, every morning."}  # fmt: skip
+    saved = editor.post(page, data={"csrf_token": csrf_token(editor, page), **look})
+    assert saved.status_code == 303
+    committed.expire_all()  # saved by the request's own session
+
+    def html_of(audience: object) -> str:
+        campaign = campaigns.create_campaign(
+            committed, make_article(committed).id, audience=audience
+        )
+        campaigns.prepare(committed, campaign, settings)
+        message = email.message_from_bytes(preview_message(campaign, settings), policy=default)
+        return html_part(message)
+
+    own, everyone = html_of({"newsletters": ["daily"]}), html_of("everyone")
+    assert "cdn.example.org/daily.png" in own and "#2f7d5b" in own
+    assert "The Daily, every morning." in own and "Gazette Ltd" not in own
+    assert "daily.png" not in everyone and "#9b1c1c" in everyone
+    assert "Published by Gazette Ltd." in everyone
+
+
+def test_a_bad_newsletter_look_is_shown_by_its_field(editor, committed):
+    daily = newsletters.create_newsletter(committed, "Daily", "daily")
+    committed.commit()
+    page = f"/admin/newsletters/{daily.id}"
+    refused = editor.post(page, data={"csrf_token": csrf_token(editor, page),
+                                      "accent": "#0b57b8;color:red", "logo_url": "",
+                                      "logo_alt": "", "footer_note": ""})  # fmt: skip
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    assert 'id="accent-error"' in body and 'aria-invalid="true" autofocus' in body
+    assert editor.get("/admin/newsletters/999999").status_code == 404
+
+
+def test_an_operator_may_not_open_a_newsletters_look(app, committed):
+    daily = newsletters.create_newsletter(committed, "Daily", "daily")
+    make_user(committed, "operator", "op@example.org")
+    committed.commit()
+    client = app.test_client()
+    sign_in(client, "op@example.org")
+    assert client.get(f"/admin/newsletters/{daily.id}").status_code == 403

@@ -1,0 +1,108 @@
+"""Reader fields an editor writes in an article or a subject: `{{ reader.name }}` and
+`{{ reader.attributes.city }}`, each with an optional `| default("friend")`.
+
+Render-once holds: before the campaign's email is rendered, each expression becomes a
+placeholder that carries its own field and fallback (base32, so letters and digits only,
+which pass Jinja2, premailer and quoted-printable unchanged), and the skeleton fills it per
+reader (broadsheet/mail/skeleton.py) from the attributes loaded with the batch. Nothing else
+may stand between `{{` and `}}`: `problems` names what cannot be filled in.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_FALLBACK = 100
+MAX_VALUE = 200  # of a reader's value as shown
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
+# The fallback's quotes may come back from Markdown as entities.
+_QUOTED = r'"(?P<dq>[^"<>\n]*?)"|&quot;(?P<eq>[^"<>\n]*?)&quot;|\'(?P<sq>[^\'<>\n]*?)\''
+_EXPRESSION = re.compile(
+    r"\{\{\s*reader\.(?P<field>name|attributes\." + _NAME + r")\s*"
+    r"(?:\|\s*default\(\s*(?:" + _QUOTED + r")\s*\)\s*)?\}\}"
+)
+_ANY = re.compile(r"\{\{(.{0,80}?)\}\}", re.DOTALL)
+# The placeholder: BSxR, the field and the fallback in base32 (no padding), xBS.
+PLACEHOLDER = re.compile(r"BSxR([A-Z2-7]+)x([A-Z2-7]*)xBS")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One reader field: "name" or "attributes.<key>", and what to show when it is empty."""
+
+    path: str
+    fallback: str
+
+    def value(self, name: str, attributes: Mapping[str, object] | None) -> str:
+        """The reader's value as text (one line, at most MAX_VALUE characters), or the
+        fallback when they have none (missing, empty, or not a plain value)."""
+        if self.path == "name":
+            found: object = name
+        else:
+            found = (attributes or {}).get(self.path.removeprefix("attributes."))
+        if isinstance(found, bool) or not isinstance(found, str | int | float):
+            return self.fallback
+        text = " ".join(str(found).split())[:MAX_VALUE]
+        return text or self.fallback
+
+
+def placeholders(text: str, *, html_escaped: bool) -> str:
+    """`text` with each reader expression turned into its placeholder; unknown `{{ }}` left
+    as written (`problems` names them). `html_escaped`: the text is HTML, its fallbacks'
+    entities are read as the characters they stand for."""
+
+    def placeholder(found: re.Match[str]) -> str:
+        fallback = found.group("dq") or found.group("eq") or found.group("sq") or ""
+        if html_escaped:
+            fallback = html.unescape(fallback)
+        return encode(Field(found.group("field"), fallback))
+
+    return _EXPRESSION.sub(placeholder, text)
+
+
+def problems(text: str) -> list[str]:
+    """Each `{{ … }}` in `text` that is not a reader field Broadsheet can fill in."""
+    bad = [f"{{{{{m.group(1)}}}}}" for m in _ANY.finditer(_EXPRESSION.sub("", text))]
+    long = [m.group(0) for m in _EXPRESSION.finditer(text) if len(_fallback(m)) > MAX_FALLBACK]
+    return list(dict.fromkeys([*bad, *long]))
+
+
+def explain(found: list[str]) -> str:
+    """The sentence an editor reads about `problems`."""
+    shown = ", ".join(found[:3]) + (" and more" if len(found) > 3 else "")
+    return (
+        f"cannot fill in {shown}: write {{{{ reader.name }}}} or {{{{ reader.attributes.city }}}}, "
+        f'with | default("a fallback") of at most {MAX_FALLBACK} characters if you like'
+    )
+
+
+def without_reader(text: str) -> str:
+    """HTML `text` as someone who is no reader sees it (the archive): each field's fallback."""
+    return _EXPRESSION.sub(lambda m: html.escape(html.unescape(_fallback(m))), text)
+
+
+def encode(field: Field) -> str:
+    return f"BSxR{_b32(field.path)}x{_b32(field.fallback)}xBS"
+
+
+def decode(placeholder: str) -> Field:
+    found = PLACEHOLDER.fullmatch(placeholder)
+    if found is None:
+        raise ValueError(f"not a reader placeholder: {placeholder!r}")
+    return Field(_unb32(found.group(1)), _unb32(found.group(2)))
+
+
+def _fallback(found: re.Match[str]) -> str:
+    return found.group("dq") or found.group("eq") or found.group("sq") or ""
+
+
+def _b32(text: str) -> str:
+    return base64.b32encode(text.encode()).decode().rstrip("=")
+
+
+def _unb32(text: str) -> str:
+    return base64.b32decode(text + "=" * (-len(text) % 8)).decode()
