@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import any_, bindparam, delete, func, select, update
+from sqlalchemy import BindParameter, any_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -54,7 +54,7 @@ def erased_among(session: Session, secret: str, email_keys: list[str]) -> set[st
         return set()
     column = Erasure.address_hash
     if session.get_bind().dialect.name == "postgresql":
-        joined = bindparam("hashes", ",".join(hashes))
+        joined: BindParameter[str] = bindparam("hashes", ",".join(hashes))
         condition = column == any_(func.string_to_array(joined, ","))
     else:
         condition = column.in_(hashes)
