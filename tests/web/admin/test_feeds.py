@@ -5,6 +5,7 @@ commits) and removed after a confirmation that keeps their articles; operators o
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from tests.support.factories import make_article, make_user
 from worker.queues import QUEUE
 
 URL = "https://blog.example.org/feed.xml"
+CLOSED = "http://127.0.0.1:9/feed.xml"  # nothing listens: a poll fails at once
 
 
 def queued_tasks(stack) -> list[tuple[str, str]]:
@@ -46,6 +48,8 @@ def test_an_editor_adds_a_feed_and_sees_it_listed(app, committed, editor):
 
 
 def test_a_bad_feed_form_names_each_field_and_a_duplicate(app, committed, editor):
+    newsletters.create_newsletter(committed, "Daily")  # the form offers newsletters
+    committed.commit()
     refused = add(editor, url="ftp://nowhere", newsletter="nope", send_now="maybe")
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
@@ -81,20 +85,35 @@ def test_a_failing_feed_says_why_and_a_paused_one_warns_on_the_overview(app, com
     assert f"The feed {URL} is paused" not in editor.get("/admin/").get_data(as_text=True)
 
 
-def test_poll_now_queues_the_poll_once_committed_and_not_for_a_paused_feed(
-    app, committed, editor, stack
+def test_poll_now_has_the_worker_poll_it_and_not_a_paused_feed(
+    app, committed, editor, celery_worker
 ):
-    feed = feeds.create_feed(committed, URL)
+    feed_id = feeds.create_feed(committed, CLOSED).id
     committed.commit()
-    polled = post_form(editor, f"/admin/feeds/{feed.id}/poll", "/admin/feeds", **{"from": "list"})
+    polled = post_form(editor, f"/admin/feeds/{feed_id}/poll", "/admin/feeds", **{"from": "list"})
     assert polled.status_code == 303 and polled.headers["Location"] == "/admin/feeds"
-    assert queued_tasks(stack) == [("broadsheet.poll_feed", f"({feed.id},)")]
-    paused = post_form(editor, f"/admin/feeds/{feed.id}/pause", "/admin/feeds")
-    assert paused.headers["Location"] == f"/admin/feeds/{feed.id}"
-    refused = post_form(editor, f"/admin/feeds/{feed.id}/poll", "/admin/feeds")
+    polled_at = wait_for_poll(committed, feed_id)
+    paused = post_form(editor, f"/admin/feeds/{feed_id}/pause", "/admin/feeds")
+    assert paused.headers["Location"] == f"/admin/feeds/{feed_id}"
+    refused = post_form(editor, f"/admin/feeds/{feed_id}/poll", "/admin/feeds")
     assert refused.status_code == 303
     assert "is paused; resume it" in editor.get(refused.headers["Location"]).get_data(as_text=True)
-    assert len(queued_tasks(stack)) == 1
+    time.sleep(1)  # a poll queued anyway would have been made by now
+    assert committed.scalar(select(Feed.last_polled_at)) == polled_at
+
+
+def wait_for_poll(session, feed_id: int, timeout: float = 20) -> datetime:
+    """When the worker polled the feed, once it has."""
+    deadline = time.monotonic() + timeout
+    while True:
+        polled_at: datetime | None = session.scalar(
+            select(Feed.last_polled_at).where(Feed.id == feed_id)
+        )
+        session.rollback()  # ends the read: on SQLite it holds the writers' lock
+        if polled_at is not None:
+            return polled_at
+        assert time.monotonic() < deadline, "the worker never polled the feed"
+        time.sleep(0.1)
 
 
 def test_an_editor_changes_where_a_feeds_campaigns_go(app, committed, editor):
@@ -156,3 +175,4 @@ def test_an_operator_reads_feeds_and_changes_nothing(app, committed, stack):
         answer = client.post(url, data={"csrf_token": token, "url": URL, "confirm": "yes"})
         assert answer.status_code == 403, url
     assert queued_tasks(stack) == [] and committed.get(Feed, feed.id) is not None
+    assert committed.get(Feed, feed.id).last_polled_at is None  # nor polled by a worker
