@@ -39,7 +39,7 @@ from web.db import session
 UPLOAD = "admin.subscribers.import_upload"
 STATUS_CHOICES = [
     ("active", "Active: they agreed to get mail in the old sender"),
-    ("pending", "Pending: each gets a confirmation email first (not sent by the import)"),
+    ("pending", "Pending: kept unconfirmed, and sent nothing (the import mails no confirmation)"),
 ]
 
 
