@@ -195,6 +195,8 @@ def my_data(token: str) -> ResponseReturnValue:
     claim = read_unsubscribe_token(_settings().secret_key, token)
     reader = get_subscriber(session(), claim.subscriber_id)
     form = {"name": reader.name}
+    if _data_refusal(reader):
+        return _preferences(token, reader, form, {}), 409
     if wait := MY_DATA.spend(str(reader.id)):
         page = _preferences(token, reader, form, {}, data_wait=wait_in_words(wait))
         return page, 429, {"Retry-After": str(wait)}
@@ -216,13 +218,24 @@ def _preferences(
 ) -> str:
     active = reader.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
     offered = preferences.choices(session(), reader.id) if active else []
+    refusal = _data_refusal(reader)
     if chosen is None:
         chosen = [c.newsletter.slug for c in offered if c.subscribed]
     return render_template(
         "public/preferences.html", token=token, reader=reader, active=active,
         offered=offered, chosen=chosen, form=form, errors=errors, saved=saved,
-        data_sent=data_sent, data_wait=data_wait,
+        data_sent=data_sent, data_wait=data_wait, data_refusal=refusal,
     )  # fmt: skip
+
+
+def _data_refusal(reader: Subscriber) -> str | None:
+    """Why the reader's data cannot be mailed to them, or None: nothing is kept about an
+    erased reader, and mail to an address that bounced would bounce again."""
+    if reader.email_key.endswith(f"@{erasure.ERASED_DOMAIN}"):
+        return "erased"
+    if reader.status == SubscriberStatus.BOUNCED:
+        return "bounced"
+    return None
 
 
 @bp.get("/unsubscribe/<token>")

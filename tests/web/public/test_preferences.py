@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select
+
 from broadsheet.mail.compose import subscription_urls
-from broadsheet.models import SubscriberStatus
-from broadsheet.services import campaigns, engagement, newsletters, subscriptions
+from broadsheet.models import OutboxMessage, SubscriberStatus
+from broadsheet.services import campaigns, engagement, erasure, newsletters, subscriptions
 from tests.broadsheet.services.test_newsletters import planned_emails
 from tests.support.factories import make_article
 
@@ -167,3 +169,23 @@ def test_a_reader_who_left_everything_is_told_so_by_a_newsletters_link(client, c
     url, _ = subscription_urls(settings, ann, weekly.id)
     page = client.post(url.removeprefix(settings.public_url)).get_data(as_text=True)
     assert "no more email from" in page and "no more of Weekly" not in page
+
+
+def test_no_data_is_mailed_to_an_address_that_bounced_or_to_an_erased_reader(
+    client, committed, settings
+):
+    bounced = subscriptions.create_subscriber(committed, "gone@example.org", status="active")
+    bounced.status = SubscriberStatus.BOUNCED  # as a bounce report leaves them
+    kept = subscriptions.create_subscriber(committed, "kept@example.org", status="active")
+    erasure.erase(committed, kept.id, settings.secret_key)
+    committed.commit()
+    for reader_id, says in ((bounced.id, "bounced, so we cannot email"), (kept.id, "erased")):
+        _, url = subscription_urls(settings, reader_id, None)
+        path = url.removeprefix(settings.public_url)
+        page = client.get(path).get_data(as_text=True)
+        assert says in page and "Email me my data" not in page
+        token = TOKEN.search(client.get("/subscribe").get_data(as_text=True))  # a forged ask
+        assert token is not None
+        refused = client.post(f"{path}/my-data", data={"csrf_token": token.group(1)})
+        assert refused.status_code == 409 and says in refused.get_data(as_text=True)
+    assert committed.scalar(select(func.count()).select_from(OutboxMessage)) == 0
