@@ -183,7 +183,8 @@ def create_admin(email: str, password: str | None, role: str) -> None:
     type=click.Choice(["active", "pending"]),
     default="active",
     show_default=True,
-    help="Status of the readers the old sender had as subscribed.",
+    help="Status of the readers the old sender had as subscribed (pending: each is mailed a "
+    "confirmation).",
 )
 @click.option(
     "--newsletter",

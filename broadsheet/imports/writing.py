@@ -31,6 +31,7 @@ from broadsheet.models import (
     SubscriberTag,
 )
 from broadsheet.models.base import UTCDateTime
+from broadsheet.services import outbox_queue
 
 SUBSCRIBERS = Subscriber.__table__
 # What a new reader's row is written with (`_values`).
@@ -69,9 +70,10 @@ def write_batch(
 ) -> Written:
     """Add the readers not already here (by address, case-insensitively), each with a first
     event `reason`, `tags` and their own, their attributes and, unless suppressed, a
-    membership of each of `newsletter_ids`. A reader already here keeps their status whatever
-    the file says: with `update` they take the file's name (a non-empty one), its attributes
-    (merged into theirs), the tags, and join `join_ids` unless they left (update_known).
+    membership of each of `newsletter_ids`; each pending one is owed a confirmation. A reader
+    already here keeps their status whatever the file says: with `update` they take the
+    file's name (a non-empty one), its attributes (merged into theirs), the tags, and join
+    `join_ids` unless they left (update_known).
     Flushes nothing of the session's: plain statements."""
     unique: dict[str, Reader] = {}
     for reader in readers:  # the first row of an address wins; the file's order is kept
@@ -87,6 +89,10 @@ def write_batch(
     else:
         added = list(conn.execute(_insert_readers(conn.dialect.name), rows))
     getting = [row.id for row in added if SubscriberStatus(row.status) not in SUPPRESSED]
+    # A reader who comes in pending is owed the confirmation that makes them active.
+    outbox_queue.queue_confirmations(
+        session, [row.id for row in added if row.status == SubscriberStatus.PENDING.value]
+    )
     written.imported = len(getting)
     written.suppressed = len(added) - len(getting)
     if added and postgresql:

@@ -100,6 +100,25 @@ def queue_confirmation(session: Session, subscriber_id: int) -> bool:
     return _queue(session, subscriber_id, OutboxKind.CONFIRMATION)
 
 
+def queue_confirmations(session: Session, subscriber_ids: Sequence[int]) -> None:
+    """Owe each of these readers (pending, just imported) a confirmation: one statement for a
+    batch; a reader already owed one keeps that one."""
+    if not subscriber_ids:
+        return
+    now = utcnow()
+    rows = [
+        {"kind": OutboxKind.CONFIRMATION, "subscriber_id": subscriber_id,
+         "status": OutboxStatus.PENDING, "created_at": now, "due_at": now, "attempts": 0}
+        for subscriber_id in subscriber_ids
+    ]  # fmt: skip
+    session.connection().execute(_queue_many(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _queue_many(dialect: str) -> Any:
+    return dialect_insert(dialect, OutboxMessage.__table__).on_conflict_do_nothing()
+
+
 def queue_welcome(session: Session, subscriber_id: int) -> bool:
     """Owe a reader who just confirmed their welcome, once ever, when a newsletter they get
     sends one; False when nothing is owed (none does, or it was owed before)."""

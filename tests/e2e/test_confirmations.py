@@ -4,12 +4,14 @@ over few connections, each reader mailed once."""
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
+from broadsheet.imports import import_subscribers
 from broadsheet.models import OutboxMessage, Subscriber
 from tests.support.factories import sign_up
 from worker import tasks
@@ -122,3 +124,13 @@ def test_a_process_asks_for_a_sweep_once_per_moment(stack, monkeypatch):
     assert wake_sweep(client)
     assert client.get(tasks.WAKE_KEY) is not None
     client.delete(tasks.WAKE_KEY)
+
+
+def test_readers_imported_as_pending_get_their_confirmation(committed, stack, smtp, celery_worker):
+    raw = io.BytesIO(b"email\npat@example.org\nsam@example.org\n")
+    import_subscribers(committed, raw, "list.csv", status="pending")
+    committed.commit()
+    wake_sweep(stack["redis"].client())  # as the tick does within TICK_SECONDS
+    received = smtp.wait_for(2)
+    assert sorted(r for m in received for r in m.rcpt_tos) == ["pat@example.org", "sam@example.org"]
+    assert all("/confirm/" in m.data.decode() for m in received)

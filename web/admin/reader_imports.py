@@ -39,7 +39,7 @@ from web.db import session
 UPLOAD = "admin.subscribers.import_upload"
 STATUS_CHOICES = [
     ("active", "Active: they agreed to get mail in the old sender"),
-    ("pending", "Pending: kept unconfirmed, and sent nothing (the import mails no confirmation)"),
+    ("pending", "Pending: each is mailed a confirmation, and becomes active once they confirm"),
 ]
 
 

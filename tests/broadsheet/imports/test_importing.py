@@ -15,6 +15,8 @@ from broadsheet.imports.importing import REJECT_COLUMNS
 from broadsheet.models import (
     EventSource,
     Membership,
+    OutboxKind,
+    OutboxMessage,
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
@@ -130,16 +132,32 @@ def test_an_address_twice_in_the_file_is_one_reader_renamed_by_update(db, batch_
 
 
 def test_pending_readers_and_the_default_newsletter(db):
-    """Batches of one reader without a name, too (PostgreSQL gets no name at all for it)."""
+    """Batches of one reader without a name, too (PostgreSQL gets no name at all for it).
+    Each new pending reader is owed a confirmation; a reader already here is not."""
     default = newsletters.default_ids(db)
-    raw = csv_bytes([["email"], ["p1@example.org"], ["p2@example.org"]])
-    summary = import_subscribers(db, raw, "list.csv", status="pending", batch_size=1)
-    assert summary.imported == 2
+    here = subscriptions.create_subscriber(db, "p0@example.org", status="active")
+    rows = [["email", "status"], ["p0@example.org", ""], ["p1@example.org", ""],
+            ["p2@example.org", ""], ["gone@example.org", "unsubscribed"]]  # fmt: skip
+    summary = import_subscribers(db, csv_bytes(rows), "list.csv", status="pending", batch_size=2)
+    assert (summary.imported, summary.skipped, summary.suppressed) == (2, 1, 1)
     assert status_of(db, "p1@example.org")[0] == SubscriberStatus.PENDING
     joined = (
         select(func.count()).select_from(Membership).where(Membership.newsletter_id.in_(default))
     )
-    assert db.scalar(joined) == 2 * len(default)
+    assert db.scalar(joined) == 3 * len(default)  # p0 joined when added
+    owed = db.scalars(
+        select(Subscriber.email)
+        .join(OutboxMessage, OutboxMessage.subscriber_id == Subscriber.id)
+        .where(OutboxMessage.kind == OutboxKind.CONFIRMATION)
+        .order_by(Subscriber.email)
+    )
+    assert list(owed) == ["p1@example.org", "p2@example.org"]
+    assert here.status == SubscriberStatus.ACTIVE
+
+
+def test_active_readers_are_owed_no_confirmation(db):
+    import_subscribers(db, csv_bytes([["email"], ["a1@example.org"]]), "list.csv")
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 @pytest.mark.parametrize(
