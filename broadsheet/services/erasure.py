@@ -28,6 +28,7 @@ from broadsheet.models import (
     Newsletter,
     OutboxMessage,
     OutboxStatus,
+    Subscriber,
     SubscriberEvent,
     SubscriberStatus,
     SubscriberTag,
@@ -61,6 +62,11 @@ def erased_among(session: Session, secret: str, email_keys: list[str]) -> set[st
     return {hashes[h] for h in session.scalars(select(column).where(condition))}
 
 
+def was_erased(reader: Subscriber) -> bool:
+    """Whether this reader's row is an erased one's stand-in (nothing personal left in it)."""
+    return reader.email_key.endswith(f"@{ERASED_DOMAIN}")
+
+
 def lift(session: Session, secret: str, email_key: str) -> None:
     """The reader came back of their own accord (a confirmed signup): no longer refused."""
     session.execute(delete(Erasure).where(Erasure.address_hash == address_hash(secret, email_key)))
@@ -69,7 +75,7 @@ def lift(session: Session, secret: str, email_key: str) -> None:
 def erase(session: Session, subscriber_id: int, secret: str, *, actor: str | None = None) -> None:
     """Erase the reader (see the module). Idempotent: an erased reader is erased already."""
     reader = get_subscriber(session, subscriber_id)
-    if reader.email_key.endswith(f"@{ERASED_DOMAIN}"):
+    if was_erased(reader):
         return
     session.merge(Erasure(address_hash=address_hash(secret, reader.email_key), erased_at=utcnow()))
     if reader.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):

@@ -231,7 +231,7 @@ def _preferences(
 def _data_refusal(reader: Subscriber) -> str | None:
     """Why the reader's data cannot be mailed to them, or None: nothing is kept about an
     erased reader, and mail to an address that bounced would bounce again."""
-    if reader.email_key.endswith(f"@{erasure.ERASED_DOMAIN}"):
+    if erasure.was_erased(reader):
         return "erased"
     if reader.status == SubscriberStatus.BOUNCED:
         return "bounced"
