@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, union
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from broadsheet.errors import ValidationError
 from broadsheet.models import (
     Delivery,
     DeliveryStatus,
-    Membership,
     Subscriber,
-    SubscriberEvent,
     SubscriberStatus,
 )
+from broadsheet.services.engagement import left_through
 from broadsheet.services.failures import FAILURE_STATUSES, reply_class, reply_filter
 
 # The statuses a list can ask for; "failures" is failed and bounced together; "complained"
@@ -149,18 +148,16 @@ def _left_page(
     `left` event names the campaign: a few index rows of the events, then their deliveries
     by the (campaign, subscriber) key. Joined in one statement, or asked for in delivery id
     order with a LIMIT, the planner read the campaign's deliveries in id order."""
-    ev = SubscriberEvent
-    parts = [
-        select(ev.subscriber_id.label("reader")).where(
-            ev.campaign_id == campaign_id, ev.to_status == left
-        )
-    ]
-    if left == SubscriberStatus.UNSUBSCRIBED:  # and those who left its newsletter through it
-        parts.append(select(Membership.subscriber_id).where(Membership.left_through == campaign_id))
+    found_readers = left_through([campaign_id])
+    name = "complained" if left == SubscriberStatus.COMPLAINED else "unsubscribed"
+    readers_query = (
+        select(found_readers.c.subscriber_id)
+        .where(found_readers.c.name == name)
+        .order_by(found_readers.c.subscriber_id)
+        .limit(limit)
+    )
     if after is not None:
-        parts = [part.where(part.selected_columns[0] > after) for part in parts]
-    found_readers = union(*parts).subquery()  # each reader once
-    readers_query = select(found_readers.c.reader).order_by(found_readers.c.reader).limit(limit)
+        readers_query = readers_query.where(found_readers.c.subscriber_id > after)
     readers = list(session.scalars(readers_query))
     if not readers:
         return Page([], None)

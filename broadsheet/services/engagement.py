@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select, union
+from sqlalchemy import ColumnElement, Subquery, and_, case, distinct, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -98,12 +98,10 @@ def count_readers(session: Session, campaign_ids: Sequence[int]) -> dict[int, di
     return result
 
 
-def count_left(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Readers who unsubscribed through each campaign (from everything, or from the campaign's
-    newsletter only) or complained about it (one query)."""
-    result = {campaign_id: {"unsubscribed": 0, "complained": 0} for campaign_id in campaign_ids}
-    if not campaign_ids:
-        return result
+def left_through(campaign_ids: Sequence[int]) -> Subquery:
+    """Readers who left through each of these campaigns, one row per (campaign_id, name,
+    subscriber_id) with `name` "unsubscribed" (from everything, by their event; or from the
+    campaign's newsletter only, by the membership they left through it) or "complained"."""
     ev = SubscriberEvent
     complained = ev.to_status == SubscriberStatus.COMPLAINED
     events = select(
@@ -117,7 +115,16 @@ def count_left(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[
     left_newsletter = select(
         Membership.left_through, literal("unsubscribed"), Membership.subscriber_id
     ).where(Membership.left_through.in_(campaign_ids))
-    both = union(events, left_newsletter).subquery()  # a reader counted once per figure
+    return union(events, left_newsletter).subquery()  # each reader once per campaign and name
+
+
+def count_left(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Readers who unsubscribed through each campaign (from everything, or from the campaign's
+    newsletter only) or complained about it (one query)."""
+    result = {campaign_id: {"unsubscribed": 0, "complained": 0} for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return result
+    both = left_through(campaign_ids)
     left = session.execute(
         select(both.c.campaign_id, both.c.name, func.count()).group_by(
             both.c.campaign_id, both.c.name
