@@ -106,11 +106,7 @@ def queue_confirmations(session: Session, subscriber_ids: Sequence[int]) -> None
     if not subscriber_ids:
         return
     now = utcnow()
-    rows = [
-        {"kind": OutboxKind.CONFIRMATION, "subscriber_id": subscriber_id,
-         "status": OutboxStatus.PENDING, "created_at": now, "due_at": now, "attempts": 0}
-        for subscriber_id in subscriber_ids
-    ]  # fmt: skip
+    rows = [_owed(subscriber_id, OutboxKind.CONFIRMATION, now) for subscriber_id in subscriber_ids]
     session.connection().execute(_queue_many(session.get_bind().dialect.name), rows)
 
 
@@ -158,17 +154,15 @@ def _welcome_newsletters(session: Session, reader_ids: list[int]) -> dict[int, t
 
 
 def _queue(session: Session, subscriber_id: int, kind: OutboxKind) -> bool:
-    now = utcnow()
-    params = {
-        "kind": kind,
-        "subscriber_id": subscriber_id,
-        "status": OutboxStatus.PENDING,
-        "created_at": now,
-        "due_at": now,
-        "attempts": 0,
-    }
+    params = _owed(subscriber_id, kind, utcnow())
     statement = _queue_statement(session.get_bind().dialect.name)
     return session.connection().execute(statement, params).scalar_one_or_none() is not None
+
+
+def _owed(subscriber_id: int, kind: OutboxKind, now: datetime) -> dict[str, Any]:
+    """An outbox row owed to a reader from now on."""
+    return {"kind": kind, "subscriber_id": subscriber_id, "status": OutboxStatus.PENDING,
+            "created_at": now, "due_at": now, "attempts": 0}  # fmt: skip
 
 
 @functools.cache
