@@ -20,13 +20,14 @@ from broadsheet.imports.ahead import ahead
 from broadsheet.imports.formats import Mapping, map_columns
 from broadsheet.imports.reading import Table, open_table
 from broadsheet.imports.rows import Reader, check_row
-from broadsheet.imports.writing import Written, write_batch
+from broadsheet.imports.writing import Written, prepare, write_batch
 from broadsheet.models import SubscriberStatus, utcnow
 from broadsheet.services import erasure, newsletters
 from broadsheet.services.profiles import check_tags
 
-# Rows per batch: each batch is one multi-row INSERT (12 values a row, well under SQLite's
-# 32,766 and PostgreSQL's 65,535 parameters) and three INSERT ... SELECTs.
+# Rows per batch: on PostgreSQL one statement of a few parameters (arrays.py); on SQLite a
+# multi-row INSERT (12 values a row, well under its 32,766 parameters) and three more.
+# 2,000 measured best of 500 to 8,000 on PostgreSQL (docs/performance.md).
 BATCH_SIZE = 2000
 STATUSES = (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
 # The two columns a rejects file adds to the export's own; an import again ignores them.
@@ -144,43 +145,43 @@ def begin_import(
     out = csv.writer(rejects) if rejects is not None else None
     if out is not None and not after_line:
         out.writerow([*table.header, *REJECT_COLUMNS])
+    now = utcnow()
     write = functools.partial(
         write_batch, session, newsletter_ids=newsletter_ids, tags=given_tags, update=update,
         join_ids=newsletter_ids if newsletter_slugs else (),
-        reason=f"imported from {name} ({summary.mapping.source})", now=utcnow(),
+        reason=f"imported from {name} ({summary.mapping.source})", now=now,
+    )  # fmt: skip
+    ready = functools.partial(
+        prepare, tags=given_tags, now=now, secret=secret,
+        postgresql=session.get_bind().dialect.name == "postgresql",
     )  # fmt: skip
     width = len(table.header)
+    checked = _checked(table, summary.mapping, subscribed, batch_size, after_line)
 
     def batches() -> Iterator[int]:
-        for checked in ahead(_checked(table, summary.mapping, subscribed, batch_size, after_line)):
-            readers = checked.readers
-            if secret is not None and readers:
-                readers = _without_erased(session, secret, checked)
-            summary.rows += checked.rows
-            summary.rejected += len(checked.rejected)
+        # Rows are read, checked and made ready on another thread while a batch is written.
+        for part, batch in ahead((part, ready(part.readers)) for part in checked):
+            written = write(batch)
+            if written.erased:
+                _reject_erased(part, written.erased)
+            summary.rows += part.rows
+            summary.rejected += len(part.rejected)
             if out is not None:
-                for cells, line, reason in checked.rejected:
+                for cells, line, reason in part.rejected:
                     row = list(cells[:width]) + [""] * (width - len(cells))
                     out.writerow([*row, line, reason])
-            summary.add(write(readers))
-            yield checked.last_line
+            summary.add(written)
+            yield part.last_line
 
     return Importing(summary, batches())
 
 
-def _without_erased(session: Session, secret: str, checked: _Checked) -> list[Reader]:
-    """The batch's readers less the addresses erased at their reader's request, each added to
-    its rejected rows (one query a batch)."""
-    erased = erasure.erased_among(session, secret, [r.key for r in checked.readers])
-    if not erased:
-        return checked.readers
-    for reader in checked.readers:
+def _reject_erased(part: _Checked, erased: set[str]) -> None:
+    """Each row of an address erased at its reader's request rejected, in line order."""
+    for reader in part.readers:
         if reader.key in erased:
-            checked.rejected.append(
-                (reader.cells, reader.line, f"{reader.email} {erasure.REFUSAL}")
-            )
-    checked.rejected.sort(key=lambda item: item[1])
-    return [r for r in checked.readers if r.key not in erased]
+            part.rejected.append((reader.cells, reader.line, f"{reader.email} {erasure.REFUSAL}"))
+    part.rejected.sort(key=lambda item: item[1])
 
 
 def _checked(

@@ -1,14 +1,14 @@
-"""A batch of checked readers written in a few statements, whatever its size: one multi-row
-INSERT ... ON CONFLICT DO NOTHING RETURNING for the readers (their attributes with them), one
-INSERT for their first events, one for their memberships and one for their tags; with
-`update`, those already here are brought up to date (`updating.py`). PostgreSQL sends each as
-arrays (`arrays.py`); SQLite as multi-row VALUES and INSERT ... SELECT by id."""
+"""A batch of checked readers written in a few statements, whatever its size: prepared on the
+thread that checks the rows (`prepare`), then written (`write_batch`): the new readers with
+their attributes, first events, memberships and tags; with `update`, those already here are
+brought up to date (`updating.py`). PostgreSQL takes the new readers in one statement
+(`arrays.py`); SQLite in four, as multi-row VALUES and INSERT ... SELECT by id."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ from broadsheet.models import (
     SubscriberTag,
 )
 from broadsheet.models.base import UTCDateTime
-from broadsheet.services import outbox_queue
+from broadsheet.services import erasure, outbox_queue
+from broadsheet.signing import erasure_hash
 
 SUBSCRIBERS = Subscriber.__table__
 # What a new reader's row is written with (`_values`).
@@ -55,11 +56,45 @@ class Written:
     suppressed: int = 0  # new readers who left, bounced or complained in the old sender
     updated: int = 0  # readers already here who changed (with `update`)
     skipped: int = 0  # already here (or earlier in the file), left as they were
+    erased: set[str] = field(default_factory=set)  # addresses erased at their reader's request
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of checked readers made ready to write (`prepare`), on the thread that checks
+    the rows, so that the one writing them mostly waits on the database."""
+
+    readers: list[Reader]  # every row that passed, in the file's order
+    first: dict[str, Reader]  # the first row of each address, in the file's order
+    rows: list[dict[str, Any]]  # what each of `first` is written with
+    tags: list[tuple[str, ...]]  # each of `first`'s tags: the import's, then the file's
+    hashes: list[str]  # each of `first`'s erasure hash (none without a secret)
+    columns: dict[str, str] | None  # PostgreSQL: the above as arrays.add_readers takes them
+
+
+def prepare(
+    readers: list[Reader],
+    *,
+    tags: Sequence[str],
+    now: datetime,
+    secret: str | None,
+    postgresql: bool,
+) -> Batch:
+    """`readers` ready to write with `tags` (the import's own), their addresses' erasure hashes
+    keyed by `secret` (none without one)."""
+    first: dict[str, Reader] = {}
+    for reader in readers:  # the first row of an address wins; the file's order is kept
+        first.setdefault(reader.key, reader)
+    rows = [_values(r, now) for r in first.values()]
+    merged = [tuple(dict.fromkeys((*tags, *r.tags))) for r in first.values()]
+    hashes = [erasure_hash(secret, key) for key in first] if secret is not None else []
+    columns = arrays.joined(rows, merged, hashes) if postgresql else None
+    return Batch(readers, first, rows, merged, hashes, columns)
 
 
 def write_batch(
     session: Session,
-    readers: Sequence[Reader],
+    batch: Batch,
     newsletter_ids: Sequence[int],
     *,
     tags: Sequence[str] = (),
@@ -68,52 +103,36 @@ def write_batch(
     reason: str,
     now: datetime,
 ) -> Written:
-    """Add the readers not already here (by address, case-insensitively), each with a first
-    event `reason`, `tags` and their own, their attributes and, unless suppressed, a
-    membership of each of `newsletter_ids`; each pending one is owed a confirmation. A reader
-    already here keeps their status whatever the file says: with `update` they take the
-    file's name (a non-empty one), its attributes (merged into theirs), the tags, and join
-    `join_ids` unless they left (update_known).
+    """Add the batch's readers not already here (by address, case-insensitively) nor erased at
+    their request (with `prepare`'s secret: `Written.erased`), each with a first event
+    `reason`, their tags, their attributes and, unless suppressed, a membership of each of
+    `newsletter_ids`; each pending one is owed a confirmation. A reader already here keeps
+    their status whatever the file says: with `update` they take the file's name (a
+    non-empty one), its attributes (merged into theirs), the tags (`tags`, the import's, and
+    the file's), and join `join_ids` unless they left (update_known).
     Flushes nothing of the session's: plain statements."""
-    unique: dict[str, Reader] = {}
-    for reader in readers:  # the first row of an address wins; the file's order is kept
-        unique.setdefault(reader.key, reader)
     written = Written()
-    if not readers:
+    if not batch.readers:
         return written
     conn = session.connection()
-    rows = [_values(r, now) for r in unique.values()]
-    postgresql = conn.dialect.name == "postgresql"
-    if postgresql:
-        added = arrays.insert_readers(conn, rows, now)
+    if batch.columns is not None:
+        added = arrays.add_readers(conn, batch.columns, newsletter_ids, reason, now)
     else:
-        added = list(conn.execute(_insert_readers(conn.dialect.name), rows))
-    getting = [row.id for row in added if SubscriberStatus(row.status) not in SUPPRESSED]
+        added = _add_readers(session, batch, newsletter_ids, reason, now)
+    keys = list(batch.first)
+    here = {keys[n] for n in added.kept_out}
+    written.erased = {keys[n] for n in added.erased}
     # A reader who comes in pending is owed the confirmation that makes them active.
-    outbox_queue.queue_confirmations(
-        session, [row.id for row in added if row.status == SubscriberStatus.PENDING.value]
-    )
-    written.imported = len(getting)
-    written.suppressed = len(added) - len(getting)
-    if added and postgresql:
-        arrays.insert_events(conn, added, reason, now)
-        if newsletter_ids and getting:
-            arrays.insert_memberships(conn, getting, newsletter_ids, now)
-    elif added:
-        conn.execute(_events([row.id for row in added], reason, now))
-        if newsletter_ids and getting:
-            conn.execute(_memberships(conn.dialect.name, getting, newsletter_ids, now))
-    pairs = [
-        (row.id, tag)
-        for row in added
-        for tag in dict.fromkeys((*tags, *unique[row.email_key].tags))
-    ]
-    if pairs:
-        insert_tags(conn, pairs)
+    outbox_queue.queue_confirmations(session, added.pending)
+    written.imported = added.getting
+    written.suppressed = added.added - added.getting
     # Rows of addresses already here, and later rows of an address earlier in the batch (as a
-    # later batch would find it here): skipped, or with `update_names` renamed by the last.
-    new = {row.email_key for row in added}
-    known = [r for r in readers if r.key not in new or unique[r.key] is not r]
+    # later batch would find it here): skipped, or with `update` brought up to date.
+    known = [
+        r
+        for r in batch.readers
+        if r.key in here or (batch.first[r.key] is not r and r.key not in written.erased)
+    ]
     written.skipped = len(known)
     if update and known:
         written.updated = update_known(session, known, tags=tags, join_ids=join_ids, now=now)
@@ -121,13 +140,39 @@ def write_batch(
     return written
 
 
-def insert_tags(conn: Any, pairs: Sequence[tuple[int, str]]) -> None:
-    """Each (reader id, tag) of `pairs`, unless the reader has it already: one statement."""
-    if conn.dialect.name == "postgresql":
-        arrays.insert_tags(conn, pairs)
-        return
-    rows = [{"subscriber_id": i, "tag": t} for i, t in pairs]
-    conn.execute(_insert_tags(conn.dialect.name), rows)
+def _add_readers(
+    session: Session, batch: Batch, newsletter_ids: Sequence[int], reason: str, now: datetime
+) -> arrays.Added:
+    """SQLite's form of arrays.add_readers: the erased addresses looked up, the readers as
+    multi-row VALUES, then their events, memberships and tags, each an INSERT ... SELECT by id
+    or a multi-row INSERT."""
+    erased = erasure.erased_among(session, batch.hashes)
+    gone = {n for n, h in enumerate(batch.hashes) if h in erased}
+    rows = [row for n, row in enumerate(batch.rows) if n not in gone]
+    conn = session.connection()
+    added = list(conn.execute(_insert_readers(conn.dialect.name), rows)) if rows else []
+    ids = [row.id for row in added]
+    getting = [row.id for row in added if SubscriberStatus(row.status) not in SUPPRESSED]
+    if added:
+        conn.execute(_events(ids, reason, now))
+    if newsletter_ids and getting:
+        conn.execute(_memberships(conn.dialect.name, getting, newsletter_ids, now))
+    new = {row.email_key: row.id for row in added}
+    tagged = [
+        {"subscriber_id": new[key], "tag": tag}
+        for key, tags in zip(batch.first, batch.tags, strict=True)
+        if key in new
+        for tag in tags
+    ]
+    if tagged:
+        conn.execute(_insert_tags(conn.dialect.name), tagged)
+    return arrays.Added(
+        added=len(added),
+        getting=len(getting),
+        pending=[row.id for row in added if row.status == SubscriberStatus.PENDING.value],
+        kept_out=[n for n, key in enumerate(batch.first) if key not in new and n not in gone],
+        erased=sorted(gone),
+    )
 
 
 @functools.cache

@@ -11,9 +11,10 @@ opt-in), which lifts the refusal once they confirm."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, any_, bindparam, delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.models import (
@@ -46,20 +47,14 @@ def address_hash(secret: str, email_key: str) -> str:
     return erasure_hash(secret, email_key)
 
 
-def erased_among(session: Session, secret: str, email_keys: list[str]) -> set[str]:
-    """Which of `email_keys` were erased: one query for a batch (an import's). On PostgreSQL
-    the hashes (hex digits) travel as one string split by the server, not as thousands of
-    parameters (see broadsheet/imports/arrays.py)."""
-    hashes = {address_hash(secret, key): key for key in email_keys}
+def erased_among(session: Session, hashes: Sequence[str]) -> set[str]:
+    """Which of the address hashes `hashes` are of erased addresses: one query for a batch (an
+    import's on SQLite; PostgreSQL's looks them up in the statement that adds the readers,
+    broadsheet/imports/arrays.py)."""
     if not hashes:
         return set()
     column = Erasure.address_hash
-    if session.get_bind().dialect.name == "postgresql":
-        joined: BindParameter[str] = bindparam("hashes", ",".join(hashes))
-        condition = column == any_(func.string_to_array(joined, ","))
-    else:
-        condition = column.in_(hashes)
-    return {hashes[h] for h in session.scalars(select(column).where(condition))}
+    return set(session.scalars(select(column).where(column.in_(hashes))))
 
 
 def was_erased(reader: Subscriber) -> bool:

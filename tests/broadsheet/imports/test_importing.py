@@ -20,9 +20,12 @@ from broadsheet.models import (
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
+    SubscriberTag,
 )
-from broadsheet.services import newsletters, subscriptions
+from broadsheet.services import erasure, newsletters, subscriptions
 from tests.broadsheet.imports.exports import MAILCHIMP, csv_bytes, editors_trial
+
+SECRET = "an import's secret, long enough to key hashes"
 
 
 def counts(summary) -> dict[str, int]:
@@ -168,3 +171,37 @@ def test_bad_options_name_their_field(db, options, field):
     with pytest.raises(ValidationError) as caught:
         import_subscribers(db, csv_bytes([["email"]]), "list.csv", **options)
     assert list(caught.value.fields) == [field]
+
+
+@pytest.mark.parametrize(("batch_size", "update"), [(1, False), (10, False), (10, True)])
+def test_every_row_of_an_erased_address_is_refused_in_line_order(db, batch_size, update):
+    """Whatever the batches, an erased address's rows are rejected (each on its line), a
+    reader already here is skipped or updated, and the readers around them come in."""
+    gone = subscriptions.create_subscriber(db, "gone@example.org", status="active")
+    erasure.erase(db, gone.id, SECRET)
+    subscriptions.create_subscriber(db, "here@example.org", "Here", status="active")
+    lines = [["email", "name", "tags"], ["new1@example.org", "One", "a"],
+             ["GONE@example.org", "Gone", "a"], ["here@example.org", "Still Here", "b"],
+             ["gone@example.org", "", ""], ["new1@example.org", "Again", ""],
+             ["new2@example.org", "Two", "c"]]  # fmt: skip
+    rejects = io.StringIO()
+    summary = import_subscribers(
+        db, csv_bytes(lines), "list.csv", update=update, rejects=rejects, batch_size=batch_size,
+        secret=SECRET,
+    )  # fmt: skip
+    assert counts(summary) == {
+        "imported": 2, "updated": 2 if update else 0, "skipped": 0 if update else 2,
+        "suppressed": 0, "rejected": 2,
+    }  # fmt: skip
+    refused = list(csv.DictReader(io.StringIO(rejects.getvalue())))
+    assert [row["import_line"] for row in refused] == ["3", "5"]
+    assert all("erased at the reader's request" in row["import_reason"] for row in refused)
+    tags = db.execute(
+        select(Subscriber.email_key, SubscriberTag.tag)
+        .join(SubscriberTag, SubscriberTag.subscriber_id == Subscriber.id)
+        .order_by(Subscriber.email_key)
+    ).all()
+    assert tags == [("here@example.org", "b")] * update + [
+        ("new1@example.org", "a"), ("new2@example.org", "c")
+    ]  # fmt: skip
+    assert status_of(db, "new1@example.org")[1] == ("Again" if update else "One")
