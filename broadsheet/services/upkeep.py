@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from broadsheet.services import campaigns, claims, ledger, outbox_queue, reader_imports
+from broadsheet.services import (
+    campaigns,
+    claims,
+    import_retention,
+    ledger,
+    outbox_queue,
+    reader_imports,
+)
 
 Batch = tuple[int, int, int]  # (campaign id, first delivery id, last delivery id)
 
@@ -35,6 +42,7 @@ class Upkeep:
     mail_requeued: int = 0  # outbox rows of dead sweeps pending again
     imports: tuple[int, ...] = ()  # readers' imports whose run was lost (run_import)
     imports_failed: int = 0  # imports lost too often, marked failed
+    imports_expired: int = 0  # unconfirmed uploads and finished imports' rejects deleted
 
     def counts(self) -> dict[str, int]:
         return {
@@ -49,6 +57,7 @@ class Upkeep:
             "mail_requeued": self.mail_requeued,
             "imports_again": len(self.imports),
             "imports_failed": self.imports_failed,
+            "imports_expired": self.imports_expired,
         }
 
 
@@ -74,7 +83,8 @@ def run_upkeep(
     other rows go back to the queue, to be sent at once (its ranges are returned); a stalled
     campaign's due rows get fresh batches, which are harmless if the old tasks still exist;
     a readers' import whose run was lost is freed for a new run (it goes on after its last
-    committed line), or failed after reader_imports.MAX_ATTEMPTS.
+    committed line), or failed after reader_imports.MAX_ATTEMPTS; the uploads and rejected
+    rows kept past their time are deleted (import_retention).
     """
     due = campaigns.start_due(session, now)
     unknown = requeued = 0
@@ -92,6 +102,7 @@ def run_upkeep(
     mail_due = outbox_queue.next_due(session)
     stalled = ledger.campaigns_needing_work(session, now - stall_after, tasks_lost=tasks_lost)
     imports = reader_imports.stalled(session, now, stall_after)
+    expired = import_retention.expire(session, now)
     for campaign_id in stalled["queued"]:
         batches.extend(
             (campaign_id, first, last)
@@ -112,4 +123,5 @@ def run_upkeep(
         mail_requeued=mail.requeued,
         imports=imports.again,
         imports_failed=imports.failed,
+        imports_expired=expired.uploads + expired.rejects,
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from flask import (
     Response,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -27,9 +28,15 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadsheet.errors import ValidationError
-from broadsheet.models import ImportStatus, SubscriberStatus
-from broadsheet.services import newsletters, reader_export, reader_imports, segments
+from broadsheet.errors import NotFound, ValidationError
+from broadsheet.models import ImportStatus, SubscriberStatus, utcnow
+from broadsheet.services import (
+    import_retention,
+    newsletters,
+    reader_export,
+    reader_imports,
+    segments,
+)
 from broadsheet.settings import Settings
 from web import enqueue
 from web.admin.confirm import confirmed
@@ -96,6 +103,9 @@ def import_show(import_id: int) -> ResponseReturnValue:
     return render_template(
         "admin/reader_import.html", job=job, share=reader_imports.share_done(job),
         live=job.status in (ImportStatus.CHECKING, ImportStatus.RUNNING),
+        discarded_on=job.created_at + import_retention.UNCONFIRMED_KEPT,
+        rejects_until=import_retention.rejects_until(job), now=utcnow(),
+        rejects_kept_days=import_retention.REJECTS_KEPT.days,
     )  # fmt: skip
 
 
@@ -131,10 +141,35 @@ def import_start(import_id: int) -> ResponseReturnValue:
     return redirect(back, 303)
 
 
+@bp.post("/imports/<int:import_id>/discard")
+def import_discard(import_id: int) -> ResponseReturnValue:
+    """Instead of the go-ahead: the upload and its dry run deleted, nothing imported."""
+    back = url_for("admin.subscribers.import_show", import_id=import_id)
+    job = reader_imports.get_import(session(), import_id)
+    name = job.file_name
+    answer = confirmed(
+        f"Discard {name}?",
+        "The uploaded file and its dry run are deleted, and no reader is added. To import "
+        "it later, upload it again.",
+        "Discard",
+        back=back,
+    )
+    if answer is not None:
+        return answer
+    if not import_retention.discard(session(), import_id):
+        flash("Not discarded: the import has started (or finished) since.", "error")
+        return redirect(back, 303)
+    flash(f"{name} is discarded: nothing was imported.", "success")
+    return redirect(url_for("admin.subscribers.import_form"), 303)
+
+
 @bp.get("/imports/<int:import_id>/rejects.csv")
 def import_rejects(import_id: int) -> ResponseReturnValue:
     """The rejected rows, each with its line and reason: fixed, the file imports again."""
     job = reader_imports.get_import(session(), import_id)
+    until = import_retention.rejects_until(job)
+    if until is not None and until <= utcnow():
+        raise NotFound(f"the rejected rows of import {import_id} were deleted {until:%-d %B %Y}")
     stem = job.file_name.rsplit(".", 1)[0] or "import"
     return _streamed(lambda db: reader_imports.rejects_text(db, import_id), f"{stem}-rejects.csv")
 

@@ -1,6 +1,7 @@
 """Import readers in a real browser (Chromium through Playwright) with the real worker: the
 form, then the dry run's page, which shows the mapping once the worker has checked the file
-(the page polls for it), at a phone's width, without sideways scrolling."""
+(the page polls for it), at a phone's width, without sideways scrolling; then the editor
+thinks better of it and discards the upload, through its confirmation."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_dry_run_page_shows_its_mapping_once_the_worker_has_checked(
-    live, committed, browser, celery_worker
+    live, committed, browser, celery_worker, shots
 ):
     make_user(committed, "editor")
     page = open_page(browser, live.url, viewport=PHONE)
@@ -32,3 +33,10 @@ def test_the_dry_run_page_shows_its_mapping_once_the_worker_has_checked(
     expect(page.get_by_role("button", name="Import 1 reader")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("cell", name="attribute city")).to_be_visible()
     assert horizontal_overflow(page) == 0
+    page.screenshot(path=shots / "checked-phone.png", full_page=True)
+    page.get_by_role("button", name="Discard this upload").click()
+    expect(page.get_by_role("heading", name="Discard members.csv?")).to_be_visible()
+    page.screenshot(path=shots / "discard-confirm-phone.png", full_page=True)
+    page.get_by_role("button", name="Discard").click()
+    expect(page.get_by_text("members.csv is discarded: nothing was imported.")).to_be_visible()
+    expect(page.get_by_role("button", name="Check the file")).to_be_visible()

@@ -18,8 +18,15 @@ from sqlalchemy import func, select
 
 from broadsheet.db import make_session_factory
 from broadsheet.imports import import_subscribers
-from broadsheet.models import ImportStatus, ReaderImport, Subscriber, SubscriberStatus, utcnow
-from broadsheet.services import erasure, reader_imports, subscriptions
+from broadsheet.models import (
+    ImportRejects,
+    ImportStatus,
+    ReaderImport,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
+from broadsheet.services import erasure, import_retention, reader_imports, subscriptions
 from tests.broadsheet.imports.exports import MAILCHIMP, csv_bytes, editors_trial
 from tests.support.admin import csrf_token, sign_in
 from tests.support.apps import make_app
@@ -169,3 +176,58 @@ def test_the_export_download_is_filtered_and_reads_back(editor, committed):
     bad = editor.get("/admin/subscribers/export.csv?segment=Nobody")
     assert bad.status_code == 422 and 'id="segment-error"' in bad.get_data(as_text=True)
     assert SubscriberStatus.ACTIVE.value == rows[0]["status"]
+
+
+def checked_upload(db, name: str) -> int:
+    """An upload as its dry run leaves it: checked, waiting for the go-ahead."""
+    job = reader_imports.create_import(
+        db, name, b"email\na@example.org\n", status="active", newsletter_slugs=[], tags=[],
+        update=False, created_by="editor@example.org",
+    )  # fmt: skip
+    job.status = ImportStatus.CHECKED
+    job.checked = {"source": "generic", "used": [["email", "address"]], "ignored": [],
+                   "rows": 1, "imported": 1}  # fmt: skip
+    db.commit()
+    return job.id
+
+
+def test_an_upload_is_discarded_once_confirmed_and_not_after_it_started(editor, committed):
+    jobs = [checked_upload(committed, name) for name in ("keep.csv", "started.csv")]
+    page, started = (f"/admin/subscribers/imports/{job}" for job in jobs)
+    html = editor.get(page).get_data(as_text=True)
+    assert "Discard this upload" in html and "the upload is discarded" in html
+    token = csrf_token(editor, page)
+    asked = editor.post(f"{page}/discard", data={"csrf_token": token})
+    assert asked.status_code == 200 and "Discard keep.csv?" in asked.get_data(as_text=True)
+    assert committed.get(ReaderImport, jobs[0]) is not None  # asked, not done
+    done = editor.post(f"{page}/discard", data={"csrf_token": token, "confirm": "yes"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(FORM)
+    form = editor.get(FORM).get_data(as_text=True)
+    assert "keep.csv is discarded: nothing was imported." in form
+    assert editor.get(page).status_code == 404
+    assert reader_imports.confirm(committed, jobs[1])
+    committed.commit()
+    refused = editor.post(f"{started}/discard", data={"csrf_token": token, "confirm": "yes"})
+    assert refused.status_code == 303 and refused.headers["Location"].endswith(started)
+    assert "Not discarded: the import has started" in editor.get(started).get_data(as_text=True)
+    assert committed.get(ReaderImport, jobs[1]) is not None
+
+
+def test_the_rejected_rows_are_downloadable_for_their_time_only(editor, committed):
+    job = reader_imports.create_import(
+        committed, "old.csv", b"email\nnot-an-address\n", status="active", newsletter_slugs=[],
+        tags=[], update=False, created_by="editor@example.org",
+    )  # fmt: skip
+    job.status, job.counts = ImportStatus.DONE, {"rows": 1, "rejected": 1}
+    job.finished_at = utcnow() - import_retention.REJECTS_KEPT + timedelta(hours=1)
+    committed.add(ImportRejects(import_id=job.id, part=0, text="email\r\nnot-an-address\r\n"))
+    committed.commit()
+    page = f"/admin/subscribers/imports/{job.id}"
+    html = editor.get(page).get_data(as_text=True)
+    assert "Download the 1 rejected rows" in html and "then deleted" in html
+    assert "not-an-address" in editor.get(f"{page}/rejects.csv").get_data(as_text=True)
+    job.finished_at -= timedelta(hours=2)
+    committed.commit()
+    html = editor.get(page).get_data(as_text=True)
+    assert "Download the" not in html and "rejected rows were deleted" in html
+    assert editor.get(f"{page}/rejects.csv").status_code == 404
