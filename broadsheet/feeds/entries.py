@@ -22,7 +22,7 @@ from broadsheet.feeds.reading import Entry
 from broadsheet.markdown import count_html_words, reading_minutes
 from broadsheet.models import Campaign, Feed, FeedEntry, Newsletter
 from broadsheet.services import campaigns
-from broadsheet.services.articles import MAX_BODY, create_article
+from broadsheet.services.articles import MAX_BODY, create_feed_article
 
 TITLE_MAX, AUTHOR_MAX = 300, 200
 
@@ -52,7 +52,7 @@ def take_entry(
     )
     if inserted is None or only_seen:
         return Taken(None, False)
-    article = create_article(
+    article = create_feed_article(
         session,
         title=_clip(entry.title or entry.link or "Untitled entry", TITLE_MAX),
         body_markdown=_as_markdown(entry),

@@ -81,7 +81,9 @@ def run_checks(
         _unsubscribe(parsed, markup, text or ""),
         _postal(postal_address),
         _subject(subject),
-        _reader_fields(reader_fields, [str(parsed["Subject"] or ""), text or "", html or ""]),
+        # The HTML, where code is marked (the text part is made from it): braces in code are
+        # shown as written.
+        _reader_fields(reader_fields, [str(parsed["Subject"] or ""), html or ""]),
         _preheader(preheader),
         _dkim(settings),
     ]

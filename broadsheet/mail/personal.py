@@ -5,7 +5,9 @@ Render-once holds: before the campaign's email is rendered, each expression beco
 placeholder that carries its own field and fallback (base32, so letters and digits only,
 which pass Jinja2, premailer and quoted-printable unchanged), and the skeleton fills it per
 reader (broadsheet/mail/skeleton.py) from the attributes loaded with the batch. Nothing else
-may stand between `{{` and `}}`: `problems` names what cannot be filled in.
+may stand between `{{` and `}}`: `problems` names what cannot be filled in. Code is shown as
+written: between <code> or <pre> tags (Markdown's code spans and blocks) nothing is filled in
+or refused, so an article may show template syntax, `{{ reader.name }}` included.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 MAX_FALLBACK = 100
@@ -26,6 +28,8 @@ _EXPRESSION = re.compile(
     r"(?:\|\s*default\(\s*(?:" + _QUOTED + r")\s*\)\s*)?\}\}"
 )
 _ANY = re.compile(r"\{\{(.{0,80}?)\}\}", re.DOTALL)
+# Code, shown as written: an element with its content (a <pre> holds its <code> whole).
+_CODE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 # The placeholder: BSxR, the field and the fallback in base32 (no padding), xBS.
 PLACEHOLDER = re.compile(r"BSxR([A-Z2-7]+)x([A-Z2-7]*)xBS")
 
@@ -61,13 +65,15 @@ def placeholders(text: str, *, html_escaped: bool) -> str:
             fallback = html.unescape(fallback)
         return encode(Field(found.group("field"), fallback))
 
-    return _EXPRESSION.sub(placeholder, text)
+    return _outside_code(text, lambda prose: _EXPRESSION.sub(placeholder, prose))
 
 
 def problems(text: str) -> list[str]:
-    """Each `{{ … }}` in `text` that is not a reader field Broadsheet can fill in."""
-    bad = [f"{{{{{m.group(1)}}}}}" for m in _ANY.finditer(_EXPRESSION.sub("", text))]
-    long = [m.group(0) for m in _EXPRESSION.finditer(text) if len(_fallback(m)) > MAX_FALLBACK]
+    """Each `{{ … }}` in `text`, outside code, that is not a reader field Broadsheet can fill
+    in."""
+    prose = _CODE.sub(" ", text)
+    bad = [f"{{{{{m.group(1)}}}}}" for m in _ANY.finditer(_EXPRESSION.sub("", prose))]
+    long = [m.group(0) for m in _EXPRESSION.finditer(prose) if len(_fallback(m)) > MAX_FALLBACK]
     return list(dict.fromkeys([*bad, *long]))
 
 
@@ -82,7 +88,11 @@ def explain(found: list[str]) -> str:
 
 def without_reader(text: str) -> str:
     """HTML `text` as someone who is no reader sees it (the archive): each field's fallback."""
-    return _EXPRESSION.sub(lambda m: html.escape(html.unescape(_fallback(m))), text)
+
+    def fallback(found: re.Match[str]) -> str:
+        return html.escape(html.unescape(_fallback(found)))
+
+    return _outside_code(text, lambda prose: _EXPRESSION.sub(fallback, prose))
 
 
 def encode(field: Field) -> str:
@@ -94,6 +104,16 @@ def decode(placeholder: str) -> Field:
     if found is None:
         raise ValueError(f"not a reader placeholder: {placeholder!r}")
     return Field(_unb32(found.group(1)), _unb32(found.group(2)))
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
+    """`text` with each stretch outside code changed by `change`, the code kept as it is."""
+    parts: list[str] = []
+    last = 0
+    for code in _CODE.finditer(text):
+        parts += [change(text[last : code.start()]), code.group(0)]
+        last = code.end()
+    return "".join([*parts, change(text[last:])])
 
 
 def _fallback(found: re.Match[str]) -> str:

@@ -22,7 +22,9 @@ from sqlalchemy import func, select, update
 from broadsheet.feeds.entries import take_entry
 from broadsheet.feeds.polling import MAX_FAILURES, PollOutcome, due_feeds, seed_feeds
 from broadsheet.feeds.reading import Entry
+from broadsheet.mail.preview import campaign_checks
 from broadsheet.models import Article, Campaign, CampaignStatus, Feed, FeedEntry, Newsletter
+from broadsheet.services.campaigns import get_campaign, prepare
 from broadsheet.services.feeds import create_feed, resume_feed
 from broadsheet.services.newsletters import create_newsletter
 from tests.support.feed_server import Answer, FeedServer, fixture, running
@@ -139,6 +141,34 @@ def test_an_article_keeps_the_entry_sanitized(committed, server, res, newsletter
     assert "alert" not in cafe.body_html
     assert "It was <em>good</em>" in cafe.body_html  # not read as Markdown (no code block)
     assert "<pre>" not in cafe.body_html
+
+
+def test_template_braces_in_an_entry_never_block_its_feed(committed, server, res, newsletter):
+    """A post about templates (or a static site's leftover `{{ site.title }}`) is taken as the
+    blog shows it: code as written, and a draft whose checks name the braces in its prose
+    for the editor, instead of a poll that fails until the feed is paused."""
+    now = datetime.now(UTC)
+    body = ("<p>Leftover {{ site.title }} here.</p>"
+            "<pre><code>&lt;h1&gt;{{ page.title }}&lt;/h1&gt;</code></pre>")  # fmt: skip
+    feed = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Templates</title>'
+        f"<link>https://blog.example.org/t</link><guid>t</guid>"
+        f"<pubDate>{format_datetime(now, usegmt=True)}</pubDate>"
+        f"<description><![CDATA[{body}]]></description></item></channel></rss>"
+    ).encode()
+    feed_id = add(committed, server, "/templates.xml", Answer(feed))
+    outcome = poll(res, feed_id)
+    assert outcome.error is None and outcome.new == 1
+    (article,) = articles(committed)
+    assert "{{ site.title }}" in article.body_html and "{{ page.title }}" in article.body_html
+    (draft,) = campaigns(committed)
+    campaign = get_campaign(committed, draft.id)
+    prepare(committed, campaign, res.settings)  # as the draft's page renders it
+    checks = {c.key: c for c in campaign_checks(campaign, res.settings)}
+    committed.rollback()
+    assert checks["reader-fields"].level == "fail"
+    assert "{{ site.title }}" in checks["reader-fields"].detail
+    assert "page.title" not in checks["reader-fields"].detail  # code is shown as written
 
 
 # Once and only once

@@ -93,3 +93,28 @@ def test_anything_else_between_braces_is_named_when_the_article_is_saved(written
         validate_article(title="T", body_markdown=f"Hi {written}!")
     assert "cannot fill in {{" in refused.value.fields["body_markdown"]
     assert "reader.attributes.city" in refused.value.fields["body_markdown"]
+
+
+CODE_SAMPLE = """Write `{{ name }}` in a template, and {{ reader.name }} is yours:
+
+```
+<h1>{{ reader.name }}: {{ 7 * 7 }}</h1>
+```
+"""
+
+
+def test_code_is_shown_as_written_neither_filled_nor_refused():
+    validate_article(title="Templates", body_markdown=CODE_SAMPLE)  # saved, not refused
+    html = render_markdown(CODE_SAMPLE)
+    assert problems(html) == []
+    filled = placeholders(html, html_escaped=True)
+    assert "<code>{{ name }}</code>" in filled
+    assert "{{ reader.name }}: {{ 7 * 7 }}" in filled  # in the code block, as written
+    assert "and BSxR" in filled  # the prose's field is still a reader's
+    archived = without_reader(html)
+    assert "{{ reader.name }}: {{ 7 * 7 }}" in archived and "and  is yours" in archived
+
+
+def test_braces_in_prose_beside_code_are_still_named():
+    html = render_markdown("Code `{{ x }}` is fine, but {{ y }} is not.")
+    assert problems(html) == ["{{ y }}"]
