@@ -115,3 +115,9 @@ def _log(outcome: PollOutcome, url: str, fetched: Fetched) -> None:
         )  # fmt: skip
     elif fetched.unchanged:
         log.debug("feed %s: unchanged (304)", outcome.feed_id)
+    if outcome.held:
+        log.warning(
+            "feed %s (%s): campaigns %s kept as drafts, not sent: their text holds braces "
+            "readers would see as written (see their checks)",
+            outcome.feed_id, url, outcome.held, extra={"feed_id": outcome.feed_id},
+        )  # fmt: skip

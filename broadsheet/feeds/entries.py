@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.db import dialect_insert
 from broadsheet.feeds.reading import Entry
+from broadsheet.mail import personal
 from broadsheet.markdown import count_html_words, reading_minutes
 from broadsheet.models import Campaign, Feed, FeedEntry, Newsletter
 from broadsheet.services import campaigns
@@ -33,6 +34,7 @@ class Taken:
 
     campaign: Campaign | None
     started: bool
+    held: bool = False  # kept as a draft, though its feed sends at once (`unfilled`)
 
 
 def take_entry(
@@ -41,7 +43,8 @@ def take_entry(
     """Record `entry` as seen in `feed`, and unless `only_seen` (too old on a first poll) or
     it was seen already, make its article and a campaign to the feed's newsletter: a draft,
     or started at once (`sending`) when the feed says so; the caller enqueues its start
-    after the commit."""
+    after the commit. An entry whose title or text holds braces that are no reader field
+    (a post about templates) stays a draft even then: its checks name them for an editor."""
     table = FeedEntry.__table__
     dialect = session.get_bind().dialect.name
     inserted = session.scalar(
@@ -68,7 +71,17 @@ def take_entry(
     )
     if not feed.send_now:
         return Taken(campaign, False)
+    if unfilled(article.body_html, campaign.subject):
+        return Taken(campaign, False, held=True)
     return Taken(campaigns.start_send(session, campaign.id), True)
+
+
+def unfilled(body_html: str, subject: str) -> list[str]:
+    """The braces outside code that readers would see as written (personal.problems)."""
+    return [
+        *personal.problems(subject, html_escaped=False),
+        *personal.problems(body_html, html_escaped=True),
+    ]
 
 
 def link_seen(session: Session, feed_id: int, link: str | None) -> bool:

@@ -31,6 +31,7 @@ class PollOutcome:
     old: int = 0  # entries seen for the first time but too old (a first poll) or repeated
     campaigns: list[int] = field(default_factory=list)
     started: list[int] = field(default_factory=list)  # to enqueue once committed
+    held: list[int] = field(default_factory=list)  # drafts, though the feed sends at once
     error: str | None = None
     paused: bool = False
 
@@ -77,6 +78,8 @@ def record_poll(
         outcome.campaigns.append(taken.campaign.id)
         if taken.started:
             outcome.started.append(taken.campaign.id)
+        if taken.held:
+            outcome.held.append(taken.campaign.id)
     if not fetched.unchanged:
         feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
     feed.last_polled_at = feed.last_ok_at = now

@@ -75,8 +75,8 @@ _NEW_READERS = text(
     SELECT
         (SELECT count(*) FROM added) AS added,
         (SELECT count(*) FROM added WHERE status IN ('active', 'pending')) AS getting,
-        (SELECT string_agg(CAST(id AS text), ',') FROM added WHERE status = 'pending')
-            AS pending,
+        (SELECT string_agg(CAST(id AS text), ',' ORDER BY id) FROM added
+            WHERE status = 'pending') AS pending,
         (SELECT string_agg(CAST(n AS text), ',') FROM erased) AS erased,
         (SELECT string_agg(CAST(r.n AS text), ',') FROM r
             WHERE NOT EXISTS (SELECT FROM added AS a WHERE a.email_key = r.email_key)
@@ -90,7 +90,8 @@ _NEW_READERS = text(
 class Added:
     """What became of a batch's new readers: how many were added, how many of them get mail,
     the ids of those who came in pending, and the places (from 0, in the batch's order) of
-    the readers not added because their address is here already or was erased."""
+    the readers not added because their address is here already (`kept_out`) or because it
+    was erased at its reader's request (`erased`)."""
 
     added: int
     getting: int

@@ -26,7 +26,8 @@ from broadsheet.services import erasure, newsletters
 from broadsheet.services.profiles import check_tags
 
 # Rows per batch: on PostgreSQL one statement of a few parameters (arrays.py); on SQLite a
-# multi-row INSERT (12 values a row, well under its 32,766 parameters) and three more.
+# look-up of erased addresses, a multi-row INSERT (12 values a row, well under its 32,766
+# parameters) and three more.
 # On PostgreSQL at 300,000 rows, 1,000 to 8,000 a batch import within 10% of each other (4,000
 # about 3% faster than 2,000); the admin's import commits after each, so they stay small.
 BATCH_SIZE = 2000

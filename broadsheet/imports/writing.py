@@ -2,7 +2,8 @@
 thread that checks the rows (`prepare`), then written (`write_batch`): the new readers with
 their attributes, first events, memberships and tags; with `update`, those already here are
 brought up to date (`updating.py`). PostgreSQL takes the new readers in one statement
-(`arrays.py`); SQLite in four, as multi-row VALUES and INSERT ... SELECT by id."""
+(`arrays.py`); SQLite in five: the erased addresses looked up, then multi-row VALUES and
+INSERT ... SELECT by id."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def write_batch(
     their status whatever the file says: with `update` they take the file's name (a
     non-empty one), its attributes (merged into theirs), the tags (`tags`, the import's, and
     the file's), and join `join_ids` unless they left (update_known).
-    Flushes nothing of the session's: plain statements."""
+    Plain statements on the session's connection: nothing of the session's is flushed."""
     written = Written()
     if not batch.readers:
         return written

@@ -81,9 +81,7 @@ def run_checks(
         _unsubscribe(parsed, markup, text or ""),
         _postal(postal_address),
         _subject(subject),
-        # The HTML, where code is marked (the text part is made from it): braces in code are
-        # shown as written.
-        _reader_fields(reader_fields, [str(parsed["Subject"] or ""), html or ""]),
+        _reader_fields(reader_fields, str(parsed["Subject"] or ""), html or ""),
         _preheader(preheader),
         _dkim(settings),
     ]
@@ -305,11 +303,13 @@ def _subject(subject: str) -> Check:
     return Check("subject", title, "pass", f"The subject is {length} characters.")
 
 
-def _reader_fields(fields: Sequence[Field], parts: Sequence[str]) -> Check:
+def _reader_fields(fields: Sequence[Field], subject: str, markup: str) -> Check:
     """Fields left unfilled in the message as sent (an article from before they were checked,
-    say) fail: readers would see the braces."""
+    or a feed's entry, say) fail: readers would see the braces. The HTML is read, where code
+    is marked (the text part is made from it): braces in code are shown as written."""
     title = "Reader fields"
-    left = list(dict.fromkeys(found for part in parts for found in problems(part)))
+    found = [*problems(subject, html_escaped=False), *problems(markup, html_escaped=True)]
+    left = list(dict.fromkeys(found))
     if left:
         return Check(
             "reader-fields", title, "fail",

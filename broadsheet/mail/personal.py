@@ -29,7 +29,7 @@ _EXPRESSION = re.compile(
 )
 _ANY = re.compile(r"\{\{(.{0,80}?)\}\}", re.DOTALL)
 # Code, shown as written: an element with its content (a <pre> holds its <code> whole).
-_CODE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_CODE = re.compile(r"<(pre|code)(?=[\s/>])[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 # The placeholder: BSxR, the field and the fallback in base32 (no padding), xBS.
 PLACEHOLDER = re.compile(r"BSxR([A-Z2-7]+)x([A-Z2-7]*)xBS")
 
@@ -57,7 +57,8 @@ class Field:
 def placeholders(text: str, *, html_escaped: bool) -> str:
     """`text` with each reader expression turned into its placeholder; unknown `{{ }}` left
     as written (`problems` names them). `html_escaped`: the text is HTML, its fallbacks'
-    entities are read as the characters they stand for."""
+    entities are read as the characters they stand for, and its code is left as written;
+    otherwise it is plain text (a subject), where `<code>` is only what someone typed."""
 
     def placeholder(found: re.Match[str]) -> str:
         fallback = found.group("dq") or found.group("eq") or found.group("sq") or ""
@@ -65,15 +66,23 @@ def placeholders(text: str, *, html_escaped: bool) -> str:
             fallback = html.unescape(fallback)
         return encode(Field(found.group("field"), fallback))
 
+    if not html_escaped:
+        return _EXPRESSION.sub(placeholder, text)
     return _outside_code(text, lambda prose: _EXPRESSION.sub(placeholder, prose))
 
 
-def problems(text: str) -> list[str]:
-    """Each `{{ … }}` in `text`, outside code, that is not a reader field Broadsheet can fill
-    in."""
-    prose = _CODE.sub(" ", text)
-    bad = [f"{{{{{m.group(1)}}}}}" for m in _ANY.finditer(_EXPRESSION.sub("", prose))]
-    long = [m.group(0) for m in _EXPRESSION.finditer(prose) if len(_fallback(m)) > MAX_FALLBACK]
+def problems(text: str, *, html_escaped: bool) -> list[str]:
+    """Each `{{ … }}` in `text` that is not a reader field Broadsheet can fill in, as the
+    editor wrote it. `html_escaped`: the text is HTML (placeholders), whose code is left out
+    and whose entities count as the characters they stand for."""
+    prose = _CODE.sub(" ", text) if html_escaped else text
+    plain = html.unescape if html_escaped else str
+    bad = [plain(f"{{{{{m.group(1)}}}}}") for m in _ANY.finditer(_EXPRESSION.sub("", prose))]
+    long = [
+        plain(m.group(0))
+        for m in _EXPRESSION.finditer(prose)
+        if len(plain(_fallback(m))) > MAX_FALLBACK
+    ]
     return list(dict.fromkeys([*bad, *long]))
 
 

@@ -49,13 +49,16 @@ def campaign_checks(campaign: Campaign, settings: Settings) -> list[Check]:
         link_report=campaign.link_report,
         postal_address=identity.postal_address,
         accent=identity.look.accent,
-        reader_fields=fields_of(f"{campaign.subject}\n{campaign.rendered_html or ''}"),
+        reader_fields=fields_of(campaign.subject, campaign.rendered_html or ""),
     )
 
 
-def fields_of(rendered: str) -> list[Field]:
-    """The reader fields a rendering (or a subject) fills in, in order of appearance."""
-    found = PLACEHOLDER.finditer(placeholders(rendered, html_escaped=False))
+def fields_of(subject: str, rendered: str) -> list[Field]:
+    """The reader fields a subject and a rendering fill in, in order of appearance."""
+    found = [
+        *PLACEHOLDER.finditer(placeholders(subject, html_escaped=False)),
+        *PLACEHOLDER.finditer(placeholders(rendered, html_escaped=True)),
+    ]
     return [decode(p) for p in dict.fromkeys(m.group(0) for m in found)]
 
 

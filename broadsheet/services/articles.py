@@ -101,7 +101,8 @@ def _validated(
     }
     checked = braces and "body_markdown" not in errors
     # Read in the HTML the body becomes, where Markdown's code is marked as such.
-    if checked and (bad := personal.problems(render_markdown(fields["body_markdown"]))):
+    body_html = render_markdown(fields["body_markdown"]) if checked else ""
+    if checked and (bad := personal.problems(body_html, html_escaped=True)):
         errors["body_markdown"] = personal.explain(bad)
     if errors:
         raise ValidationError(errors)

@@ -205,7 +205,7 @@ def _texts(errors: dict[str, str], subject: object, preheader: object) -> tuple[
         except ValidationError as exc:
             errors.update(exc.fields)
             cleaned.append("")
-    if cleaned[0] and (bad := personal.problems(cleaned[0])):
+    if cleaned[0] and (bad := personal.problems(cleaned[0], html_escaped=False)):
         errors["subject"] = personal.explain(bad)
     return cleaned[0] or "", cleaned[1]
 

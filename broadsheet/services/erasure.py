@@ -54,7 +54,8 @@ def erased_among(session: Session, hashes: Sequence[str]) -> set[str]:
     if not hashes:
         return set()
     column = Erasure.address_hash
-    return set(session.scalars(select(column).where(column.in_(hashes))))
+    # On the connection: an import's batch flushes nothing of the session's (no autoflush).
+    return set(session.connection().scalars(select(column).where(column.in_(hashes))))
 
 
 def was_erased(reader: Subscriber) -> bool:

@@ -25,7 +25,8 @@ FINISHED = (ImportStatus.DONE, ImportStatus.FAILED)
 
 @dataclass(frozen=True)
 class Expired:
-    """What one tick deleted: unconfirmed uploads, and finished imports' rejected rows."""
+    """What one tick deleted: unconfirmed uploads, and the stored parts of finished imports'
+    rejected rows (a batch's rows each)."""
 
     uploads: int = 0
     rejects: int = 0

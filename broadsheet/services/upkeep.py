@@ -42,7 +42,7 @@ class Upkeep:
     mail_requeued: int = 0  # outbox rows of dead sweeps pending again
     imports: tuple[int, ...] = ()  # readers' imports whose run was lost (run_import)
     imports_failed: int = 0  # imports lost too often, marked failed
-    imports_expired: int = 0  # unconfirmed uploads and finished imports' rejects deleted
+    imports_expired: int = 0  # unconfirmed uploads and parts of old rejects deleted
 
     def counts(self) -> dict[str, int]:
         return {

@@ -143,19 +143,38 @@ def test_an_article_keeps_the_entry_sanitized(committed, server, res, newsletter
     assert "<pre>" not in cafe.body_html
 
 
+def templates_feed(prose: str) -> bytes:
+    """A feed of one post about templates: `prose`, then a code block with braces."""
+    body = f"<p>{prose}</p><pre><code>&lt;h1&gt;{{{{ page.title }}}}&lt;/h1&gt;</code></pre>"
+    return (
+        '<rss version="2.0"><channel><title>t</title><item><title>Templates</title>'
+        f"<link>https://blog.example.org/t</link><guid>t</guid>"
+        f"<pubDate>{format_datetime(datetime.now(UTC), usegmt=True)}</pubDate>"
+        f"<description><![CDATA[{body}]]></description></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("prose", "sent"), [("Plain prose.", True), ("Leftover {{ site.title }} here.", False)]
+)
+def test_a_feed_that_sends_at_once_holds_a_post_with_braces_in_its_prose(
+    committed, server, res, newsletter, prose, sent
+):
+    """Braces in code are the post's own; braces in prose would reach every reader as
+    written, so that post waits as a draft (logged) instead of being sent."""
+    feed_id = add(committed, server, "/at-once.xml", Answer(templates_feed(prose)), send_now=True)
+    outcome = poll(res, feed_id)
+    assert outcome.error is None and outcome.new == 1
+    (campaign,) = campaigns(committed)
+    assert campaign.status == (CampaignStatus.SENDING if sent else CampaignStatus.DRAFT)
+    assert (outcome.started, outcome.held) == (([campaign.id], []) if sent else ([], [campaign.id]))
+
+
 def test_template_braces_in_an_entry_never_block_its_feed(committed, server, res, newsletter):
     """A post about templates (or a static site's leftover `{{ site.title }}`) is taken as the
     blog shows it: code as written, and a draft whose checks name the braces in its prose
     for the editor, instead of a poll that fails until the feed is paused."""
-    now = datetime.now(UTC)
-    body = ("<p>Leftover {{ site.title }} here.</p>"
-            "<pre><code>&lt;h1&gt;{{ page.title }}&lt;/h1&gt;</code></pre>")  # fmt: skip
-    feed = (
-        '<rss version="2.0"><channel><title>t</title><item><title>Templates</title>'
-        f"<link>https://blog.example.org/t</link><guid>t</guid>"
-        f"<pubDate>{format_datetime(now, usegmt=True)}</pubDate>"
-        f"<description><![CDATA[{body}]]></description></item></channel></rss>"
-    ).encode()
+    feed = templates_feed("Leftover {{ site.title }} here.")
     feed_id = add(committed, server, "/templates.xml", Answer(feed))
     outcome = poll(res, feed_id)
     assert outcome.error is None and outcome.new == 1

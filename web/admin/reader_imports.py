@@ -157,7 +157,7 @@ def import_discard(import_id: int) -> ResponseReturnValue:
     if answer is not None:
         return answer
     if not import_retention.discard(session(), import_id):
-        flash("Not discarded: the import has started (or finished) since.", "error")
+        flash("Not discarded: only an upload waiting for the go-ahead can be.", "error")
         return redirect(back, 303)
     flash(f"{name} is discarded: nothing was imported.", "success")
     return redirect(url_for("admin.subscribers.import_form"), 303)
@@ -169,7 +169,9 @@ def import_rejects(import_id: int) -> ResponseReturnValue:
     job = reader_imports.get_import(session(), import_id)
     until = import_retention.rejects_until(job)
     if until is not None and until <= utcnow():
-        raise NotFound(f"the rejected rows of import {import_id} were deleted {until:%-d %B %Y}")
+        raise NotFound(
+            f"the rejected rows of import {import_id} were deleted {until.day} {until:%B %Y}"
+        )
     stem = job.file_name.rsplit(".", 1)[0] or "import"
     return _streamed(lambda db: reader_imports.rejects_text(db, import_id), f"{stem}-rejects.csv")
 

@@ -205,3 +205,22 @@ def test_every_row_of_an_erased_address_is_refused_in_line_order(db, batch_size,
         ("new1@example.org", "a"), ("new2@example.org", "c")
     ]  # fmt: skip
     assert status_of(db, "new1@example.org")[1] == ("Again" if update else "One")
+
+
+def test_a_batch_of_one_reader_with_nothing_but_an_address(db):
+    """One reader a batch, no name, tags or attributes: on PostgreSQL each column is then a
+    lone empty string, which its arrays read as no element at all."""
+    lines = [["email", "name", "tags", "city"], ["bare@example.org", "", "", ""],
+             ["full@example.org", "Full", "a, b", "Lyon"]]  # fmt: skip
+    summary = import_subscribers(db, csv_bytes(lines), "list.csv", batch_size=1, secret=SECRET)
+    assert (summary.imported, summary.rejected) == (2, 0)
+    readers = db.execute(
+        select(Subscriber.email_key, Subscriber.name, Subscriber.attributes).order_by(
+            Subscriber.email_key
+        )
+    ).all()
+    assert [tuple(r) for r in readers] == [
+        ("bare@example.org", "", None), ("full@example.org", "Full", {"city": "Lyon"})
+    ]  # fmt: skip
+    tags = db.scalars(select(SubscriberTag.tag).order_by(SubscriberTag.tag))
+    assert list(tags) == ["a", "b"]

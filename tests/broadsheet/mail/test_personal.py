@@ -76,7 +76,7 @@ def test_a_value_cannot_break_a_line_or_a_header(skeleton):
 
 def test_fields_survive_markdown_quotes_and_entities():
     html = render_markdown("{{ reader.attributes.x | default('a<b') }} {{ reader.name }}")
-    assert problems(html) == []
+    assert problems(html, html_escaped=True) == []
     assert without_reader(html) == "<p>a&lt;b </p>\n"
     assert Field("attributes.x", "").value("", {"x": True}) == ""
 
@@ -88,7 +88,7 @@ def test_fields_survive_markdown_quotes_and_entities():
      + '") }}'],
 )  # fmt: skip
 def test_anything_else_between_braces_is_named_when_the_article_is_saved(written):
-    assert problems(f"Hi {written}!")
+    assert problems(f"Hi {written}!", html_escaped=False)
     with pytest.raises(ValidationError) as refused:
         validate_article(title="T", body_markdown=f"Hi {written}!")
     assert "cannot fill in {{" in refused.value.fields["body_markdown"]
@@ -106,7 +106,7 @@ CODE_SAMPLE = """Write `{{ name }}` in a template, and {{ reader.name }} is your
 def test_code_is_shown_as_written_neither_filled_nor_refused():
     validate_article(title="Templates", body_markdown=CODE_SAMPLE)  # saved, not refused
     html = render_markdown(CODE_SAMPLE)
-    assert problems(html) == []
+    assert problems(html, html_escaped=True) == []
     filled = placeholders(html, html_escaped=True)
     assert "<code>{{ name }}</code>" in filled
     assert "{{ reader.name }}: {{ 7 * 7 }}" in filled  # in the code block, as written
@@ -117,4 +117,23 @@ def test_code_is_shown_as_written_neither_filled_nor_refused():
 
 def test_braces_in_prose_beside_code_are_still_named():
     html = render_markdown("Code `{{ x }}` is fine, but {{ y }} is not.")
-    assert problems(html) == ["{{ y }}"]
+    assert problems(html, html_escaped=True) == ["{{ y }}"]
+
+
+def test_in_plain_text_a_code_tag_is_only_typed_and_hides_nothing():
+    """A subject is text: `<code>` in it marks no code."""
+    assert problems("<code>{{ reader.nam }}</code> news", html_escaped=False) == [
+        "{{ reader.nam }}"
+    ]
+    assert "BSxR" in placeholders("<code>{{ reader.name }}</code>", html_escaped=False)
+
+
+def test_a_fallback_is_measured_and_named_as_the_editor_wrote_it():
+    """In the HTML a Markdown body becomes, `&` is `&amp;`: it still counts as one character,
+    and a refusal shows what the editor typed."""
+    fits = '{{ reader.name | default("' + "a" * 96 + '&") }}'
+    validate_article(title="T", body_markdown=f"Hi {fits}")
+    over = '{{ reader.name | default("' + "a" * 100 + '&") }}'
+    with pytest.raises(ValidationError) as refused:
+        validate_article(title="T", body_markdown=f"Hi {over}")
+    assert f"cannot fill in {over}" in refused.value.fields["body_markdown"]

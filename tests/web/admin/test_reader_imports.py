@@ -209,7 +209,8 @@ def test_an_upload_is_discarded_once_confirmed_and_not_after_it_started(editor, 
     committed.commit()
     refused = editor.post(f"{started}/discard", data={"csrf_token": token, "confirm": "yes"})
     assert refused.status_code == 303 and refused.headers["Location"].endswith(started)
-    assert "Not discarded: the import has started" in editor.get(started).get_data(as_text=True)
+    refusal = "Not discarded: only an upload waiting for the go-ahead can be."
+    assert refusal in editor.get(started).get_data(as_text=True)
     assert committed.get(ReaderImport, jobs[1]) is not None
 
 
