@@ -29,6 +29,7 @@ class ArticleFields(TypedDict):
 
     title: str
     body_markdown: str
+    body_html: str  # rendered from body_markdown and sanitized, once
     dek: str
     author: str
     url: str | None
@@ -94,15 +95,16 @@ def _validated(
         "body_markdown": _text(
             errors, "body_markdown", body_markdown, MAX_BODY, required=True, one_line=False
         ),
+        "body_html": "",
         "dek": _text(errors, "dek", dek, 600),
         "author": _text(errors, "author", author, 200),
         "url": _url(errors, url),
         "published_at": _datetime(errors, published_at),
     }
-    checked = braces and "body_markdown" not in errors
+    if "body_markdown" not in errors:
+        fields["body_html"] = render_markdown(fields["body_markdown"])
     # Read in the HTML the body becomes, where Markdown's code is marked as such.
-    body_html = render_markdown(fields["body_markdown"]) if checked else ""
-    if checked and (bad := personal.problems(body_html, html_escaped=True)):
+    if braces and (bad := personal.problems(fields["body_html"], html_escaped=True)):
         errors["body_markdown"] = personal.explain(bad)
     if errors:
         raise ValidationError(errors)
@@ -206,7 +208,7 @@ def _fill(article: Article, fields: ArticleFields) -> None:
     article.author = fields["author"]
     article.canonical_url = fields["url"]
     article.body_markdown = body
-    article.body_html = render_markdown(body)
+    article.body_html = fields["body_html"]
     article.word_count = count_words(body)
     article.reading_minutes = reading_minutes(article.word_count)
 
