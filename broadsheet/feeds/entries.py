@@ -71,17 +71,9 @@ def take_entry(
     )
     if not feed.send_now:
         return Taken(campaign, False)
-    if unfilled(article.body_html, campaign.subject):
+    if personal.unfilled(campaign.subject, article.body_html):
         return Taken(campaign, False, held=True)
     return Taken(campaigns.start_send(session, campaign.id), True)
-
-
-def unfilled(body_html: str, subject: str) -> list[str]:
-    """The braces outside code that readers would see as written (personal.problems)."""
-    return [
-        *personal.problems(subject, html_escaped=False),
-        *personal.problems(body_html, html_escaped=True),
-    ]
 
 
 def link_seen(session: Session, feed_id: int, link: str | None) -> bool:

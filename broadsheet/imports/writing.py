@@ -33,7 +33,6 @@ from broadsheet.models import (
 )
 from broadsheet.models.base import UTCDateTime
 from broadsheet.services import erasure, outbox_queue
-from broadsheet.signing import erasure_hash
 
 SUBSCRIBERS = Subscriber.__table__
 # What a new reader's row is written with (`_values`).
@@ -88,7 +87,7 @@ def prepare(
         first.setdefault(reader.key, reader)
     rows = [_values(r, now) for r in first.values()]
     merged = [tuple(dict.fromkeys((*tags, *r.tags))) for r in first.values()]
-    hashes = [erasure_hash(secret, key) for key in first] if secret is not None else []
+    hashes = [erasure.address_hash(secret, key) for key in first] if secret is not None else []
     columns = arrays.joined(rows, merged, hashes) if postgresql else None
     return Batch(readers, first, rows, merged, hashes, columns)
 

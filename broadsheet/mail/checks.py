@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from broadsheet.mail.link_report import BROKEN, NOT_CHECKED, WORKS
 from broadsheet.mail.look import AA, contrast_problems
 from broadsheet.mail.markup import Markup, scan
-from broadsheet.mail.personal import Field, problems
+from broadsheet.mail.personal import Field, unfilled
 from broadsheet.mail.skeleton import PLACEHOLDERS, domain_of
 from broadsheet.settings import Settings
 
@@ -308,8 +308,7 @@ def _reader_fields(fields: Sequence[Field], subject: str, markup: str) -> Check:
     or a feed's entry, say) fail: readers would see the braces. The HTML is read, where code
     is marked (the text part is made from it): braces in code are shown as written."""
     title = "Reader fields"
-    found = [*problems(subject, html_escaped=False), *problems(markup, html_escaped=True)]
-    left = list(dict.fromkeys(found))
+    left = unfilled(subject, markup)
     if left:
         return Check(
             "reader-fields", title, "fail",

@@ -86,6 +86,13 @@ def problems(text: str, *, html_escaped: bool) -> list[str]:
     return list(dict.fromkeys([*bad, *long]))
 
 
+def unfilled(subject: str, markup: str) -> list[str]:
+    """What readers would see as written in a message: each `{{ … }}` of its subject (text)
+    and its HTML (outside code) that is no reader field, once each."""
+    found = [*problems(subject, html_escaped=False), *problems(markup, html_escaped=True)]
+    return list(dict.fromkeys(found))
+
+
 def explain(found: list[str]) -> str:
     """The sentence an editor reads about `problems`."""
     shown = ", ".join(found[:3]) + (" and more" if len(found) > 3 else "")
