@@ -214,10 +214,22 @@ def campaigns_needing_work(
         unplanned_when.append(Campaign.started_at < stalled_before)
     unplanned = session.scalars(select(Campaign.id).where(*unplanned_when)).all()
     mine = Delivery.campaign_id == Campaign.id
-    progressing = exists().where(
-        mine,
-        or_(Delivery.sent_at >= stalled_before, Delivery.status == DeliveryStatus.SENDING),
+    # Progressing: a row held by a worker, or its newest row in id order (batches go in
+    # that order) sent since `stalled_before`. Each is one step down the (campaign, status,
+    # id) index. An exists over "sent since, or held" read the campaign's rows one by one
+    # (213 ms at 500,000 queued rows, every tick of a large send); a campaign whose last
+    # sends were retries of earlier rows may look stalled, and its due rows then get fresh
+    # batches, which is harmless (see upkeep.run_upkeep).
+    held = exists().where(mine, Delivery.status == DeliveryStatus.SENDING)
+    last_sent = (
+        select(Delivery.sent_at)
+        .where(mine, Delivery.status == DeliveryStatus.SENT)
+        .order_by(Delivery.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    # Nothing sent yet: as of its planning (which queued_when below requires to be older).
+    progressing = or_(held, func.coalesce(last_sent, Campaign.planned_at) >= stalled_before)
     due = exists().where(
         mine,
         Delivery.status == DeliveryStatus.QUEUED,

@@ -68,6 +68,21 @@ def test_a_stalled_campaign_gets_batches_for_its_due_rows(db):
     )
 
 
+def test_a_campaign_is_progressing_while_its_newest_sent_row_is_recent(db):
+    campaign, ids = sending(db, 5)
+    campaign.planned_at = utcnow() - timedelta(minutes=10)
+    sent = db.get(Delivery, ids[1])
+    sent.status, sent.sent_at = DeliveryStatus.SENT, utcnow() - timedelta(seconds=30)
+    db.flush()
+    calm = run_upkeep(db, utcnow(), stall_after=STALL, batch_size=2)
+    assert (calm.stalled, calm.batches) == (0, ())
+    sent.sent_at = utcnow() - timedelta(minutes=5)  # nothing since: stalled
+    db.flush()
+    upkeep = run_upkeep(db, utcnow(), stall_after=STALL, batch_size=2)
+    assert upkeep.stalled == 1
+    assert upkeep.batches == ((campaign.id, ids[0], ids[2]), (campaign.id, ids[3], ids[4]))
+
+
 def test_a_campaign_whose_last_rows_were_settled_is_finished(db):
     campaign, ids = sending(db, 1)
     claims.claim(db, campaign.id, ids[0], ids[0], "dead-task", timedelta(seconds=1))
