@@ -168,9 +168,10 @@ def _time(value: object, field: str) -> datetime:
 
 
 def readers_condition(audience: str, rules: dict[str, Any] | None) -> ColumnElement[bool]:
-    """The condition on `subscribers` a reader meets to be in the audience: each rule is an
-    EXISTS (or NOT EXISTS) on an index or a set read once, never a join that repeats a
-    reader, so a reader in two chosen newsletters, or with two of the tags, is planned once."""
+    """The condition on `subscribers` a reader meets to be in the audience: each rule is a
+    test of the reader's own row (source, times, attributes) or an EXISTS (or NOT EXISTS) on
+    an index or a set read once, never a join that repeats a reader, so a reader in two
+    chosen newsletters, or with two of the tags, is planned once."""
     active = Subscriber.status == SubscriberStatus.ACTIVE
     chosen = rules if audience != EVERYONE and rules else {}
     return and_(active, *(condition for _, condition in rule_conditions(chosen)))
