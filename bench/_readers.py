@@ -12,6 +12,7 @@ import http.client
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -22,26 +23,38 @@ from broadsheet.models import SubscriberStatus, utcnow
 COPY_COLUMNS = "email, email_key, name, status, source, created_at, status_changed_at, confirmed_at"
 
 
-def load_readers(engine: Engine, count: int, *, analyze: bool = True) -> None:
-    """Insert `count` active readers; COPY on PostgreSQL, ORM inserts elsewhere. Then
-    `VACUUM ANALYZE`, unless `analyze` is False: as a new install, an import or a burst of
-    signups leaves the table until autovacuum comes by (its statistics stale or none)."""
+def load_readers(
+    engine: Engine,
+    count: int,
+    *,
+    analyze: bool = True,
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Insert `count` active readers, each with `attributes` when given (in the same rows,
+    not a later UPDATE that would leave every row's old version behind); COPY on PostgreSQL,
+    ORM inserts elsewhere. Then `VACUUM ANALYZE`, unless `analyze` is False: as a new
+    install, an import or a burst of signups leaves the table until autovacuum comes by (its
+    statistics stale or none)."""
     if engine.dialect.name != "postgresql":
         from send import insert_readers
 
-        insert_readers(engine, count)
+        insert_readers(engine, count, attributes)
         return
     url = make_url(engine.url).set(drivername="postgresql")
     now = utcnow()
     active = SubscriberStatus.ACTIVE.value
+    columns, extra = COPY_COLUMNS, []
+    if attributes is not None:
+        columns = f"{COPY_COLUMNS}, attributes"
+        extra = [json.dumps(attributes)]
     with (
         psycopg.connect(url.render_as_string(hide_password=False)) as conn,
         conn.cursor() as cur,
-        cur.copy(f"COPY subscribers ({COPY_COLUMNS}) FROM STDIN") as copy,
+        cur.copy(f"COPY subscribers ({columns}) FROM STDIN") as copy,
     ):
         for n in range(count):
             email = f"reader{n}@example.org"
-            copy.write_row((email, email, f"Reader {n}", active, "bench", now, now, now))
+            copy.write_row((email, email, f"Reader {n}", active, "bench", now, now, now, *extra))
     if analyze:
         with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE subscribers")

@@ -138,9 +138,11 @@ def run(args: argparse.Namespace, stack: Stack[SmtpSink], engine: Engine) -> int
     return 0 if all(ok for ok, _ in verified) else 1
 
 
-def insert_readers(engine: Engine, count: int) -> None:
-    """Active readers in bulk, straight into the table (consent given elsewhere)."""
+def insert_readers(engine: Engine, count: int, attributes: dict[str, object] | None = None) -> None:
+    """Active readers in bulk, straight into the table (consent given elsewhere), each with
+    `attributes` when given."""
     now = utcnow()
+    extra = {} if attributes is None else {"attributes": attributes}
     with make_session_factory(engine).begin() as session:
         for first in range(0, count, INSERT_CHUNK):
             rows = [
@@ -153,6 +155,7 @@ def insert_readers(engine: Engine, count: int) -> None:
                     "created_at": now,
                     "status_changed_at": now,
                     "confirmed_at": now,
+                    **extra,
                 }
                 for n in range(first, min(first + INSERT_CHUNK, count))
             ]

@@ -3,10 +3,16 @@ those of them its rules choose. Rules, all of which a reader meets:
 
 - `newsletters`: subscribed to any of them (kept as ids);
 - `tags_any`, `tags_all`, `exclude_tags`: carries any, all, none of the tags;
+- `attributes`, `has_attributes`: attributes with those values, attributes with a value
+  (broadsheet.services.attribute_rules says how values compare);
 - `sources`: signed up through one of them (form, api, admin, import);
 - `signed_up_after`, `signed_up_before`: ISO 8601 times;
 - `engaged_in_last`, `not_engaged_in_last`: opened or clicked (or did not) any of the last N
   sent campaigns;
+- `never_engaged`: true: opened or clicked no campaign, ever. Engagement is what the other
+  rules count: any open or click recorded for the reader, whatever its verdict (a machine's
+  too), so a reader whose mail is opened by a scanner is not "never engaged". In privacy mode
+  (TRACKING_PRIVACY=on) no reader's hits are kept, and every reader counts as never engaged;
 - `segment`: a saved segment's rules, added to the others (broadsheet.services.segments).
 
 Planning (ledger), the count shown before a send (campaigns.audience_size), a segment's count
@@ -33,6 +39,11 @@ from broadsheet.models import (
     SubscriberTag,
 )
 from broadsheet.services import newsletters
+from broadsheet.services.attribute_rules import (
+    ATTRIBUTE_RULES,
+    attribute_condition,
+    check_attribute_rule,
+)
 from broadsheet.services.profiles import check_tags
 
 EVERYONE = "everyone"
@@ -41,7 +52,17 @@ NEWSLETTERS = "newsletters"
 TAG_RULES = ("tags_any", "tags_all", "exclude_tags")
 TIME_RULES = ("signed_up_after", "signed_up_before")
 ENGAGEMENT_RULES = ("engaged_in_last", "not_engaged_in_last")
-KNOWN_RULES = (NEWSLETTERS, *TAG_RULES, "sources", *TIME_RULES, *ENGAGEMENT_RULES, "segment")
+NEVER_ENGAGED = "never_engaged"
+KNOWN_RULES = (
+    NEWSLETTERS,
+    *TAG_RULES,
+    *ATTRIBUTE_RULES,
+    "sources",
+    *TIME_RULES,
+    *ENGAGEMENT_RULES,
+    NEVER_ENGAGED,
+    "segment",
+)
 MAX_CAMPAIGNS_BACK = 100
 
 
@@ -95,6 +116,8 @@ def _check_rule(
         if not tags:
             raise ValidationError({field: "must name at least one tag"})
         rules[rule] = tags
+    elif rule in ATTRIBUTE_RULES:
+        rules[rule] = check_attribute_rule(rule, value, field)
     elif rule == "sources":
         if (
             not isinstance(value, list)
@@ -115,6 +138,10 @@ def _check_rule(
                 {field: f"must be a whole number of campaigns, 1 to {MAX_CAMPAIGNS_BACK}"}
             )
         rules[rule] = value
+    elif rule == NEVER_ENGAGED:
+        if value is not True:
+            raise ValidationError({field: "must be true (leave it out to not use it)"})
+        rules[rule] = True
 
 
 def _segment_rules(session: Session, name: object, field: str) -> dict[str, Any]:
@@ -141,9 +168,10 @@ def _time(value: object, field: str) -> datetime:
 
 
 def readers_condition(audience: str, rules: dict[str, Any] | None) -> ColumnElement[bool]:
-    """The condition on `subscribers` a reader meets to be in the audience: each rule is an
-    EXISTS (or NOT EXISTS) on an index or a set read once, never a join that repeats a
-    reader, so a reader in two chosen newsletters, or with two of the tags, is planned once."""
+    """The condition on `subscribers` a reader meets to be in the audience: each rule is a
+    test of the reader's own row (source, times, attributes) or an EXISTS (or NOT EXISTS) on
+    an index or a set read once, never a join that repeats a reader, so a reader in two
+    chosen newsletters, or with two of the tags, is planned once."""
     active = Subscriber.status == SubscriberStatus.ACTIVE
     chosen = rules if audience != EVERYONE and rules else {}
     return and_(active, *(condition for _, condition in rule_conditions(chosen)))
@@ -168,6 +196,9 @@ def rule_conditions(rules: dict[str, Any]) -> list[tuple[str, ColumnElement[bool
         conditions.append(("tags_all", and_(true(), *every)))
     if "exclude_tags" in rules:
         conditions.append(("exclude_tags", not_(_tagged(rules["exclude_tags"]))))
+    for rule in ATTRIBUTE_RULES:
+        if rule in rules:
+            conditions.append((rule, attribute_condition(rule, rules[rule])))
     if "sources" in rules:
         conditions.append(("sources", Subscriber.source.in_(rules["sources"])))
     if "signed_up_after" in rules:
@@ -183,6 +214,11 @@ def rule_conditions(rules: dict[str, Any]) -> list[tuple[str, ColumnElement[bool
     if "not_engaged_in_last" in rules:
         engaged = _engaged(rules["not_engaged_in_last"])
         conditions.append(("not_engaged_in_last", Subscriber.id.not_in(engaged)))
+    if rules.get(NEVER_ENGAGED):
+        # NOT EXISTS, an anti-join over every engagement, read once; not NOT IN, whose set
+        # of every reader who ever engaged could outgrow PostgreSQL's memory for a hash.
+        ever = exists(select(Engagement.id).where(Engagement.subscriber_id == Subscriber.id))
+        conditions.append((NEVER_ENGAGED, not_(ever)))
     return conditions
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from broadsheet.services.attribute_rules import as_text
 from broadsheet.services.segments import Reason
 from web.admin.segment_form import SOURCES
 
@@ -24,6 +25,12 @@ def rule_words(rule: str, wanted: Any, names: dict[int, str], zone: ZoneInfo) ->
         return "tagged " + (wanted[0] if len(wanted) == 1 else "all of " + ", ".join(wanted))
     if rule == "exclude_tags":
         return "not tagged " + (wanted[0] if len(wanted) == 1 else "any of " + ", ".join(wanted))
+    if rule == "attributes":
+        return "with " + _all(
+            [f"no {name}" if v is None else f"{name} = {as_text(v)}" for name, v in wanted.items()]
+        )
+    if rule == "has_attributes":
+        return "with a value for " + _all(wanted)
     if rule == "sources":
         return "signed up through " + _either([SOURCE_WORDS.get(s, s) for s in wanted])
     if rule in ("signed_up_after", "signed_up_before"):
@@ -36,6 +43,8 @@ def rule_words(rule: str, wanted: Any, names: dict[int, str], zone: ZoneInfo) ->
         if wanted == 1:
             return "did not open or click the last campaign sent"
         return f"opened or clicked none of the last {wanted} campaigns sent"
+    if rule == "never_engaged":
+        return "never opened or clicked any campaign"
     return f"{rule}: {wanted}"
 
 
@@ -57,3 +66,9 @@ def _either(items: list[str]) -> str:
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _all(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -104,3 +104,86 @@ def test_a_segment_name_in_use_is_a_conflict(db):
     segments.create_segment(db, "Donors", {"tags_any": ["donor"]})
     with pytest.raises(Conflict):
         segments.create_segment(db, "Donors", {"tags_any": ["press"]})
+
+
+def with_attributes(db, email: str, attributes: dict[str, object] | None) -> Subscriber:
+    return subscriptions.create_subscriber(db, email, status="active", attributes=attributes)
+
+
+def test_attribute_rules_compare_values_as_text_and_null_as_absent(db):
+    lyon = with_attributes(db, "lyon@example.org", {"city": "Lyon", "plan": "pro", "seats": 42})
+    with_attributes(db, "paris@example.org", {"city": "Paris", "plan": "pro", "seats": "42"})
+    with_attributes(db, "vip@example.org", {"city": "lyon", "vip": True, "seats": 42.0})
+    with_attributes(db, "bare@example.org", None)
+    with_attributes(db, "blank@example.org", {"city": None, "vip": "false"})
+    assert planned_emails(db, {"attributes": {"city": "Lyon"}}) == ["lyon@example.org"]
+    assert planned_emails(db, {"attributes": {"plan": "pro", "city": "Paris"}}) == [
+        "paris@example.org"
+    ]
+    both = ["lyon@example.org", "paris@example.org"]
+    assert planned_emails(db, {"attributes": {"seats": 42}}) == both  # 42 and "42", not 42.0
+    assert planned_emails(db, {"attributes": {"seats": "42"}}) == both
+    assert planned_emails(db, {"attributes": {"seats": 42.0}}) == ["vip@example.org"]
+    assert planned_emails(db, {"attributes": {"vip": True}}) == ["vip@example.org"]
+    assert planned_emails(db, {"attributes": {"vip": "true"}}) == ["vip@example.org"]
+    assert planned_emails(db, {"attributes": {"vip": False}}) == ["blank@example.org"]
+    assert planned_emails(db, {"attributes": {"city": None}}) == [
+        "bare@example.org", "blank@example.org",
+    ]  # fmt: skip
+    assert planned_emails(db, {"has_attributes": ["city", "plan"]}) == both
+    assert planned_emails(db, {"has_attributes": ["vip"], "attributes": {"city": None}}) == [
+        "blank@example.org"
+    ]
+    pros = segments.create_segment(db, "Pros in Lyon", {"attributes": {"city": "Lyon"}})
+    assert segments.count(db, pros) == 1
+    assert segments.count_rules(db, {"has_attributes": ["seats"]}) == 3
+    why = {r.rule: (r.wanted, r.met) for r in segments.explain(db, pros, lyon)}
+    assert why["attributes"] == ({"city": "Lyon"}, True)
+    bare = subscriptions.find_subscriber(db, "bare@example.org")
+    assert bare is not None
+    assert not {r.rule: r.met for r in segments.explain(db, pros, bare)}["attributes"]
+
+
+def test_never_engaged_is_no_open_or_click_of_any_campaign_whatever_its_verdict(db):
+    human, machine, quiet = (reader(db, f"{n}@example.org") for n in ("human", "machine", "quiet"))
+    old, last = campaign_in(db, "sent", "Old"), campaign_in(db, "sent", "Last")
+    at = datetime.now(UTC)
+    for who, campaign, kind, is_human in ((human, old, "click", True),
+                                          (machine, last, "open", False)):  # fmt: skip
+        db.execute(
+            insert(Engagement),
+            [{"campaign_id": campaign.id, "delivery_id": 0, "subscriber_id": who.id,
+              "kind": kind, "human": is_human, "reason": "reader", "at": at}],
+        )  # fmt: skip
+    assert planned_emails(db, {"never_engaged": True}) == ["quiet@example.org"]
+    assert planned_emails(db, {"not_engaged_in_last": 1}) == [
+        "human@example.org", "quiet@example.org",
+    ]  # fmt: skip
+    never = segments.create_segment(db, "Never", {"never_engaged": True, "sources": ["api"]})
+    assert segments.count(db, never) == 1
+    assert {r.rule: r.met for r in segments.explain(db, never, quiet)} == {
+        "status": True, "sources": True, "never_engaged": True,
+    }  # fmt: skip
+    assert not {r.rule: r.met for r in segments.explain(db, never, machine)}["never_engaged"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "field", "says"),
+    [
+        ({"attributes": {"city": ["Lyon"]}}, "rules.attributes.city", "a string, a number"),
+        ({"attributes": {"city": {"is": "Lyon"}}}, "rules.attributes.city", "a string"),
+        ({"attributes": {"n": float("nan")}}, "rules.attributes.n", "a number"),
+        ({"attributes": {"bio": "x" * 501}}, "rules.attributes.bio", "500 characters"),
+        ({"attributes": {"two words": "x"}}, "rules.attributes", "not an attribute name"),
+        ({"attributes": {}}, "rules.attributes", "at least one attribute"),
+        ({"attributes": ["city"]}, "rules.attributes", "an object"),
+        ({"has_attributes": "city"}, "rules.has_attributes", "list of attribute names"),
+        ({"has_attributes": ["a-b"]}, "rules.has_attributes", "not an attribute name"),
+        ({"never_engaged": False}, "rules.never_engaged", "must be true"),
+        ({"never_engaged": "yes"}, "rules.never_engaged", "must be true"),
+    ],
+)
+def test_bad_attribute_and_never_engaged_rules_are_refused_naming_the_field(db, rules, field, says):
+    with pytest.raises(ValidationError) as refused:
+        segments.create_segment(db, "Bad", rules)
+    assert says in refused.value.fields[field]

@@ -184,3 +184,52 @@ def test_an_operator_reads_segments_and_asks_why_but_changes_nothing(app, commit
         answer = post(client, url, name="Ops", tags_any="x", confirm="yes")
         assert answer.status_code == 403, url
     assert committed.scalar(select(func.count()).select_from(Segment)) == 1
+
+
+def test_attribute_and_never_engaged_rules_from_the_form_to_the_explanation(app, committed, editor):
+    for email, attributes in (("ann@example.org", {"city": "Lyon", "plan": "pro"}),
+                              ("bob@example.org", {"city": "Lyon", "phone": "555"}),
+                              ("cy@example.org", {"city": "Paris", "plan": "pro"})):  # fmt: skip
+        subscriptions.create_subscriber(committed, email, status="active", attributes=attributes)
+    committed.commit()
+    fields = {"name": "Lyon, no phone", "attributes": "city = Lyon\nphone = null",
+              "has_attributes": "plan", "never_engaged": "yes"}  # fmt: skip
+    preview = post(editor, "/admin/segments", **fields, preview="yes").get_data(as_text=True)
+    assert "These rules hold <strong>1</strong> active reader" in preview
+    saved = post(editor, "/admin/segments", **fields)
+    assert saved.status_code == 303
+    segment = committed.scalars(select(Segment)).one()
+    assert segment.rules == {
+        "attributes": {"city": "Lyon", "phone": None},
+        "has_attributes": ["plan"],
+        "never_engaged": True,
+    }
+    page = editor.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "with city = Lyon and no phone" in page and "with a value for plan" in page
+    assert "never opened or clicked any campaign" in page
+    form = editor.get(f"/admin/segments/{segment.id}/edit").get_data(as_text=True)
+    assert "city = Lyon\nphone = null</textarea>" in form and 'value="plan"' in form
+    assert 'name="never_engaged" value="yes" checked' in form
+    url = f"/admin/segments/{segment.id}"
+    bob = editor.get(url, query_string={"email": "bob@example.org"}).get_data(as_text=True)
+    assert '<span class="unmet">✗ No</span>: with city = Lyon and no phone' in bob
+    assert '<span class="unmet">✗ No</span>: with a value for plan' in bob
+    assert "2 of its 4 rules are not met" in bob
+    ann = editor.get(url, query_string={"email": "ann@example.org"}).get_data(as_text=True)
+    assert "they meet every rule" in ann and "never opened or clicked any campaign" in ann
+
+
+def test_bad_attribute_rules_are_named_next_to_their_field(app, committed, editor):
+    refused = post(editor, "/admin/segments", name="Bad", attributes="city Lyon")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="attributes-error"' in html and "Line 1 has no “=”" in html
+    assert "city Lyon</textarea>" in html, "the box keeps what was typed"
+    refused = post(
+        editor, "/admin/segments", name="Bad", attributes="bio = " + "x" * 501,
+        has_attributes="plan, two words",
+    )  # fmt: skip
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "The attribute bio must be at most 500 characters" in html
+    assert 'id="has_attributes-error"' in html and "is not an attribute name" in html
