@@ -67,6 +67,25 @@ def read_unsubscribe_token(secret: str, token: str) -> UnsubscribeClaim:
     return UnsubscribeClaim(sid, cid)
 
 
+@lru_cache(maxsize=8)
+def _issue_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="broadsheet.issue")
+
+
+def make_issue_key(secret: str, article_id: int) -> str:
+    """The key in an email's link to its issue's web edition, which an issue sent only to
+    private newsletters opens only with; it never expires, as old issues' links must work."""
+    return _issue_serializer(secret).dumps(article_id)
+
+
+def issue_key_opens(secret: str, key: str, article_id: int) -> bool:
+    """Whether `key` is the web edition key of `article_id` (a bad or another's: False)."""
+    try:
+        return bool(_issue_serializer(secret).loads(key) == article_id)
+    except BadSignature:
+        return False
+
+
 def erasure_hash(secret: str, email_key: str) -> str:
     """The keyed hash (HMAC-SHA256) an address erased at its reader's request is kept as: it
     recognises the address again, and cannot be turned back into it without SECRET_KEY."""

@@ -61,9 +61,16 @@ def _entry(raw: Any, base: str) -> Entry | None:
         link=link,
         title=_title(raw),
         html=_body(raw),
-        author=" ".join((raw.get("author") or "").split()),
+        author=_author(raw),
         published=_time(raw.get("published_parsed") or raw.get("updated_parsed")),
     )
+
+
+def _author(raw: Any) -> str:
+    """The author's name: RSS 0.94 and 2.0 give an address with the name in brackets
+    (`ann@example.org (Ann Lee)`), of which the name is kept; an address alone stays."""
+    name = (raw.get("author_detail") or {}).get("name") or raw.get("author") or ""
+    return " ".join(name.split())
 
 
 def _link(value: object, base: str) -> str | None:

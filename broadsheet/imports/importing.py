@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from broadsheet.errors import ValidationError
 from broadsheet.imports.ahead import ahead
 from broadsheet.imports.formats import Mapping, map_columns
-from broadsheet.imports.reading import Table, open_table
+from broadsheet.imports.reading import REJECT_COLUMNS, Table, open_table
 from broadsheet.imports.rows import Reader, check_row
 from broadsheet.imports.writing import Written, prepare, write_batch
 from broadsheet.models import SubscriberStatus, utcnow
@@ -32,8 +32,6 @@ from broadsheet.services.profiles import check_tags
 # about 3% faster than 2,000); the admin's import commits after each, so they stay small.
 BATCH_SIZE = 2000
 STATUSES = (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
-# The two columns a rejects file adds to the export's own; an import again ignores them.
-REJECT_COLUMNS = ["import_line", "import_reason"]
 COUNTS = ("rows", "imported", "updated", "skipped", "suppressed", "rejected")
 
 

@@ -15,6 +15,8 @@ DELIMITERS = (",", ";", "\t")
 # At most this much of the start is checked before reading (a buffered file holds 8 KiB).
 PEEK_BYTES = 64 * 1024
 FIELD = "file"
+# The two columns a rejects file adds to the export's own; an import again ignores them.
+REJECT_COLUMNS = ["import_line", "import_reason"]
 
 
 @dataclass(frozen=True)

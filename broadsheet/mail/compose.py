@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from broadsheet.mail.dkim import DkimSigner
 from broadsheet.mail.look import Look
@@ -22,9 +23,9 @@ from broadsheet.mail.skeleton import (
     make_message_id,
     placeholder_context,
 )
-from broadsheet.models import Campaign, Subscriber
+from broadsheet.models import Article, Campaign, Subscriber
 from broadsheet.settings import Settings
-from broadsheet.signing import make_confirm_token, make_unsubscribe_token
+from broadsheet.signing import make_confirm_token, make_issue_key, make_unsubscribe_token
 from broadsheet.tracking.links import make_trackable
 
 
@@ -89,6 +90,13 @@ def archive_url(settings: Settings, slug: str) -> str:
     return f"{settings.public_url}/archive/{slug}"
 
 
+def issue_url(settings: Settings, article: Article) -> str:
+    """The issue's web edition with its key, as its emails link to it: the key opens an issue
+    sent only to private newsletters (the archive's own links need none for the others)."""
+    key = make_issue_key(settings.secret_key, article.id)
+    return f"{archive_url(settings, article.slug)}?{urlencode({'key': key})}"
+
+
 def unsubscribe_url(settings: Settings, subscriber_id: int, campaign_id: int | None) -> str:
     return subscription_urls(settings, subscriber_id, campaign_id)[0]
 
@@ -122,7 +130,7 @@ def render_campaign(campaign: Campaign, settings: Settings) -> RenderedEmail:
             "body_html": placeholders(article.body_html, html_escaped=True),
             "subject": campaign.subject,
             "preheader": campaign.preheader,
-            "archive_url": archive_url(settings, article.slug),
+            "archive_url": issue_url(settings, article),
             "publication_name": identity.name,
             "postal_address": identity.postal_address.splitlines(),
             "footer_note": identity.footer_note,

@@ -15,6 +15,10 @@ one. Two checks ride on each row read: whether readers may see it (its newslette
 JSON array, read with the database's JSON table function: a campaign to private newsletters
 is read and passed over, so a run of them costs their number in index rows), and that its
 article has no later visible send (an anti-join over `campaigns.article_id`'s index).
+
+An issue's own page (`web_edition`) opens for anyone once a campaign of it has started, unless
+every such campaign went only to private newsletters: that one opens only with the key its
+emails' links carry (broadsheet.signing), and is otherwise not found, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from sqlalchemy.orm import Session, aliased
 
 from broadsheet.errors import NotFound, ValidationError
 from broadsheet.models import Article, Campaign, CampaignStatus, Newsletter
+from broadsheet.services.articles import get_sent_article
 from broadsheet.services.audiences import EVERYONE, NEWSLETTERS
 from broadsheet.services.paging import page_marker
+from broadsheet.signing import issue_key_opens
 
 PAGE = 20
 # What a line of the archive needs: never the campaign's stored email, which is large.
@@ -53,6 +59,49 @@ class Issue:
     author: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class WebEdition:
+    """An issue's page: its article, and whether it went only to private newsletters (then
+    opened with its key, and kept out of search engines)."""
+
+    article: Article
+    private: bool
+
+
+def web_edition(session: Session, slug: str, key: object, secret: str) -> WebEdition:
+    """The issue at `slug` as readers may see it on the web (see the module); NotFound, the
+    same as for no issue at all, for a private one without its key or with a bad one."""
+    article = get_sent_article(session, slug)
+    private = sent_only_to_private(session, article.id)
+    if private and not (isinstance(key, str) and issue_key_opens(secret, key, article.id)):
+        raise NotFound(f"no published issue at {slug!r}")
+    return WebEdition(article, private)
+
+
+def sent_only_to_private(session: Session, article_id: int) -> bool:
+    """Whether every started campaign of the article went only to private newsletters: one to
+    everyone, to readers chosen by tags or a segment alone, or to a public newsletter among
+    others makes the issue public (as it was before newsletters could be private)."""
+    started = session.execute(
+        select(Campaign.audience, Campaign.audience_rules).where(
+            Campaign.article_id == article_id,
+            Campaign.status.in_(
+                (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT)
+            ),
+        )
+    ).all()
+    chosen: set[int] = set()
+    for audience, rules in started:
+        ids = (rules or {}).get(NEWSLETTERS) or [] if audience != EVERYONE else []
+        if not ids:
+            return False
+        chosen.update(ids)
+    public = session.scalars(
+        select(Newsletter.id).where(Newsletter.id.in_(chosen), Newsletter.public)
+    ).first()
+    return bool(started) and public is None
 
 
 def public_newsletter(session: Session, slug: object) -> Newsletter:

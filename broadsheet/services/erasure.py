@@ -3,7 +3,8 @@ about one (article 15).
 
 Erasing keeps the reader's row as an anonymous stand-in, so every campaign's deliveries,
 opens and clicks still count: the address, name, attributes, tags, memberships, signup
-address, history notes, relay replies and bounce reports that could name them go; their
+address, history notes, relay replies, bounce reports and the rows of admin imports
+(import_retention.forget_address) that could name them go; their
 deliveries and engagements stay, tied to nobody. Only a keyed hash of the address is kept
 (`erasures`), so an import or the API refuses it with a clear reason instead of bringing the
 reader back unasked; the reader themselves may sign up again through the form (double
@@ -35,7 +36,7 @@ from broadsheet.models import (
     SubscriberTag,
     utcnow,
 )
-from broadsheet.services import profiles
+from broadsheet.services import import_retention, profiles
 from broadsheet.services.subscriptions import ERASED, get_subscriber, set_status
 from broadsheet.signing import erasure_hash
 
@@ -79,6 +80,7 @@ def erase(session: Session, subscriber_id: int, secret: str, *, actor: str | Non
             session, reader, SubscriberStatus.UNSUBSCRIBED, source=EventSource.ADMIN,
             reason="erased at the reader's request", actor=actor,
         )  # fmt: skip
+    import_retention.forget_address(session, reader.email_key)
     stand_in = f"erased-{reader.id}@{ERASED_DOMAIN}"
     reader.email = reader.email_key = stand_in
     reader.name, reader.attributes, reader.signup_ip = "", None, None

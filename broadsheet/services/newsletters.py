@@ -1,5 +1,5 @@
-"""Newsletters and readers' memberships of them: create and list newsletters, find them by
-slug, and put a reader in the ones chosen for them (or the default one)."""
+"""Newsletters and readers' memberships of them: create, change and list newsletters, find
+them by slug, and put a reader in the ones chosen for them (or the default one)."""
 
 from __future__ import annotations
 
@@ -42,11 +42,7 @@ def create_newsletter(
     """A new newsletter; `slug` defaults to one made from the name. Every problem with the
     fields is reported at once (ValidationError); a slug in use is a Conflict."""
     errors: dict[str, str] = {}
-    title = name.strip() if isinstance(name, str) else ""
-    if not title:
-        errors["name"] = "is required"
-    elif len(title) > 200:
-        errors["name"] = "must be at most 200 characters"
+    title = _name(errors, name)
     if slug is None or slug == "":
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
     if not isinstance(slug, str) or not SLUG.match(slug):
@@ -54,11 +50,9 @@ def create_newsletter(
             "must be 1 to 64 lower-case letters, digits and hyphens, starting and ending "
             "with a letter or digit"
         )
-    if not isinstance(description, str) or len(description) > 2000:
-        errors["description"] = "must be text of at most 2000 characters"
+    _description(errors, description)
     for field, value in (("public", public), ("welcome", welcome)):
-        if not isinstance(value, bool):
-            errors[field] = "must be true or false"
+        _flag(errors, field, value)
     sender = _sender(errors, sender_name, sender_address, reply_to)
     if errors:
         raise ValidationError(errors)
@@ -72,6 +66,83 @@ def create_newsletter(
     session.add(newsletter)
     session.flush()
     return newsletter
+
+
+# What update_newsletter changes; the slug is not among them (List-Id and links use it).
+EDITABLE = (
+    "name", "description", "public", "sender_name", "sender_address", "reply_to", "welcome",
+)  # fmt: skip
+DEFAULT_STAYS_PUBLIC = (
+    "cannot be turned off for the default newsletter: readers added with no choice join it, "
+    "and the signup form offers it"
+)
+
+
+def update_newsletter(session: Session, newsletter_id: int, **changes: object) -> Newsletter:
+    """Change a newsletter's fields among EDITABLE (those not given stay), checked as
+    `create_newsletter` checks them, every problem at once (ValidationError, also naming a
+    field that cannot be changed: the slug, which List-Id and links hold, or an unknown one).
+    The default newsletter stays public. A newsletter made private keeps its readers (they
+    chose it; the preferences page still lets them leave); the signup form stops offering it
+    and the archive stops listing it, and an issue sent only to private newsletters then
+    opens only from its email's link (archive.web_edition). Campaigns already made keep the
+    sender they had."""
+    newsletter = get_newsletter(session, newsletter_id)
+    errors = {
+        field: "cannot be changed: links and List-Id use it" if field == "slug" else
+        "is not a field of a newsletter"
+        for field in changes if field not in EDITABLE
+    }  # fmt: skip
+    kept = {field: getattr(newsletter, field) for field in EDITABLE}
+    wanted = {**kept, **{k: v for k, v in changes.items() if k in EDITABLE}}
+    title = _name(errors, wanted["name"])
+    _description(errors, wanted["description"])
+    for field in ("public", "welcome"):
+        _flag(errors, field, wanted[field])
+    if newsletter.is_default and wanted["public"] is False:
+        errors["public"] = DEFAULT_STAYS_PUBLIC
+    sender = _sender(errors, wanted["sender_name"], wanted["sender_address"], wanted["reply_to"])
+    if errors:
+        raise ValidationError(errors)
+    assert isinstance(wanted["description"], str)
+    newsletter.name, newsletter.description = title, wanted["description"]
+    newsletter.public, newsletter.welcome = bool(wanted["public"]), bool(wanted["welcome"])
+    for field, value in sender.items():
+        setattr(newsletter, field, value)
+    session.flush()
+    return newsletter
+
+
+def find_newsletter(session: Session, ref: str) -> Newsletter:
+    """The newsletter `ref` names: its slug, or else its id in digits (a slug of digits that
+    exists wins); NotFound for neither."""
+    found = None
+    if "\x00" not in ref:  # PostgreSQL refuses NUL rather than finding nothing
+        found = session.scalar(select(Newsletter).where(Newsletter.slug == ref))
+    if found is None and ref.isdigit() and len(ref) < 19:
+        found = session.get(Newsletter, int(ref))
+    if found is None:
+        raise NotFound(f"there is no newsletter {ref!r}")
+    return found
+
+
+def _name(errors: dict[str, str], name: object) -> str:
+    title = name.strip() if isinstance(name, str) else ""
+    if not title:
+        errors["name"] = "is required"
+    elif len(title) > 200:
+        errors["name"] = "must be at most 200 characters"
+    return title
+
+
+def _description(errors: dict[str, str], description: object) -> None:
+    if not isinstance(description, str) or len(description) > 2000:
+        errors["description"] = "must be text of at most 2000 characters"
+
+
+def _flag(errors: dict[str, str], field: str, value: object) -> None:
+    if not isinstance(value, bool):
+        errors[field] = "must be true or false"
 
 
 def get_newsletter(session: Session, newsletter_id: int) -> Newsletter:

@@ -33,8 +33,32 @@ from worker.link_policy import AddressPolicy
 from worker.resources import Resources
 
 LOOPBACK = AddressPolicy(also=(ipaddress.ip_network("127.0.0.1/32"),))
-# Dated entries (RSS 0.91 has no dates: see the test of a first poll of an undated feed).
-CORPUS = ["rss10.rdf", "rss20.xml", "atom.xml", "latin1.xml", "illformed.xml"]
+# Dated entries (RSS 0.91 and 0.92 have no dates: see the test of a first poll of an undated
+# feed, and the versions' test below, which polls a feed polled before).
+CORPUS = [
+    "rss093.xml", "rss094.xml", "rss10.rdf", "rss20.xml", "atom03.xml", "atom.xml",
+    "latin1.xml", "illformed.xml",
+]  # fmt: skip
+# Per version new to the corpus: its first article's title, link, author, time (None: the
+# format has none, so the poll's) and a piece of its sanitized body.
+VERSIONS = {
+    "rss092.xml": (
+        "Ferry timetable & winter changes", "https://harbour.example.org/log/ferry", "", None,
+        "starts <em>Monday</em>",
+    ),
+    "rss093.xml": (
+        "Planting garlic", "https://allotment.example.org/diary/garlic", "",
+        datetime(2026, 12, 1, 8, 15, tzinfo=UTC), "Cloves go in <strong>pointy end up</strong>",
+    ),
+    "rss094.xml": (
+        "The Geminids peak", "https://sky.example.org/notes/geminids", "Caroline Herschel",
+        datetime(2026, 12, 2, 20, tzinfo=UTC), 'href="https://sky.example.org/charts/east"',
+    ),
+    "atom03.xml": (
+        "Sharpening chisels", "https://workshop.example.org/notes/chisels", "Joseph Moxon",
+        datetime(2026, 12, 3, 8, tzinfo=UTC), "Hold the bevel <em>flat</em> on the stone.",
+    ),
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +165,29 @@ def test_an_article_keeps_the_entry_sanitized(committed, server, res, newsletter
     assert "alert" not in cafe.body_html
     assert "It was <em>good</em>" in cafe.body_html  # not read as Markdown (no code block)
     assert "<pre>" not in cafe.body_html
+
+
+@pytest.mark.parametrize("name", VERSIONS)
+def test_each_version_becomes_the_right_article(committed, server, res, newsletter, name):
+    """RSS 0.92 to 0.94 and Atom 0.3: title, link, author and time where the format has them,
+    and the content sanitized (no script, style, iframe or event handler left)."""
+    title, link, author, published, excerpt = VERSIONS[name]
+    feed_id = add(committed, server, f"/versions/{name}", Answer(fixture(name)))
+    # Polled before: an undated entry is new then (a first poll only records it).
+    committed.execute(update(Feed).where(Feed.id == feed_id).values(last_ok_at=datetime.now(UTC)))
+    committed.commit()
+    started = datetime.now(UTC)
+    assert poll(res, feed_id).error is None
+    article = next(a for a in articles(committed) if a.canonical_url == link)
+    assert (article.title, article.author) == (title, author)
+    if published is None:
+        assert article.published_at >= started.replace(microsecond=0)
+    else:
+        assert article.published_at == published
+    assert excerpt in article.body_html
+    for banned in ("<script", "<style", "<iframe", "onclick", "onerror", "onmouseover"):
+        assert banned not in article.body_html
+    assert title in {c.subject for c in campaigns(committed)}
 
 
 def templates_feed(prose: str) -> bytes:

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from broadsheet.access import Right
 from broadsheet.errors import ValidationError
+from broadsheet.mail.compose import issue_url
 from broadsheet.models import Article, CampaignStatus
 from broadsheet.services import articles
 from broadsheet.services.paging import page_size
@@ -145,4 +155,6 @@ def _editor(
         sent=[c for c in campaigns if c.status in STARTED],
         can_edit=current_user.can(Right.EDIT),
         stored=stored,
+        # With its key, as its emails link to it: an issue only private newsletters got opens.
+        web_url=issue_url(current_app.config["BROADSHEET"], article) if article else None,
     )

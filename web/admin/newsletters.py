@@ -1,6 +1,7 @@
 """The admin's newsletters: every newsletter with its readers, a form to make one, and each
-one's page to set its own look (logo, accent colour, footer note) where it differs from the
-publication's (an editor's or admin's). Thin over broadsheet/services/newsletters.py."""
+one's page to change its details (all but its slug) and set its own look (logo, accent colour,
+footer note) where it differs from the publication's; an editor's or admin's, as making one
+is. Thin over broadsheet/services/newsletters.py."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ guard(bp, current_role, rights={"edit": Right.EDIT})  # its look's form: for tho
 FIELDS = ("name", "slug", "description", "sender_name", "sender_address", "reply_to")
 EMPTY = {**dict.fromkeys(FIELDS, ""), "public": "yes", "welcome": ""}
 LOOK = ("logo_url", "logo_alt", "accent", "footer_note")
+DETAILS = ("name", "description", "sender_name", "sender_address", "reply_to")
 
 
 @bp.get("")
@@ -64,6 +66,24 @@ def edit(newsletter_id: int) -> ResponseReturnValue:
     return _look_page(newsletter, {name: getattr(newsletter, name) for name in LOOK}, {})
 
 
+@bp.post("/<int:newsletter_id>/details")
+def save_details(newsletter_id: int) -> ResponseReturnValue:
+    newsletter = newsletters.get_newsletter(session(), newsletter_id)
+    form = {**posted(DETAILS), **{box: request.form.get(box, "") for box in ("public", "welcome")}}
+    look = {name: getattr(newsletter, name) for name in LOOK}
+    try:
+        newsletters.update_newsletter(
+            session(), newsletter.id, name=form["name"], description=form["description"],
+            public=form["public"] == "yes", welcome=form["welcome"] == "yes",
+            sender_name=form["sender_name"], sender_address=form["sender_address"],
+            reply_to=form["reply_to"],
+        )  # fmt: skip
+    except ValidationError as exc:  # nothing was changed
+        return _look_page(newsletter, look, {}, form, exc.fields), 422
+    flash(f"Saved “{newsletter.name}”. Campaigns made from now on carry its details.", "success")
+    return redirect(url_for("admin.newsletters.edit", newsletter_id=newsletter.id), 303)
+
+
 @bp.post("/<int:newsletter_id>")
 def save_look(newsletter_id: int) -> ResponseReturnValue:
     newsletter = newsletters.get_newsletter(session(), newsletter_id)
@@ -78,8 +98,19 @@ def save_look(newsletter_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.newsletters.edit", newsletter_id=newsletter.id), 303)
 
 
-def _look_page(newsletter: Newsletter, form: dict[str, str], errors: dict[str, str]) -> str:
+def _look_page(
+    newsletter: Newsletter,
+    form: dict[str, str],
+    errors: dict[str, str],
+    details: dict[str, str] | None = None,
+    details_errors: dict[str, str] | None = None,
+) -> str:
+    """The newsletter's page: its details' form (as saved, or as typed with its errors) and
+    its look's."""
+    if details is None:
+        details = {name: getattr(newsletter, name) for name in DETAILS}
+        details |= {box: "yes" if getattr(newsletter, box) else "" for box in ("public", "welcome")}
     return render_template(
         "admin/newsletter.html", newsletter=newsletter, house=get_publication(session()),
-        form=form, errors=errors,
+        form=form, errors=errors, details=details, details_errors=details_errors or {},
     )  # fmt: skip

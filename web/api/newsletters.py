@@ -1,4 +1,5 @@
-"""The API's newsletters: GET lists them, POST makes one (an editor's or admin's token)."""
+"""The API's newsletters: GET lists them, POST makes one, PATCH changes one (an editor's or
+admin's token, for both)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ def create_newsletter() -> ResponseReturnValue:
         welcome=data.get("welcome", False),
     )
     return jsonify(newsletter_json(newsletter)), 201
+
+
+@bp.patch("/newsletters/<ref>")
+def update_newsletter(ref: str) -> ResponseReturnValue:
+    """Change the newsletter `ref` names (its slug, or its id): the fields given, each
+    checked as POST checks it; the slug stays (422 naming it)."""
+    data = _body()
+    newsletter = newsletters.find_newsletter(session(), ref)
+    newsletter = newsletters.update_newsletter(session(), newsletter.id, **data)
+    return jsonify(newsletter_json(newsletter))

@@ -20,8 +20,8 @@ from broadsheet.services.archive import (
     list_issues,
     public_newsletter,
     public_newsletters,
+    web_edition,
 )
-from broadsheet.services.articles import get_sent_article
 from broadsheet.settings import Settings
 from web.db import session
 
@@ -109,6 +109,12 @@ def _xml_text(text: str) -> str:
 
 
 def article(slug: str) -> ResponseReturnValue:
-    """One sent issue's web edition."""
-    found = get_sent_article(session(), slug)
-    return render_template("public/archive.html", article=found)
+    """One sent issue's web edition; one sent only to private newsletters takes `?key=` (its
+    emails' link carries it), and is then kept out of search engines and caches."""
+    edition = web_edition(session(), slug, request.args.get("key"), _settings().secret_key)
+    page = render_template("public/archive.html", article=edition.article, private=edition.private)
+    if not edition.private:
+        return page
+    return page, 200, {
+        "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Cache-Control": "private",
+    }  # fmt: skip

@@ -1,5 +1,6 @@
-"""Reading the corpus of real feed shapes (tests/fixtures/feeds): RSS 0.91, 1.0 (RDF), 2.0,
-Atom, a feed in ISO-8859-1, one of ill-formed XML, and bodies that are no feed at all."""
+"""Reading the corpus of real feed shapes (tests/fixtures/feeds): RSS 0.91 to 0.94, 1.0 (RDF),
+2.0, Atom 0.3 and 1.0, a feed in ISO-8859-1, one of ill-formed XML, and bodies that are no feed
+at all."""
 
 from __future__ import annotations
 
@@ -25,6 +26,43 @@ def test_rss_091_without_guids_keys_entries_by_their_link_oldest_first():
         ("http://example.org/wire/2", "Second dispatch", None),
     ]
     assert "<b>HTML</b>" in entries[1].html  # an escaped description is HTML
+
+
+def test_rss_092_escaped_html_is_read_and_its_extra_elements_ignored():
+    lighthouse, ferry = read("rss092.xml")
+    assert (ferry.key, ferry.link) == ("https://harbour.example.org/log/ferry",) * 2
+    assert ferry.title == "Ferry timetable & winter changes"
+    assert (ferry.author, ferry.published) == ("", None)  # 0.92 has neither
+    assert "starts <em>Monday</em>" in ferry.html
+    assert "<script" not in ferry.html and "onmouseover" not in ferry.html
+    assert lighthouse.html == "Tours every half hour."
+
+
+def test_rss_093_items_have_dates_and_no_guid():
+    (garlic,) = read("rss093.xml")
+    assert garlic.key == "https://allotment.example.org/diary/garlic"
+    assert garlic.published == datetime(2026, 12, 1, 8, 15, tzinfo=UTC)
+    assert "<strong>pointy end up</strong>" in garlic.html and "<iframe" not in garlic.html
+
+
+def test_rss_094_guid_and_the_name_in_an_author_address():
+    (geminids,) = read("rss094.xml")
+    assert geminids.key == "sky-2026-geminids"
+    assert geminids.link == "https://sky.example.org/notes/geminids"
+    assert geminids.author == "Caroline Herschel"  # of "observer@… (Caroline Herschel)"
+    assert geminids.published == datetime(2026, 12, 2, 20, tzinfo=UTC)  # +01:00 to UTC
+    assert 'href="https://sky.example.org/charts/east"' in geminids.html
+    assert "onclick" not in geminids.html and "<style" not in geminids.html
+
+
+def test_atom_03_escaped_content_issued_time_and_author():
+    (chisels,) = read("atom03.xml")
+    assert chisels.key == "tag:workshop.example.org,2026:chisels"
+    assert chisels.link == "https://workshop.example.org/notes/chisels"
+    assert (chisels.title, chisels.author) == ("Sharpening chisels", "Joseph Moxon")
+    assert chisels.published == datetime(2026, 12, 3, 8, tzinfo=UTC)  # issued, +02:00 to UTC
+    assert "Hold the bevel <em>flat</em>" in chisels.html  # the content, not the summary
+    assert "steal" not in chisels.html and "onerror" not in chisels.html
 
 
 def test_rss_10_rdf_keys_by_rdf_about_with_dublin_core_author_and_date():

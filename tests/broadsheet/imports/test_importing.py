@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 
 from broadsheet.errors import ValidationError
 from broadsheet.imports import import_subscribers
-from broadsheet.imports.importing import REJECT_COLUMNS
+from broadsheet.imports.reading import REJECT_COLUMNS
 from broadsheet.models import (
     EventSource,
     Membership,

@@ -126,6 +126,12 @@ def visit_main_pages(page: Page, campaign_id: int) -> Iterator[str]:
     page.get_by_role("button", name="Save its look").click()
     expect(page.get_by_label("Accent colour")).to_be_focused()
     yield "newsletter-look-error"
+    page.get_by_label("Name", exact=True).fill("")
+    page.get_by_label("Replies go to").fill("nobody")
+    page.get_by_role("button", name="Save the details").click()
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    expect(page.locator("#reply_to-error")).to_be_visible()
+    yield "newsletter-details-error"
     page.goto(f"/admin/campaigns/{campaign_id}")
     page.get_by_role("button", name="Cancel this draft").click()
     yield "confirm-cancel"

@@ -114,3 +114,73 @@ def test_an_operator_may_not_open_a_newsletters_look(app, committed):
     client = app.test_client()
     sign_in(client, "op@example.org")
     assert client.get(f"/admin/newsletters/{daily.id}").status_code == 403
+
+
+def details_form(editor, newsletter_id: int, **fields: str | None):
+    page = f"/admin/newsletters/{newsletter_id}"
+    data = {"csrf_token": csrf_token(editor, page), "name": "Daily", "description": "",
+            "sender_name": "", "sender_address": "", "reply_to": "", "public": "yes",
+            **fields}  # fmt: skip
+    return editor.post(f"{page}/details", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_an_editor_changes_a_newsletters_details_and_its_slug_stays(editor, committed):
+    daily = newsletters.create_newsletter(committed, "Daily", "daily")
+    committed.commit()
+    page = editor.get(f"/admin/newsletters/{daily.id}").get_data(as_text=True)
+    assert "<code>daily</code>, stays as it was made" in page and 'value="Daily"' in page
+    saved = details_form(
+        editor, daily.id, name="The Daily", description="Mornings.", sender_name="Desk",
+        sender_address="desk@example.org", reply_to="letters@example.org", public=None,
+        welcome="yes",
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    committed.expire_all()
+    changed = newsletters.get_newsletter(committed, daily.id)
+    assert (changed.slug, changed.name, changed.description) == ("daily", "The Daily", "Mornings.")
+    assert (changed.sender_name, changed.sender_address, changed.reply_to) == (
+        "Desk", "desk@example.org", "letters@example.org",
+    )  # fmt: skip
+    assert not changed.public and changed.welcome
+    shown = editor.get(f"/admin/newsletters/{daily.id}").get_data(as_text=True)
+    assert 'name="public" value="yes">' in shown and 'name="welcome" value="yes" checked>' in shown
+
+
+def test_bad_details_are_shown_by_their_field_and_nothing_changes(editor, committed):
+    daily = newsletters.create_newsletter(committed, "Daily", "daily")
+    committed.commit()
+    refused = details_form(editor, daily.id, name=" ", sender_address="nobody", reply_to="@x")
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    for name in ("name", "sender_address", "reply_to"):
+        assert f'id="{name}-error"' in html, name
+    assert 'value="nobody"' in html  # as typed
+    committed.expire_all()
+    assert newsletters.get_newsletter(committed, daily.id).name == "Daily"
+
+
+def test_the_default_newsletter_stays_public_said_by_its_box(editor, committed):
+    main = newsletters.create_newsletter(committed, "Main", "main")
+    main.is_default = True
+    committed.commit()
+    refused = details_form(editor, main.id, name="Main", public=None)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="public-error"' in html and "default newsletter" in html
+    committed.expire_all()
+    assert newsletters.get_newsletter(committed, main.id).public
+
+
+def test_an_operator_may_not_change_a_newsletters_details(app, committed):
+    daily = newsletters.create_newsletter(committed, "Daily", "daily")
+    make_user(committed, "operator", "op@example.org")
+    committed.commit()
+    client = app.test_client()
+    sign_in(client, "op@example.org")
+    token = csrf_token(client, "/admin/")
+    refused = client.post(
+        f"/admin/newsletters/{daily.id}/details", data={"csrf_token": token, "name": "Ops"}
+    )
+    assert refused.status_code == 403
+    committed.expire_all()
+    assert newsletters.get_newsletter(committed, daily.id).name == "Daily"

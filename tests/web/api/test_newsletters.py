@@ -1,10 +1,12 @@
-"""Newsletters through the API: made and listed, readers put in them, campaigns sent to them,
-and every bad field answered 422 naming it."""
+"""Newsletters through the API: made, changed and listed, readers put in them, campaigns sent
+to them, and every bad field answered 422 naming it."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from broadsheet.models import Newsletter
 from broadsheet.services.api_tokens import create_token
 from tests.support.api import bearer
 from tests.support.factories import make_article
@@ -161,3 +163,65 @@ def test_readers_are_listed_a_page_at_a_time_by_newsletter_tag_and_status(client
     for query, field in refused:
         answer = client.get(f"/api/v1/subscribers?{query}", headers=headers)
         assert answer.status_code == 422 and field in answer.get_json()["fields"], query
+
+
+def test_a_newsletter_is_changed_by_slug_or_id_its_slug_kept(client, committed, headers):
+    made = client.post("/api/v1/newsletters", json={"name": "Daily"}, headers=headers).get_json()
+    changed = client.patch(
+        "/api/v1/newsletters/daily",
+        json={"name": "The Daily", "description": "Mornings.", "public": False,
+              "sender_name": "Desk", "sender_address": "Desk@Example.org",
+              "reply_to": "letters@example.org", "welcome": True},
+        headers=headers,
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.get_json()
+    assert {k: changed.get_json()[k] for k in ("slug", "name", "public", "sender_address")} == {
+        "slug": "daily", "name": "The Daily", "public": False, "sender_address": "Desk@example.org"
+    }  # fmt: skip
+    by_id = client.patch(
+        f"/api/v1/newsletters/{made['id']}", json={"sender_name": ""}, headers=headers
+    )
+    assert by_id.status_code == 200
+    kept = by_id.get_json()
+    assert (kept["sender_name"], kept["description"], kept["welcome"]) == ("", "Mornings.", True)
+    listed = client.get("/api/v1/newsletters", headers=headers).get_json()
+    assert [n["name"] for n in listed if n["slug"] == "daily"] == ["The Daily"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"slug": "other"}, "slug"),
+        ({"public": "no"}, "public"),
+        ({"welcome": 1}, "welcome"),
+        ({"description": "x" * 2001}, "description"),
+        ({"sender_address": "nobody"}, "sender_address"),
+        ({"reply_to": "@example.org"}, "reply_to"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_a_newsletter_change_that_cannot_be_made_is_a_422_naming_it(client, headers, body, field):
+    client.post("/api/v1/newsletters", json={"name": "Weekly"}, headers=headers)
+    answer = client.patch("/api/v1/newsletters/weekly", json=body, headers=headers)
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert list(answer.get_json()["fields"]) == [field]
+    unchanged = client.get("/api/v1/newsletters", headers=headers).get_json()
+    assert [n["name"] for n in unchanged if n["slug"] == "weekly"] == ["Weekly"]
+
+
+def test_an_unknown_newsletter_is_a_404_and_the_default_stays_public(client, committed, headers):
+    for ref in ("nope", "999999", "%00"):
+        answer = client.patch(f"/api/v1/newsletters/{ref}", json={"name": "X"}, headers=headers)
+        assert answer.status_code == 404, ref
+    client.post("/api/v1/newsletters", json={"name": "Main"}, headers=headers)
+    committed.execute(update(Newsletter).where(Newsletter.slug == "main").values(is_default=True))
+    committed.commit()
+    refused = client.patch("/api/v1/newsletters/main", json={"public": False}, headers=headers)
+    assert refused.status_code == 422
+    assert "default newsletter" in refused.get_json()["fields"]["public"]
+    _, secret = create_token(committed, "dashboard", "operator")
+    committed.commit()
+    operator = {"Authorization": f"Bearer {secret}"}
+    forbidden = client.patch("/api/v1/newsletters/main", json={"name": "Y"}, headers=operator)
+    assert forbidden.status_code == 403

@@ -1,5 +1,6 @@
 """The archive's pages through the test client: the list of past issues (all, one
-newsletter's), its pages, its Atom feed read back as XML, and refusals of bad addresses."""
+newsletter's), its pages, its Atom feed read back as XML, and refusals of bad addresses; an
+issue sent only to private newsletters opens only through its email's link."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session
 
+from broadsheet.models import Campaign
 from broadsheet.services import archive, newsletters
+from broadsheet.services.campaigns import prepare
+from broadsheet.settings import Settings
 from tests.support.archive import send_issue
 from tests.support.factories import make_article
 
@@ -174,3 +178,67 @@ def test_the_signup_page_and_an_issue_link_to_the_archive(client, committed: Ses
     committed.commit()
     assert 'href="/archive">Read past issues</a>' in client.get("/subscribe").text
     assert '<a href="/archive">From the archive</a>' in client.get("/archive/slow-news").text
+
+
+def emails_link(committed: Session, campaign: Campaign, settings: Settings) -> str:
+    """The "View in browser" link of the campaign's email, as the send renders it, made
+    relative to the site (the test client's address)."""
+    prepare(committed, campaign, settings)
+    link = re.search(r"View in browser: (\S+)", campaign.rendered_text or "")
+    assert link is not None and link.group(1).startswith(f"{settings.public_url}/archive/")
+    return link.group(1).removeprefix(settings.public_url)
+
+
+def test_an_issue_sent_only_to_private_newsletters_opens_only_with_its_emails_key(
+    client, committed: Session, settings: Settings
+):
+    newsletters.create_newsletter(committed, "Staff Notes", "staff", public=False)
+    newsletters.create_newsletter(committed, "Board", "board", public=False)
+    newsletters.create_newsletter(committed, "Weekly", "weekly")
+    pay = send_issue(committed, "Pay Rise", day=1, audience={"newsletters": ["staff", "board"]})
+    bonus = send_issue(committed, "Bonus", day=2, audience={"newsletters": ["staff"]})
+    open_ = send_issue(committed, "Open Day", day=3, audience={"newsletters": ["staff", "weekly"]})
+    committed.commit()
+    link = emails_link(committed, pay, settings)
+    open_link = emails_link(committed, open_, settings)
+    committed.commit()
+    assert link.startswith("/archive/pay-rise?key=")
+
+    page = client.get(link)
+    assert page.status_code == 200 and "<h1>Pay Rise</h1>" in page.text
+    assert '<meta name="robots" content="noindex">' in page.text
+    assert page.headers["X-Robots-Tag"] == "noindex"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    bonus_key = emails_link(committed, bonus, settings).partition("?")[2]
+    committed.rollback()
+    for refused in ("/archive/pay-rise", "/archive/pay-rise?key=", "/archive/pay-rise?key=nope",
+                    f"/archive/pay-rise?{bonus_key}", f"{link}x"):  # fmt: skip
+        missing = client.get(refused)
+        assert missing.status_code == 404, refused  # as for an issue that does not exist
+        assert missing.text == client.get("/archive/no-such-issue").text.replace(
+            "no-such-issue", "pay-rise"
+        )
+    # One of its newsletters is public: an issue as before, with or without the key.
+    for address in ("/archive/open-day", open_link):
+        public = client.get(address)
+        assert public.status_code == 200 and "noindex" not in public.text
+        assert "X-Robots-Tag" not in public.headers
+    listed = client.get("/archive").text
+    assert issue_links(listed) == ["open-day"]
+    feed = atom(client.get("/archive/feed.atom"))
+    titles = [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")]
+    assert titles == ["Open Day"]
+
+
+def test_an_issue_to_everyone_opens_without_a_key_and_its_email_links_with_one(
+    client, committed: Session, settings: Settings
+):
+    newsletters.create_newsletter(committed, "Staff Notes", "staff", public=False)
+    first = send_issue(committed, "Town Hall", day=1, audience={"newsletters": ["staff"]})
+    send_issue(committed, first.article, day=2)  # then sent to everyone: public
+    committed.commit()
+    link = emails_link(committed, first, settings)
+    committed.commit()
+    for address in ("/archive/town-hall", link, "/archive/town-hall?key=whatever"):
+        page = client.get(address)
+        assert page.status_code == 200 and "noindex" not in page.text, address
