@@ -247,6 +247,33 @@ def test_an_operator_may_pause_but_not_send_resume_or_cancel(app, committed):
     assert campaign_row(committed, campaign.id)[0] == "paused"
 
 
+# For each state, the controls an editor sees and, for each control, the states the page's
+# script shows it in (it reads `data-when` as the state changes under it).
+SHOWN = {
+    "sending": {"pause", "cancel"},
+    "paused": {"resume", "cancel"},
+    "sent": set(),  # retry-failed too, once a delivery failed
+    "cancelled": set(),
+}
+WHEN = {
+    "pause": "sending",
+    "resume": "paused",
+    "retry-failed": "sending paused sent",
+    "cancel": "draft scheduled sending paused",
+}
+
+
+@pytest.mark.parametrize("status", SHOWN)
+def test_a_campaign_shows_the_controls_its_state_allows(editor, committed, status):
+    add_readers(committed, 2)
+    campaign = campaign_in(committed, status)
+    html = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="[^"]*/(\w[\w-]*)"\s+data-when="([^"]*)"'
+                       r'(?: data-needs="failed")?(\s+hidden)?>', html)  # fmt: skip
+    assert {name: when for name, when, _ in forms} == WHEN
+    assert {name for name, _, hidden in forms if not hidden} == SHOWN[status]
+
+
 def test_cancel_asks_first_and_says_what_is_lost(editor, committed):
     add_readers(committed, 2)
     campaign_id = draft(committed)
