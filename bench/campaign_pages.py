@@ -36,10 +36,9 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from _admin import signed_in_client
-from sqlalchemy import CursorResult, insert, text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from _readers import load_readers
@@ -125,6 +124,7 @@ LINKS = [f"https://example.org/{path}" for path in ("one", "two", "three", "four
 
 def add_engagement(session: Session, campaign_id: int) -> int:
     """Opens, clicks, unsubscribes and complaints of the campaign; returns the hits added."""
+    from broadsheet.db import rowcount
     from broadsheet.models import Campaign, EngagementReport
 
     hits, events = ENGAGEMENT_SQL
@@ -136,10 +136,7 @@ def add_engagement(session: Session, campaign_id: int) -> int:
         ("click", "id % 4", "id % 20 = 1"),
     ]:
         query = text(hits.format(link=link, which=which))
-        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            query, {"kind": kind, "campaign": campaign_id}
-        )  # an INSERT's result: its cursor's row count
-        added += result.rowcount
+        added += rowcount(session.execute(query, {"kind": kind, "campaign": campaign_id}))
     for status, source, every, remainder in [
         ("unsubscribed", "one-click", 500, 7),
         ("complained", "complaint", 2000, 9),

@@ -49,8 +49,9 @@ def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Ins
 
 
 def rowcount(result: Result[Any]) -> int:
-    """How many rows an UPDATE or DELETE given to `Session.execute` matched. For these the
-    session returns the driver's CursorResult, which its signature types as the general Result."""
+    """How many rows an UPDATE or DELETE given to `Session.execute` matched (or an INSERT added).
+    For these the session returns the driver's CursorResult, which its signature types as the
+    general Result."""
     return cast(CursorResult[Any], result).rowcount
 
 

@@ -90,6 +90,9 @@ class Settings:
     # The largest CSV file the admin's "Import readers" takes (kept in the database until
     # the import is done).
     import_max_bytes: int = 50 * 1024 * 1024
+    # How many reverse proxies stand in front of the web app, each adding to X-Forwarded-For
+    # (0: none, the header is ignored); the client address is the one the outermost saw.
+    trusted_proxies: int = 0
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -166,6 +169,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         import_max_bytes=_int(
             env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024, maximum=1024**3
         ),
+        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, minimum=0, maximum=10),
     )
 
 

@@ -16,6 +16,7 @@ from web import (
     metrics,
     nul,
     probes,
+    proxies,
     public,
     request_json,
     tracking,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     webhooks.init_app(app)
     admin.init_app(app)
     errors.init_app(app)
+    proxies.init_app(app, settings)  # last: it wraps everything above
     return app
 
 

@@ -17,7 +17,8 @@ LIMIT_KEY_PREFIX = "broadsheet:limit"
 
 
 def client_address() -> str:
-    """Who is asking, as far as the limits know: the address the request came from."""
+    """Who is asking, as far as the limits know: the address the request came from, or behind
+    TRUSTED_PROXIES reverse proxies, the one they forwarded (web/proxies.py)."""
     return request.remote_addr or "unknown"
 
 

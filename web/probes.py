@@ -12,6 +12,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -44,7 +45,7 @@ def readyz() -> tuple[Response, int]:
         "redis": lambda: _redis(settings.redis_url),
     }
     for relay in settings.relays:
-        checks[f"relay {relay.name}"] = lambda relay=relay: _relay(relay)  # type: ignore[misc]
+        checks[f"relay {relay.name}"] = partial(_relay, relay)
     futures = {name: _pool.submit(check) for name, check in checks.items()}
     wait(futures.values(), timeout=CHECK_TIMEOUT + 0.5)
     parts: dict[str, dict[str, str]] = {}

@@ -270,8 +270,9 @@ def run(res: Resources, claim_key: str, source: Source, *, seconds: float = 0.0)
     relays = in_turn(res.settings.relays)
     place = wait_for_place(res, relays, claim_key)
     if place is None:  # every relay has all the connections it allows: try again shortly
-        retry_at = utcnow() + timedelta(seconds=PLACE_RETRY)
-        return Outcome(retry_at=retry_at, error="every relay connection is in use")
+        busy = Outcome(error="every relay connection is in use")
+        busy.retry_by(utcnow() + timedelta(seconds=PLACE_RETRY))
+        return busy
     outcome = Outcome()
     started = time.monotonic()
     try:

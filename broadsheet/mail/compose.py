@@ -1,6 +1,7 @@
-"""Campaign and confirmation messages from the settings: the campaign's email rendered once,
-its skeleton (List-Id, MIME boundary, DKIM signer), each reader's part (Message-ID, unsubscribe
-and confirm URLs), and the confirmation email. The outbox queue is services/outbox_queue.py."""
+"""Campaign, confirmation and welcome messages from the settings: the campaign's email rendered
+once, its skeleton (List-Id, MIME boundary, DKIM signer), each reader's part (Message-ID,
+unsubscribe and confirm URLs), the confirmation email and the welcome. The outbox queue is
+services/outbox_queue.py."""
 
 from __future__ import annotations
 

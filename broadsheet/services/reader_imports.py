@@ -64,8 +64,7 @@ def create_import(
         errors["file"] = "choose a CSV file (this one is empty or none was chosen)"
     else:
         try:
-            raw = io.BufferedReader(io.BytesIO(content))
-            map_columns(open_table(raw, file_name).header)  # type: ignore[arg-type]
+            map_columns(open_table(io.BufferedReader(io.BytesIO(content)), file_name).header)
         except ValidationError as exc:
             errors.update(exc.fields)
     if status not in STATUSES:

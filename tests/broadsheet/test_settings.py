@@ -89,6 +89,8 @@ def test_external_services_replace_embedded_ones(tmp_path):
         ("TIMEZONE", "Paris"),
         ("TIMEZONE", "Europe/Atlantis"),
         ("TIMEZONE", "../../etc/passwd"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("TRUSTED_PROXIES", "yes"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, variable, value):

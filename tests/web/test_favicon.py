@@ -1,5 +1,5 @@
-"""The site's icon: every page links the SVG, /favicon.ico answers with the same drawing as
-an ICO, and Chromium draws both."""
+"""The site's icon: every page links the SVG, and /favicon.ico answers with the same drawing
+as an ICO (Chromium draws both: tests/e2e/browser/test_favicon.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ import re
 import struct
 
 import pytest
-from playwright.sync_api import Browser
-
-from tests.support.browser import open_page
-from tests.support.live_server import LiveServer
 
 ICON_LINKS = re.compile(r'<link rel="icon" href="([^"]+)"[^>]*>')
 
@@ -39,22 +35,3 @@ def test_every_page_links_the_icon(client, page):
     with client.get(links[1]) as svg:
         assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
         assert svg.get_data(as_text=True).startswith("<svg")
-
-
-@pytest.mark.browser
-def test_chromium_draws_both_forms_of_the_icon(browser: Browser, live: LiveServer):
-    page = open_page(browser, live, {"width": 375, "height": 400})
-    try:
-        page.goto("/subscribe")
-        for link in page.locator('link[rel="icon"]').all():
-            href = link.get_attribute("href")
-            width = page.evaluate(
-                """async (src) => {
-                  const img = new Image(); img.src = src; await img.decode();
-                  return img.naturalWidth;
-                }""",
-                href,
-            )
-            assert width >= 16, f"{href} does not draw"
-    finally:
-        page.context.close()

@@ -1,57 +1,14 @@
 """/healthz and /readyz: the process answers; the database, Redis and every relay answer,
-or a 503 names the part that does not (here: a Redis of the test's own, stopped and started)."""
+or a 503 names the part that does not (a relay here; Redis stopped and started:
+tests/e2e/test_probes.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import replace
 
-import pytest
-import redis
-
 from broadsheet.relays import parse_smtp_urls
-from cli.redis_server import redis_server_args
-from tests.support.services import make_tempdir
 from tests.support.smtp import free_port
 from web.app import create_app, dispose
-
-
-class OwnRedis:
-    """A Redis server on a socket of its own, which a test may stop and start again."""
-
-    def __init__(self) -> None:
-        self.dir = make_tempdir()
-        self.socket = self.dir / "redis.sock"
-        self.url = f"unix://{self.socket}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = redis_server_args(self.socket, self.dir, persist=False)
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_healthz_needs_nothing_but_the_process(client):
@@ -66,26 +23,6 @@ def test_readyz_names_each_part(client, settings):
     assert body["status"] == "ready" and body["failing"] == []
     assert set(body["parts"]) == {"database", "redis", f"relay {settings.smtp.name}"}
     assert all(part == {"state": "ok"} for part in body["parts"].values())
-
-
-def test_readyz_is_503_with_redis_stopped_and_200_once_it_is_back(settings, own_redis):
-    app = create_app(replace(settings, redis_url=own_redis.url))
-    try:
-        client = app.test_client()
-        assert client.get("/readyz").status_code == 200
-        own_redis.stop()
-        started = time.monotonic()
-        response = client.get("/readyz")
-        assert time.monotonic() - started < 2.5
-        assert response.status_code == 503
-        body = response.get_json()
-        assert body["failing"] == ["redis"]
-        assert body["parts"]["redis"]["state"] == "failing"
-        assert body["parts"]["database"] == {"state": "ok"}
-        own_redis.start()
-        assert client.get("/readyz").status_code == 200
-    finally:
-        dispose(app)
 
 
 def test_readyz_names_a_relay_that_refuses(settings):

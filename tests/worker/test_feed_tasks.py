@@ -1,9 +1,8 @@
-"""Feed polling as deployed: beat's task through a real Celery worker (one poll task per due
-feed, the production address guard), and `broadsheet poll-feeds` with FEED_URLS."""
+"""`broadsheet poll-feeds` with FEED_URLS: the feeds added and polled at once, under the
+production address guard. (Beat's task through a real worker: tests/e2e/test_feed_polling.py.)"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +10,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from broadsheet.models import Feed
-from broadsheet.services.feeds import create_feed
 from cli import main as cli
-from tests.support.feed_server import Answer, FeedServer, fixture, running
-from worker.feeds import poll_feeds
+from tests.support.feed_server import FeedServer, running
 from worker.resources import close_resources
 
 INTERNAL = "the address of 127.0.0.1 is internal"
@@ -29,23 +26,6 @@ def errors(committed) -> dict[str, str | None]:
     rows = committed.execute(select(Feed.url, Feed.last_error)).all()
     committed.rollback()
     return {url: error for url, error in rows}
-
-
-def test_beat_task_enqueues_a_poll_per_due_feed_under_the_production_guard(
-    committed, celery_worker, server
-):
-    urls = [server.url("/one.xml"), server.url("/two.xml")]
-    for url in urls:
-        server.answers[url.removeprefix(server.url(""))] = Answer(fixture("rss20.xml"))
-        create_feed(committed, url)
-    committed.commit()
-    server.seen.clear()
-    poll_feeds.delay()
-    deadline = time.monotonic() + 30
-    while set(errors(committed).values()) != {INTERNAL}:
-        assert time.monotonic() < deadline, celery_worker.log()
-        time.sleep(0.2)
-    assert server.seen == []  # loopback is never asked by a worker in production
 
 
 def test_poll_feeds_command_adds_feed_urls_and_polls_them_now(committed, server, monkeypatch):

@@ -1,14 +1,12 @@
 """Polling feeds end to end: a feed server on loopback, the worker's fetch (with a policy that
 allows 127.0.0.1, as the link check's tests do), the real database. Each poll commits, as the
-task's do; `committed` empties the tables afterwards."""
+task's do; `committed` empties the tables afterwards. (Two pollers in processes of their own:
+tests/e2e/test_feed_polling.py.)"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -262,37 +260,6 @@ def test_two_pollers_at_once_make_one_article_per_entry(committed, server, res, 
     for thread in threads:
         thread.join(30)
     assert sorted(outcome.new for outcome in outcomes) == [0, 2]
-    assert len(articles(committed)) == 2
-    assert len(campaigns(committed)) == 2
-
-
-def test_two_processes_at_once_make_one_article_per_entry(committed, server, newsletter):
-    """Two pollers in processes of their own (the test's environment: its database), each
-    with the tests' loopback policy; the answer waits so that both have fetched first."""
-    feed_id = add(committed, server, "/processes.xml", Answer(fixture("rss10.rdf"), delay=0.5))
-    script = (
-        "import ipaddress, sys\n"
-        "from broadsheet.settings import load_settings\n"
-        "from worker.feeds import poll_one\n"
-        "from worker.link_policy import AddressPolicy\n"
-        "from worker.resources import Resources\n"
-        "res = Resources(load_settings())\n"
-        "policy = AddressPolicy(also=(ipaddress.ip_network('127.0.0.1/32'),))\n"
-        "outcome = poll_one(res, int(sys.argv[1]), policy=policy)\n"
-        "res.close()\n"
-        "print(outcome.new, outcome.error)\n"
-    )
-    pollers = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, str(feed_id)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "FEED_MAX_AGE": str(3650 * 86_400)},  # the corpus's fixed dates
-        )
-        for _ in range(2)
-    ]
-    outputs = sorted(poller.communicate(timeout=60)[0].strip() for poller in pollers)
-    assert outputs == ["0 None", "2 None"]
     assert len(articles(committed)) == 2
     assert len(campaigns(committed)) == 2
 

@@ -1,4 +1,5 @@
-"""The link check against real servers on loopback, and through the real worker.
+"""The link check against real servers on loopback (through the real worker:
+tests/e2e/test_link_check.py).
 
 The check asks only public addresses. These tests allow 127.0.0.1 explicitly (LOOPBACK) for
 their web site; the tests of refusals use the production policy, or one that allows 127.0.0.1
@@ -17,18 +18,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
 
-from broadsheet.mail.checks import run_checks
 from broadsheet.mail.link_report import NOT_CHECKED, LinkReport, LinkResult
-from broadsheet.models import Campaign
-from tests.support.factories import make_campaign, sample_message
 from tests.support.smtp import free_port
 from tests.support.web_servers import Listener, Server, listening, make_certificate, serve
 from worker.link_http import USER_AGENT
 from worker.link_policy import AddressPolicy, IPAddress, is_public
 from worker.links import OUT_OF_TIME, _outcome, _Verdict, check_links
-from worker.tasks import check_campaign_links
 
 TIMEOUT = 0.5
 LOOPBACK = AddressPolicy(also=(ipaddress.ip_network("127.0.0.1/32"),))
@@ -309,50 +305,3 @@ def test_a_link_whose_turn_never_came_is_not_checked():
     queued: Future[_Verdict] = Future()
     queued.cancel()
     assert _outcome(queued) == _Verdict(NOT_CHECKED, OUT_OF_TIME)
-
-
-# Through the worker
-
-
-def test_worker_stores_the_report_on_the_campaign(committed, celery_worker, site, settings):
-    """The real task with the production policy: the site on loopback is not asked."""
-    body = f"Read [this]({site.url}/ok) and [that]({site.url}/missing)."
-    campaign = make_campaign(committed, body_markdown=body)
-    committed.commit()
-    campaign_id = campaign.id
-    site.seen.clear()
-    check_campaign_links.delay(campaign_id)
-
-    deadline = time.monotonic() + 30
-    while True:
-        # Plain values, and the read ended at once: SQLite's write lock is taken at BEGIN.
-        report, html = committed.execute(
-            select(Campaign.link_report, Campaign.rendered_html).where(Campaign.id == campaign_id)
-        ).one()
-        committed.rollback()
-        if report is not None:
-            break
-        assert time.monotonic() < deadline, celery_worker.log()
-        time.sleep(0.2)
-
-    assert html is not None  # rendered by the task
-    assert {url: verdict(r) for url, r in results(report).items()} == {
-        f"{site.url}/ok": INTERNAL,
-        f"{site.url}/missing": INTERNAL,
-    }
-    assert site.seen == []
-    campaign = committed.get(Campaign, campaign_id)
-    checks = run_checks(
-        sample_message(committed, campaign, settings),
-        subject=campaign.subject,
-        preheader="",
-        settings=settings,
-        link_report=report,
-    )
-    committed.rollback()
-    links = next(check for check in checks if check.key == "links")
-    assert links.level == "warn"
-    assert links.detail == (
-        f"2 links were not checked: {site.url}/ok (the address is internal), "
-        f"{site.url}/missing (the address is internal)."
-    )

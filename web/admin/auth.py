@@ -11,13 +11,14 @@ answer; attempts are limited per address and per client (web/limits.py).
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
+    abort,
     flash,
     redirect,
     render_template,
@@ -40,6 +41,8 @@ login_manager = LoginManager()
 SESSION_LIFETIME = timedelta(hours=12)
 SIGNED_IN_AT = "signed_in_at"  # in the session: when it was signed in, in Unix seconds
 WRONG = "Wrong email address or password."
+# A URL's scheme (`https:`, `javascript:`): a `next` that starts with one leaves the admin.
+OFF_SITE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 class SignedIn(UserMixin):  # type: ignore[misc]  # Flask-Login ships no types: UserMixin is Any
@@ -98,6 +101,7 @@ def login_form() -> ResponseReturnValue:
 
 @bp.post("/login")
 def login() -> ResponseReturnValue:
+    after = _next_page()  # a `next` that is refused is refused before any attempt is counted
     email = request.form.get("email", "").strip()
     account, client = email.lower()[:320], client_address()
     # Each attempt is counted before its password is checked, in one step, so attempts sent
@@ -118,7 +122,7 @@ def login() -> ResponseReturnValue:
     login_user(SignedIn(user))
     session[SIGNED_IN_AT] = int(time.time())
     session.permanent = True
-    return redirect(_next_page())
+    return redirect(after)
 
 
 def keep_signed_in(user: User) -> None:
@@ -144,11 +148,25 @@ def _form_again(email: str, error: str, status: int) -> tuple[str, int]:
 
 
 def _next_page() -> str:
-    """Where to go after signing in: a path inside the admin, never another site, and never
-    with a control character (CR/LF would break the Location header)."""
+    """Where to go after signing in: the admin page `next` names, or the admin's home when it
+    names none. Any other `next` (another site, a control character) is answered 400 naming
+    it, not quietly replaced."""
     wanted = request.values.get("next", "")
-    parts = urlsplit(wanted)
-    safe = not parts.scheme and not parts.netloc and wanted.startswith("/admin/")
-    if safe and "\\" not in wanted and wanted.isprintable():
-        return wanted
-    return url_for("admin.home.index")
+    if not wanted:
+        return url_for("admin.home.index")
+    if problem := _next_problem(wanted):
+        abort(400, description=f"the field 'next' {problem}: it must be a page of the admin, "
+                               "a path starting with /admin/")  # fmt: skip
+    return wanted
+
+
+def _next_problem(wanted: str) -> str | None:
+    if not wanted.isprintable():
+        return "holds a control character (CR or LF would break the redirect's header)"
+    if "\\" in wanted:
+        return "holds a backslash (browsers read one as a slash, and /\\ as another site)"
+    if wanted.startswith("//") or OFF_SITE.match(wanted):
+        return "leads to another site"
+    if not wanted.startswith("/admin/"):
+        return "is not a page of the admin"
+    return None

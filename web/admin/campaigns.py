@@ -54,8 +54,9 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 # an operator may pause a send (and nothing else).
 guard(bp, current_role, rights={"new": Right.EDIT, "pause": Right.PAUSE})
 PAGE = 25
-# Which controls a campaign in each state offers (the page's script shows and hides them as
-# the state changes under it).
+# Which controls a campaign in each state offers. The page shows those of its state now, and
+# each control carries its states (`data-when`) for the script that shows and hides them as
+# the state changes under it.
 CONTROLS = {
     "send": (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
     "schedule": (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
@@ -70,8 +71,6 @@ CONTROLS = {
     ),
     "retry-failed": (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT),
 }
-# The same, as the page's script reads them (each control's `data-when`).
-CONTROL_STATES = {name: " ".join(s.value for s in states) for name, states in CONTROLS.items()}
 
 
 def _settings() -> Settings:
@@ -183,8 +182,7 @@ def _page(
         audiences=campaigns.AUDIENCES,
         parts=parts,
         checks=campaign_checks(campaign, settings),
-        controls={name: campaign.status in states for name, states in CONTROLS.items()},
-        control_states=CONTROL_STATES,
+        controls=CONTROLS,
         errors=errors or {},
         form=form or {"subject": campaign.subject, "preheader": campaign.preheader},
         can_edit=current_user.can(Right.EDIT),

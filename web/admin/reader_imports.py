@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import (
     Response,
@@ -201,14 +201,14 @@ def export_download() -> ResponseReturnValue:
     return _streamed(lines, "readers.csv")
 
 
-def _streamed(make: object, filename: str) -> Response:
+def _streamed(make: Callable[[Session], Iterator[str]], filename: str) -> Response:
     """A CSV download written as it is read, from a session of its own (the request's has
     committed by the time the body is sent)."""
     sessions: sessionmaker[Session] = current_app.extensions["broadsheet.sessions"]
 
     def body() -> Iterator[str]:
         with sessions() as db:
-            yield from make(db)  # type: ignore[operator]
+            yield from make(db)
 
     answer = Response(stream_with_context(body()), mimetype="text/csv")
     answer.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

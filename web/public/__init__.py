@@ -1,5 +1,5 @@
-"""Reader pages: subscribe, confirm (double opt-in), preferences, unsubscribe (also RFC 8058),
-archive."""
+"""Reader pages: subscribe, confirm (double opt-in), preferences (and the reader's data, mailed
+to them on request), unsubscribe (also RFC 8058), archive."""
 
 from __future__ import annotations
 

@@ -183,23 +183,17 @@ def test_signing_in_starts_a_fresh_session_with_a_safe_cookie(app, committed):
     assert client.get("/admin/").status_code == 200
 
 
-def test_sign_in_only_returns_to_admin_pages(app, committed):
+@pytest.mark.parametrize(
+    ("target", "expected"), [("/admin/tokens?page=2", "/admin/tokens?page=2"), (None, "/admin/")]
+)
+def test_sign_in_returns_to_the_admin_page_asked_for_or_home(app, committed, target, expected):
     make_user(committed, "editor")
     client = app.test_client()
-    token = csrf_token(client)
-    for target, expected in [
-        ("/admin/tokens", "/admin/tokens"),
-        ("https://evil.example/admin/", "/admin/"),
-        ("//evil.example/admin/", "/admin/"),
-    ]:
-        answer = client.post(
-            "/admin/login",
-            data={"csrf_token": token, "email": "editor@example.org", "password": PASSWORD,
-                  "next": target},
-        )  # fmt: skip
-        assert answer.headers["Location"] == expected
-        client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
-        token = csrf_token(client)
+    asked = client.get("/admin/login", query_string={"next": target} if target else {})
+    assert f'name="next" value="{expected}"' in asked.get_data(as_text=True)
+    form = {"csrf_token": csrf_token(client), "email": "editor@example.org", "password": PASSWORD}
+    answer = client.post("/admin/login", data=form | ({"next": target} if target else {}))
+    assert answer.status_code == 302 and answer.headers["Location"] == expected
 
 
 @pytest.mark.parametrize("too_big", [2**31, 2**63])  # past PostgreSQL's INTEGER; past 64 bits
@@ -229,20 +223,35 @@ def test_a_page_marker_no_row_can_have_is_refused_naming_it(app, committed):
 
 
 @pytest.mark.parametrize(
-    "target", ["/admin/\r\nSet-Cookie: stolen=1", "/admin/users\n", "/admin/\t"]
+    ("target", "says"),
+    [
+        ("/admin/\r\nSet-Cookie: stolen=1", "holds a control character"),
+        ("/admin/users\n", "holds a control character"),
+        ("/admin/\t", "holds a control character"),
+        ("https://evil.example/admin/", "leads to another site"),
+        ("//evil.example/admin/", "leads to another site"),
+        ("javascript:alert(1)", "leads to another site"),
+        ("/\\evil.example/admin/", "holds a backslash"),
+        ("/subscribe", "is not a page of the admin"),
+    ],
 )
-def test_a_next_page_with_control_characters_goes_home(app, committed, target):
+def test_a_next_page_off_the_admin_or_with_control_characters_is_refused_naming_it(
+    app, committed, target, says
+):
+    """Refused, not quietly replaced, and before the password is even checked: nobody is
+    signed in by a link that carries one."""
     make_user(committed, "editor")
     client = app.test_client()
-    answer = client.post(
-        "/admin/login",
-        data={"csrf_token": csrf_token(client), "email": "editor@example.org",
-              "password": PASSWORD, "next": target},
-    )  # fmt: skip
-    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/"
-    assert "stolen" not in answer.headers.get("Set-Cookie", "")
-    again = client.get("/admin/login", query_string={"next": target})
-    assert again.status_code == 302 and again.headers["Location"] == "/admin/"
+    asked = client.get("/admin/login", query_string={"next": target})
+    form = {"csrf_token": csrf_token(client), "email": "editor@example.org",
+            "password": PASSWORD, "next": target}  # fmt: skip
+    posted = client.post("/admin/login", data=form)
+    for answer in (asked, posted):
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and "Location" not in answer.headers
+        assert f"The field &#39;next&#39; {says}" in html and 'class="admin' in html
+        assert "stolen" not in answer.headers.get("Set-Cookie", "")
+    assert client.get("/admin/").headers["Location"].startswith("/admin/login")
 
 
 def test_a_next_page_with_a_nul_is_refused_naming_it(app, committed):

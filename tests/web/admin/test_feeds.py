@@ -1,11 +1,11 @@
 """The admin's Feeds page: feeds listed with how their polls went, added and changed by an
-editor (errors by their field), paused, resumed, polled now (the task queued once the request
-commits) and removed after a confirmation that keeps their articles; operators only read."""
+editor (errors by their field), paused, resumed and removed after a confirmation that keeps
+their articles; operators only read. ("Poll now" answered by the real worker:
+tests/e2e/test_feed_polling.py.)"""
 
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -83,37 +83,6 @@ def test_a_failing_feed_says_why_and_a_paused_one_warns_on_the_overview(app, com
     committed.expire_all()
     assert not feed.paused and feed.failures == 0
     assert f"The feed {URL} is paused" not in editor.get("/admin/").get_data(as_text=True)
-
-
-def test_poll_now_has_the_worker_poll_it_and_not_a_paused_feed(
-    app, committed, editor, celery_worker
-):
-    feed_id = feeds.create_feed(committed, CLOSED).id
-    committed.commit()
-    polled = post_form(editor, f"/admin/feeds/{feed_id}/poll", "/admin/feeds", **{"from": "list"})
-    assert polled.status_code == 303 and polled.headers["Location"] == "/admin/feeds"
-    polled_at = wait_for_poll(committed, feed_id)
-    paused = post_form(editor, f"/admin/feeds/{feed_id}/pause", "/admin/feeds")
-    assert paused.headers["Location"] == f"/admin/feeds/{feed_id}"
-    refused = post_form(editor, f"/admin/feeds/{feed_id}/poll", "/admin/feeds")
-    assert refused.status_code == 303
-    assert "is paused; resume it" in editor.get(refused.headers["Location"]).get_data(as_text=True)
-    time.sleep(1)  # a poll queued anyway would have been made by now
-    assert committed.scalar(select(Feed.last_polled_at)) == polled_at
-
-
-def wait_for_poll(session, feed_id: int, timeout: float = 20) -> datetime:
-    """When the worker polled the feed, once it has."""
-    deadline = time.monotonic() + timeout
-    while True:
-        polled_at: datetime | None = session.scalar(
-            select(Feed.last_polled_at).where(Feed.id == feed_id)
-        )
-        session.rollback()  # ends the read: on SQLite it holds the writers' lock
-        if polled_at is not None:
-            return polled_at
-        assert time.monotonic() < deadline, "the worker never polled the feed"
-        time.sleep(0.1)
 
 
 def test_an_editor_changes_where_a_feeds_campaigns_go(app, committed, editor):

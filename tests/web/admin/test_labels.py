@@ -1,6 +1,6 @@
 """The admin's words say what is true: the relay accepting a message is "sent", not
-"delivered"; rows a worker holds are "in flight"; every column has a heading. (A reader's
-history names who made a change: tests/web/admin/test_subscribers.py.)"""
+"delivered"; rows a worker's batch has claimed are "in flight"; every column has a heading.
+(A reader's history names who made a change: tests/web/admin/test_subscribers.py.)"""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def test_the_counts_say_sent_and_in_flight(admin, committed: Session):
     page = admin.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
     assert re.search(r'<dt>In flight</dt><dd data-count="sending"><a [^>]*>2</a></dd>', page)
     assert "<dt>Sending</dt>" not in page
+    hint = "“In flight”: claimed by a worker's batch: being handed to the relay now, or next"
+    assert hint in page, "the hint says what is counted: a batch's rows, not only the one sent"
     listing = admin.get("/admin/campaigns").get_data(as_text=True)
     assert '<th class="num">Sent</th>' in listing and "Delivered" not in listing
     assert '<p class="kicker">Sending</p>' not in listing, "the kicker reads as no status"
