@@ -161,7 +161,8 @@ def send_test(campaign_id: int, addresses: list[str], requested_by: str) -> list
 
 @celery_app.task(name="broadsheet.start_campaign")
 def start_campaign(campaign_id: int) -> int:
-    """Render the campaign once, plan a delivery per active reader, enqueue the batches.
+    """Freeze the campaign's audience (a segment's rules as they are now), render it once,
+    plan a delivery per reader of it, enqueue the batches.
 
     Idempotent: planning adds only missing rows and batches claim only queued rows, so running
     it twice sends nobody twice. Not retried; the scheduler's tick re-runs a stalled start.
@@ -171,6 +172,7 @@ def start_campaign(campaign_id: int) -> int:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.SENDING:
             return 0
+        campaigns.freeze_audience(session, campaign, res.settings)
         campaigns.prepare(session, campaign, res.settings)
         postgresql = session.get_bind().dialect.name == "postgresql"
         parts = ledger.PLAN_PARTS_POSTGRESQL if postgresql else 1

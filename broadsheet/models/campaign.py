@@ -6,11 +6,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, true
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from broadsheet.models.article import Article
 from broadsheet.models.base import Base, str_enum, utcnow
+from broadsheet.models.segment import Segment
 
 
 class CampaignStatus(enum.StrEnum):
@@ -25,7 +26,16 @@ class CampaignStatus(enum.StrEnum):
 class Campaign(Base):
     __tablename__ = "campaigns"
     # The public archive: sent campaigns newest first, a page from a campaign's (time, id) down.
-    __table_args__ = (Index("ix_campaigns_status_finished_at_id", "status", "finished_at", "id"),)
+    __table_args__ = (
+        Index("ix_campaigns_status_finished_at_id", "status", "finished_at", "id"),
+        # The few campaigns still reading a segment's rules, found when it is deleted.
+        Index(
+            "ix_campaigns_segment_id",
+            "segment_id",
+            sqlite_where=text("segment_id IS NOT NULL"),
+            postgresql_where=text("segment_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
@@ -36,6 +46,11 @@ class Campaign(Base):
     # every rule of `audience_rules` (newsletters by id, tags) (broadsheet.services.audiences).
     audience: Mapped[str] = mapped_column(String(64), default="everyone", server_default="everyone")
     audience_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The saved segment it goes to while it waits to start: its rules are read as they are
+    # now, under `audience_rules`, and copied into them (this cleared) when the send starts or
+    # it is cancelled (audiences.freeze). A segment in use cannot be deleted (by the service:
+    # no key, so adding the column never rebuilt SQLite's campaigns table).
+    segment_id: Mapped[int | None]
     status: Mapped[CampaignStatus] = mapped_column(
         str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT, index=True
     )
@@ -70,3 +85,6 @@ class Campaign(Base):
     failures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     article: Mapped[Article] = relationship(lazy="joined")
+    segment: Mapped[Segment | None] = relationship(
+        primaryjoin="foreign(Campaign.segment_id) == Segment.id", lazy="joined"
+    )

@@ -13,7 +13,9 @@ those of them its rules choose. Rules, all of which a reader meets:
   rules count: any open or click recorded for the reader, whatever its verdict (a machine's
   too), so a reader whose mail is opened by a scanner is not "never engaged". In privacy mode
   (TRACKING_PRIVACY=on) no reader's hits are kept, and every reader counts as never engaged;
-- `segment`: a saved segment's rules, added to the others (broadsheet.services.segments).
+- `segment`: a saved segment (broadsheet.services.segments), kept by id: a campaign waiting
+  to start reads its rules as they are now, under the others, and they are frozen into the
+  campaign's own rules when the send starts (broadsheet.services.audience_freeze).
 
 Planning (ledger), the count shown before a send (campaigns.audience_size), a segment's count
 and its "why is this reader in it?" use the same conditions."""
@@ -44,6 +46,7 @@ from broadsheet.services.attribute_rules import (
     attribute_condition,
     check_attribute_rule,
 )
+from broadsheet.services.audience_freeze import SEGMENT
 from broadsheet.services.profiles import check_tags
 
 EVERYONE = "everyone"
@@ -77,8 +80,8 @@ def check_audience(session: Session, audience: object) -> tuple[str, dict[str, A
 
 
 def check_rules(session: Session, given: object, field: str) -> dict[str, Any]:
-    """Rules as kept: each checked, newsletters as ids, a segment's rules added in (and
-    overridden by the rules given with it). Every rule at fault at once."""
+    """Rules as kept: each checked, newsletters as ids, a segment as its id (its rules are
+    read under the others: audience_freeze.rules_of). Every rule at fault at once."""
     if not isinstance(given, dict):
         raise ValidationError(
             {field: 'must be "everyone" or an object such as {"newsletters": ["weekly"]}'}
@@ -90,8 +93,7 @@ def check_rules(session: Session, given: object, field: str) -> dict[str, Any]:
         )
     rules: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    # A segment's rules first, so that the rules given with it override them; then the
-    # others in the order of KNOWN_RULES, as they are kept.
+    # The segment first, then the others in the order of KNOWN_RULES, as they are kept.
     for rule in sorted(given, key=lambda rule: (rule != "segment", KNOWN_RULES.index(rule))):
         try:
             _check_rule(session, rule, given[rule], f"{field}.{rule}", rules)
@@ -145,14 +147,16 @@ def _check_rule(
 
 
 def _segment_rules(session: Session, name: object, field: str) -> dict[str, Any]:
+    """The segment named `name` by its id: a reference, so that a later change to the
+    segment reaches a campaign until its send starts."""
     found = (
-        session.scalar(select(Segment).where(Segment.name == name))
+        session.scalar(select(Segment.id).where(Segment.name == name))
         if isinstance(name, str)
         else None
     )
     if found is None:
         raise ValidationError({field: f"no such segment: {name!r}"})
-    return {**found.rules, "segment": found.name}
+    return {SEGMENT: found}
 
 
 def _time(value: object, field: str) -> datetime:

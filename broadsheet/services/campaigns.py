@@ -22,11 +22,13 @@ from broadsheet.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    Newsletter,
     OutboxKind,
+    Segment,
     Subscriber,
     utcnow,
 )
-from broadsheet.services import admin_reports, audiences, newsletters, progress
+from broadsheet.services import admin_reports, audience_freeze, audiences, newsletters, progress
 from broadsheet.services.choices import choice
 from broadsheet.services.paging import page_marker
 from broadsheet.settings import Settings
@@ -40,6 +42,7 @@ AUDIENCES = {
     audiences.CHOSEN: "The active readers its rules choose (newsletters, tags)",
 }
 MAX_TEST_ADDRESSES = 10
+KEEP: Any = object()  # update_draft: the audience stays as it is
 
 
 def create_campaign(
@@ -76,24 +79,46 @@ def create_campaign(
         article_id=article.id,
         subject=subject or article.title,
         preheader=article.dek if preheader is None else preheader,
-        audience=kind,
-        audience_rules=rules,
         tracking=bool(tracking),
     )
+    _aim(session, campaign, kind, rules)
     session.add(campaign)
     session.flush()
     return campaign
 
 
+def _aim(session: Session, campaign: Campaign, kind: str, rules: dict[str, Any] | None) -> None:
+    """Give the campaign the audience `check_audience` made: its own rules, and the segment
+    it reads by reference until its send starts."""
+    own = dict(rules or {})
+    segment_id = own.pop(audience_freeze.SEGMENT, None)
+    campaign.audience = kind
+    campaign.segment = session.get(Segment, segment_id) if segment_id is not None else None
+    campaign.segment_id = segment_id
+    campaign.audience_rules = own or None
+
+
 def update_draft(
-    session: Session, campaign_id: int, *, subject: object, preheader: object
+    session: Session,
+    campaign_id: int,
+    *,
+    subject: object,
+    preheader: object,
+    audience: object = KEEP,
 ) -> Campaign:
-    """Change the subject and preheader of a campaign not yet started; its stored rendering
-    is dropped, so the next preview (and the send) are made from the new text."""
+    """Change the subject, preheader and (when given) audience of a campaign not yet
+    started, every problem at once; its stored rendering is dropped, so the next preview
+    (and the send) are made from the new text, and from the newsletter it now comes from."""
     errors: dict[str, str] = {}
     subject, preheader = _texts(errors, subject, preheader)
     if not subject:
         errors["subject"] = "is required"
+    aim = None
+    if audience is not KEEP:
+        try:
+            aim = audiences.check_audience(session, audience)
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
     campaign = get_campaign(session, campaign_id)
@@ -102,6 +127,8 @@ def update_draft(
             f"campaign {campaign_id} is {campaign.status.value}; it can no longer change"
         )
     campaign.subject, campaign.preheader = subject, preheader or ""
+    if aim is not None:
+        _aim(session, campaign, *aim)
     campaign.rendered_html = campaign.rendered_text = None
     campaign.tracking_links = None
     session.flush()
@@ -148,29 +175,45 @@ def audience_size(session: Session, audience: str, rules: dict[str, Any] | None 
     return session.scalar(select(func.count()).select_from(Subscriber).where(condition)) or 0
 
 
-def audience_choices(session: Session) -> list[tuple[str, str, int]]:
-    """What a new campaign can go to, as the admin's form offers it: every active reader,
-    or one newsletter's ("newsletter:<slug>"), each with how many readers it holds now."""
-    choices = [
-        (audiences.EVERYONE, AUDIENCES[audiences.EVERYONE], audience_size(session, "everyone"))
+def readers_now(session: Session, campaign: Campaign) -> int:
+    """How many readers the campaign would go to if it started now: its segment, while it
+    waits, as the segment is now."""
+    return audience_size(session, campaign.audience, audience_freeze.rules_of(campaign))
+
+
+def count_audience(session: Session, audience: object) -> int:
+    """How many readers an audience as `create_campaign` takes it would hold now (the count a
+    form shows before saving); ValidationError as `create_campaign` would raise."""
+    kind, rules = audiences.check_audience(session, audience)
+    return audience_size(session, kind, audience_freeze.with_segment(session, rules))
+
+
+def newsletter_choices(session: Session) -> list[tuple[Newsletter, int]]:
+    """The newsletters the admin's campaign form offers, each with how many active readers
+    it holds now (one count each: a publication has a handful)."""
+    return [
+        (n, audience_size(session, audiences.CHOSEN, {audiences.NEWSLETTERS: [n.id]}))
+        for n in newsletters.list_newsletters(session)
     ]
-    for newsletter in newsletters.list_newsletters(session):
-        rules = {audiences.NEWSLETTERS: [newsletter.id]}
-        size = audience_size(session, audiences.CHOSEN, rules)
-        choices.append((f"newsletter:{newsletter.slug}", f"The readers of {newsletter.name}", size))
-    return choices
 
 
-def audience_from_form(value: str) -> object:
-    """A choice of `audience_choices` ("newsletter:<slug>"), or a saved segment's
-    ("segment:<name>"), as `create_campaign` takes it (anything else as it came, for it to
-    refuse naming the field)."""
-    kind, colon, rest = value.partition(":")
-    if colon and kind == "newsletter":
-        return {audiences.NEWSLETTERS: [rest]}
-    if colon and kind == "segment":
-        return {"segment": rest}
-    return value
+def audience_from_form(chosen: Sequence[str], segment: str) -> object:
+    """The admin form's ticked newsletters (slugs) and saved segment (a name, or empty) as
+    `create_campaign` takes an audience: neither, every active reader."""
+    audience: dict[str, object] = {}
+    if chosen:
+        audience[audiences.NEWSLETTERS] = list(chosen)
+    if segment:
+        audience[audience_freeze.SEGMENT] = segment
+    return audience or audiences.EVERYONE
+
+
+def audience_of(campaign: Campaign) -> tuple[list[int], str]:
+    """What the admin form shows ticked and chosen for a campaign: its own newsletters' ids
+    and its segment's name (empty for none)."""
+    own = campaign.audience_rules or {}
+    segment = campaign.segment.name if campaign.segment is not None else ""
+    return list(own.get(audiences.NEWSLETTERS, [])), segment
 
 
 def recipients_for_test(raw: object) -> list[str]:
@@ -332,9 +375,26 @@ def resume(session: Session, campaign_id: int) -> Campaign:
 
 
 def cancel(session: Session, campaign_id: int) -> Campaign:
-    """Give up a campaign that has not finished; rows not sent stay `queued` for the record."""
+    """Give up a campaign that has not finished; rows not sent stay `queued` for the record.
+    A segment it was waiting on is frozen into it, as the start would have."""
     open_states = (*STARTABLE, CampaignStatus.SENDING, CampaignStatus.PAUSED)
-    return _move(session, campaign_id, open_states, CampaignStatus.CANCELLED, finished_at=utcnow())
+    campaign = _move(
+        session, campaign_id, open_states, CampaignStatus.CANCELLED, finished_at=utcnow()
+    )
+    audience_freeze.freeze(session, campaign)
+    return campaign
+
+
+def freeze_audience(session: Session, campaign: Campaign, settings: Settings) -> None:
+    """As the send starts, before planning: the segment the campaign waited on is frozen
+    into it (audiences.freeze); when that changes who its messages come from (the segment
+    now names another newsletter than at the last preview), its stored rendering is dropped
+    for `prepare` to make again."""
+    if not audience_freeze.freeze(session, campaign) or campaign.identity is None:
+        return
+    if campaign.identity != newsletters.identity_for(session, campaign, settings):
+        campaign.rendered_html = campaign.rendered_text = None
+        session.flush()
 
 
 def retry_failed(session: Session, campaign_id: int) -> int:

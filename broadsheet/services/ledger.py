@@ -26,6 +26,7 @@ from broadsheet.models import (
 )
 from broadsheet.models.delivery import WAITING
 from broadsheet.services import admin_reports, progress
+from broadsheet.services.audience_freeze import freeze
 from broadsheet.services.audiences import readers_condition
 
 # Planning on PostgreSQL runs this many INSERT ... SELECTs at once, each over its own range
@@ -48,8 +49,10 @@ def plan_deliveries(
     anti-join: with no statistics on fresh readers (a new install, an import, a burst of
     signups) PostgreSQL ran `NOT EXISTS` as a nested loop over the campaign's rows, which
     each inserted row lengthened (quadratic). Readers who confirm later are not added: the
-    audience is frozen when planning completes (`planned_at`).
+    audience is frozen when planning completes (`planned_at`), and a segment's rules before
+    it starts (`audience_freeze.freeze`: a no-op once the start task has frozen them).
     """
+    freeze(session, campaign)
     now = utcnow()
     chosen = select(
         literal(campaign.id),
@@ -82,6 +85,9 @@ def plan_in_parts(sessions: sessionmaker[Session], campaign_id: int, parts: int)
     added. A part that fails leaves the campaign unplanned, and the re-run (the tick's)
     adds only the rows still missing."""
     with sessions.begin() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        freeze(session, campaign)  # every part plans the same rules
         ranges = _reader_ranges(session, parts)
 
     def plan_part(readers: tuple[int, int]) -> int:

@@ -15,6 +15,7 @@ from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.mail.compose import newsletter_identity
 from broadsheet.mail.look import logo_errors
 from broadsheet.models import Campaign, Membership, MembershipStatus, Newsletter, utcnow
+from broadsheet.services.audience_freeze import rules_of
 from broadsheet.services.publication import MAX_NOTE, accent_of, get_publication
 from broadsheet.settings import Settings
 
@@ -308,10 +309,17 @@ def reader_counts(session: Session) -> dict[int, int]:
     return {newsletter_id: n for newsletter_id, n in session.execute(query)}
 
 
+def named_by(campaign: Campaign | None) -> list[int]:
+    """The ids of the newsletters a campaign's rules name (its own, or through its segment,
+    frozen or as it is now while it waits); none for a campaign to everyone or to tags."""
+    rules = (rules_of(campaign) if campaign is not None else None) or {}
+    return list(rules.get("newsletters") or [])
+
+
 def sole_newsletter(session: Session, campaign: Campaign | None) -> Newsletter | None:
     """The one newsletter a campaign's rules choose (its messages come from and name it);
     None for a campaign to everyone, to several newsletters or to tags alone."""
-    chosen = ((campaign.audience_rules or {}) if campaign else {}).get("newsletters") or []
+    chosen = named_by(campaign)
     return session.get(Newsletter, chosen[0]) if len(chosen) == 1 else None
 
 

@@ -1,6 +1,6 @@
 """A reader's own preferences page (through the link in every campaign): the newsletters they
 can choose (the public ones and any they are in), their name, and saving both; and what an
-unsubscribe link from a campaign leaves: its newsletter, or everything."""
+unsubscribe link from a campaign leaves: its newsletters, or everything."""
 
 from __future__ import annotations
 
@@ -73,34 +73,46 @@ def save(session: Session, subscriber: Subscriber, name: object, chosen: list[st
 
 @dataclass(frozen=True)
 class Left:
-    """What an unsubscribe link did: `newsletter` the one left (None: all mail), and whether
-    the reader now gets nothing at all."""
+    """What an unsubscribe link did: `newsletters` the names of those left, whether the
+    reader now gets nothing at all, and whether that is because the campaign named no
+    newsletter (it went to everyone, or to tags alone)."""
 
-    newsletter: str | None
+    newsletters: tuple[str, ...]
     everything: bool
+    named_none: bool = False
 
 
-def newsletter_of(session: Session, campaign_id: int | None) -> Newsletter | None:
-    """The one newsletter a campaign went to (its messages name it), else None."""
+def newsletters_of(session: Session, campaign_id: int | None) -> list[Newsletter]:
+    """The newsletters a campaign went to, by name: those its audience names, directly or
+    through its segment (frozen when its send started); none for a campaign to everyone or
+    to tags alone."""
     campaign = session.get(Campaign, campaign_id) if campaign_id is not None else None
-    return newsletters.sole_newsletter(session, campaign)
+    ids = newsletters.named_by(campaign)
+    if not ids:
+        return []
+    query = select(Newsletter).where(Newsletter.id.in_(ids)).order_by(Newsletter.name)
+    return list(session.scalars(query))
 
 
 def leave_through(
     session: Session, subscriber_id: int, campaign_id: int | None, source: EventSource
 ) -> Left:
-    """An unsubscribe link or one-click POST (RFC 8058) from a campaign: a campaign to one
-    newsletter unsubscribes the reader from that newsletter only, keeping the others; from
-    their last one, or from any other campaign, from everything (their status, counted as
-    the campaign's unsubscribe). Idempotent."""
-    newsletter = newsletter_of(session, campaign_id)
+    """An unsubscribe link or one-click POST (RFC 8058) from a campaign: a campaign whose
+    audience named newsletters unsubscribes the reader from exactly those, keeping the
+    others; from the last ones they were in, or from a campaign that named none (everyone,
+    tags alone), from everything (their status, counted as the campaign's unsubscribe). The
+    campaign comes from the signed token, its newsletters from its frozen audience.
+    Idempotent."""
+    left = newsletters_of(session, campaign_id)
+    names = tuple(n.name for n in left)
     reader = session.get(Subscriber, subscriber_id)
     gets_mail = reader is not None and reader.status in (
         SubscriberStatus.ACTIVE,
         SubscriberStatus.PENDING,
     )
-    if newsletter is not None and gets_mail:
-        newsletters.leave(session, subscriber_id, newsletter.id, campaign_id)
+    if left and gets_mail:
+        for newsletter in left:
+            newsletters.leave(session, subscriber_id, newsletter.id, campaign_id)
         still = session.scalar(
             select(Membership.newsletter_id)
             .where(
@@ -111,6 +123,8 @@ def leave_through(
         )
         if still is not None:
             session.flush()
-            return Left(newsletter.name, everything=False)
+            return Left(names, everything=False)
     unsubscribe(session, subscriber_id, source=source, campaign_id=campaign_id)
-    return Left(newsletter.name if newsletter else None, everything=True)
+    if not gets_mail:  # nothing was theirs to leave
+        return Left((), everything=True)
+    return Left(names, everything=True, named_none=not left)

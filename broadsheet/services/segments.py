@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from broadsheet.errors import Conflict, NotFound, ValidationError
 from broadsheet.models import (
     Campaign,
-    CampaignStatus,
     Segment,
     Subscriber,
     SubscriberStatus,
@@ -40,8 +39,8 @@ def get_segment(session: Session, segment_id: int) -> Segment:
 
 
 def create_segment(session: Session, name: object, rules: object) -> Segment:
-    """A named segment of checked rules (at least one; not another segment's name: its rules
-    would be copied, and a later change to it would not follow). A name in use is a Conflict."""
+    """A named segment of checked rules (at least one; not another segment's name: segments
+    do not nest). A name in use is a Conflict."""
     title, checked = _checked(session, name, rules)
     if session.scalar(select(Segment.id).where(Segment.name == title)) is not None:
         raise Conflict(f"a segment is already named {title!r}")
@@ -52,8 +51,9 @@ def create_segment(session: Session, name: object, rules: object) -> Segment:
 
 
 def update_segment(session: Session, segment_id: int, name: object, rules: object) -> Segment:
-    """New name and rules for a segment, checked as for a new one. Campaigns already made
-    for it keep the rules they were made with (a campaign copies them)."""
+    """New name and rules for a segment, checked as for a new one. Campaigns waiting for
+    their send to start (`waiting_campaigns`) go to it as it is now; those started keep the
+    rules it had when they started."""
     segment = get_segment(session, segment_id)
     title, checked = _checked(session, name, rules)
     taken = select(Segment.id).where(Segment.name == title, Segment.id != segment_id)
@@ -65,9 +65,24 @@ def update_segment(session: Session, segment_id: int, name: object, rules: objec
 
 
 def delete_segment(session: Session, segment_id: int) -> None:
-    """Remove the segment; campaigns made for it keep their copy of its rules."""
-    session.delete(get_segment(session, segment_id))
+    """Remove the segment; Conflict naming the campaigns still waiting to start with it
+    (they would lose their audience: change theirs, or cancel them, first). Campaigns
+    started or cancelled froze its rules and are not concerned."""
+    segment = get_segment(session, segment_id)
+    waiting = waiting_campaigns(session, segment)
+    if waiting:
+        raise Conflict(f"the segment {segment.name!r} is still the audience of {in_words(waiting)}")
+    session.delete(segment)
     session.flush()
+
+
+def in_words(waiting: list[Campaign]) -> str:
+    """The waiting campaigns named for a message: "campaign 3 (“Spring appeal”)", the first
+    three and how many more."""
+    named = [f"campaign {c.id} (“{c.subject}”)" for c in waiting[:3]]
+    if len(waiting) > 3:
+        named.append(f"{len(waiting) - 3} more")
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
 
 
 def count_rules(session: Session, rules: object) -> int:
@@ -78,18 +93,12 @@ def count_rules(session: Session, rules: object) -> int:
     return session.scalar(select(func.count()).select_from(Subscriber).where(condition)) or 0
 
 
-def unsent_campaigns(session: Session, segment: Segment) -> list[Campaign]:
-    """The campaigns made for the segment that have not started (drafts and scheduled): a
-    handful at most, read by status and told apart by the segment's name in their rules."""
-    waiting = select(Campaign).where(
-        Campaign.status.in_((CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)),
-        Campaign.audience_rules.is_not(None),
-    )
-    return [
-        campaign
-        for campaign in session.scalars(waiting.order_by(Campaign.id))
-        if (campaign.audience_rules or {}).get("segment") == segment.name
-    ]
+def waiting_campaigns(session: Session, segment: Segment) -> list[Campaign]:
+    """The campaigns whose audience is the segment as it is now: drafts, scheduled ones, and
+    any whose send has been asked for but not yet planned (the start freezes its rules into
+    them); read by the partial index on `campaigns.segment_id`."""
+    query = select(Campaign).where(Campaign.segment_id == segment.id).order_by(Campaign.id)
+    return list(session.scalars(query))
 
 
 def check_segment_rules(session: Session, rules: object) -> dict[str, Any]:

@@ -9,7 +9,8 @@ second tab harmless, and the 409 it raises is shown as a plain message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -34,13 +35,13 @@ from broadsheet.mail.preview import (
     preview_message,
 )
 from broadsheet.models import Campaign, CampaignStatus
-from broadsheet.services import campaigns, segments
+from broadsheet.services import campaigns
 from broadsheet.services.paging import page_size
 from broadsheet.services.progress import counted_at
 from broadsheet.settings import Settings
 from web import enqueue
 from web.access import guard
-from web.admin import campaign_live
+from web.admin import campaign_audience, campaign_live
 from web.admin.auth import current_role
 from web.admin.confirm import confirmed
 from web.admin.engagement import engagement_parts
@@ -99,13 +100,16 @@ def index() -> ResponseReturnValue:
 @bp.get("/new")
 def new() -> ResponseReturnValue:
     chosen = request.args.get("article", "")
-    form = {"article_id": chosen, "subject": "", "preheader": None, "audience": "everyone"}
-    return _new_form({**form, "tracking": "on" if _settings().tracking else "off"}, {})
+    tracking = "on" if _settings().tracking else "off"
+    form: dict[str, Any] = {"article_id": chosen, "subject": "", "preheader": None,
+                            "newsletters": [], "segment": "", "tracking": tracking}  # fmt: skip
+    return _new_form(form, {})
 
 
 @bp.post("")
 def create() -> ResponseReturnValue:
-    form = posted(("article_id", "subject", "preheader", "audience", "tracking"))
+    audience, chosen = campaign_audience.posted()
+    form = {**posted(("article_id", "subject", "preheader", "tracking")), **chosen}
     typed = form["article_id"]  # a number (as ASCII digits: "²".isdigit() too) is an id
     article_id = int(typed) if typed.isascii() and typed.isdigit() else typed
     try:
@@ -114,16 +118,11 @@ def create() -> ResponseReturnValue:
             article_id,
             form["subject"] or None,
             preheader=form["preheader"],
-            audience=campaigns.audience_from_form(form["audience"]),
+            audience=audience,
             tracking=_tracking(form["tracking"]),
         )
     except ValidationError as exc:
-        # A rule of the audience (an unknown segment) is shown by the audience's field.
-        errors = {
-            k.partition(".")[0] if k.startswith("audience.") else k: v
-            for k, v in exc.fields.items()
-        }
-        return _new_form(form, errors), 422
+        return _new_form(form, campaign_audience.field_errors(exc.fields)), 422
     flash("Draft saved. Check the preview and the checks, send yourself a test, then send.")
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign.id), 303)
 
@@ -136,7 +135,22 @@ def _tracking(chosen: str) -> object:
     return {"on": True, "off": False}.get(chosen, chosen)
 
 
-def _new_form(form: Mapping[str, str | None], errors: dict[str, str]) -> str:
+@bp.get("/audience-count")
+def audience_count() -> ResponseReturnValue:
+    """How many readers `?newsletters=<slug>&...&segment=<name>` hold now, for the forms'
+    script; 422 naming the field at fault."""
+    chosen = request.args.getlist("newsletters")
+    audience = campaigns.audience_from_form(chosen, request.args.get("segment", ""))
+    try:
+        n = campaigns.count_audience(session(), audience)
+    except ValidationError as exc:
+        return jsonify(errors=campaign_audience.field_errors(exc.fields)), 422
+    return jsonify(
+        count=n, text=f"Goes to {n:,} reader{'' if n == 1 else 's'} as chosen, counted now."
+    )
+
+
+def _new_form(form: dict[str, Any], errors: dict[str, str]) -> str:
     choices = campaigns.article_choices(session(), form["article_id"])
     chosen = next((a for a in choices if str(a.id) == str(form["article_id"])), None)
     if chosen is not None and not form["subject"] and form["preheader"] is None:
@@ -146,8 +160,7 @@ def _new_form(form: Mapping[str, str | None], errors: dict[str, str]) -> str:
         form={**form, "preheader": form["preheader"] or ""},
         errors=errors,
         articles=choices,
-        audiences=campaigns.audience_choices(session()),
-        segments=segments.list_segments(session()),
+        aud=campaign_audience.offered(session(), form),
     )
 
 
@@ -157,10 +170,16 @@ def show(campaign_id: int) -> ResponseReturnValue:
 
 
 def _page(
-    campaign_id: int, errors: dict[str, str] | None = None, form: dict[str, str] | None = None
+    campaign_id: int, errors: dict[str, str] | None = None, form: dict[str, Any] | None = None
 ) -> str:
     db, settings = session(), _settings()
     campaign = campaigns.get_campaign(db, campaign_id)
+    shown: dict[str, Any] = {"subject": campaign.subject, "preheader": campaign.preheader}
+    aud = None
+    if campaign.status in campaigns.STARTABLE and campaign_audience.editable(campaign):
+        shown |= campaign_audience.form_of(db, campaign)
+        if current_user.can(Right.EDIT):
+            aud = campaign_audience.offered(db, {**shown, **(form or {})})
     campaigns.prepare(db, campaign, settings)
     parts = message_parts(preview_message(campaign, settings))
     startable = campaign.status in campaigns.STARTABLE
@@ -176,15 +195,14 @@ def _page(
         counts=counts,
         timing=_timing(campaign, counts["sent"]),
         counted_at=counted_at(campaign),
-        audience_size=campaigns.audience_size(db, campaign.audience, campaign.audience_rules)
-        if startable
-        else None,
-        audiences=campaigns.AUDIENCES,
+        audience_size=campaigns.readers_now(db, campaign) if startable else None,
+        audience_words=campaign_audience.in_words(db, campaign) if startable else "",
+        aud=aud,
         parts=parts,
         checks=campaign_checks(campaign, settings),
         controls=CONTROLS,
         errors=errors or {},
-        form=form or {"subject": campaign.subject, "preheader": campaign.preheader},
+        form={**shown, **(form or {})},
         can_edit=current_user.can(Right.EDIT),
         can_pause=current_user.can(Right.PAUSE),
     )
@@ -192,16 +210,22 @@ def _page(
 
 @bp.post("/<int:campaign_id>/edit")
 def edit(campaign_id: int) -> ResponseReturnValue:
-    form = posted(("subject", "preheader"))
+    """The draft's subject, preheader and, when the form carries it, audience."""
+    form: dict[str, Any] = posted(("subject", "preheader"))
+    audience = campaigns.KEEP
+    if request.form.get(campaign_audience.MARKER) == "yes":
+        audience, chosen = campaign_audience.posted()
+        form |= chosen
     try:
         campaigns.update_draft(
-            session(), campaign_id, subject=form["subject"], preheader=form["preheader"]
-        )
+            session(), campaign_id, subject=form["subject"], preheader=form["preheader"],
+            audience=audience,
+        )  # fmt: skip
     except ValidationError as exc:
-        return _page(campaign_id, exc.fields, form), 422
+        return _page(campaign_id, campaign_audience.field_errors(exc.fields), form), 422
     except Conflict:
         return _refused(campaign_id)
-    flash("Saved. The preview below shows the new subject and preheader.", "success")
+    flash("Saved. The preview below shows the new subject, preheader and sender.", "success")
     return redirect(url_for("admin.campaigns.show", campaign_id=campaign_id), 303)
 
 
@@ -292,10 +316,10 @@ def check_links(campaign_id: int) -> ResponseReturnValue:
 @bp.post("/<int:campaign_id>/send")
 def send(campaign_id: int) -> ResponseReturnValue:
     campaign = campaigns.get_campaign(session(), campaign_id)
-    size = campaigns.audience_size(session(), campaign.audience, campaign.audience_rules)
+    size = campaigns.readers_now(session(), campaign)
     answer = confirmed(
         f"Send “{campaign.subject}” now?",
-        f"It goes to {_readers(size)} ({campaigns.AUDIENCES[campaign.audience].lower()}), "
+        f"It goes to {_readers(size)} ({campaign_audience.in_words(session(), campaign)}), "
         "starting at once. You can pause or cancel it while it sends, but not unsend it.",
         f"Send to {_readers(size)}",
         back=url_for("admin.campaigns.show", campaign_id=campaign_id),
@@ -322,7 +346,7 @@ def schedule(campaign_id: int) -> ResponseReturnValue:
     except ValidationError as exc:
         return _page(campaign_id, exc.fields, form), 422
     campaign = campaigns.get_campaign(session(), campaign_id)
-    size = campaigns.audience_size(session(), campaign.audience, campaign.audience_rules)
+    size = campaigns.readers_now(session(), campaign)
     local = at.astimezone(zone).strftime("%A %-d %B %Y at %H:%M")
     answer = confirmed(
         f"Schedule “{campaign.subject}”?",

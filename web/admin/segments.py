@@ -63,26 +63,34 @@ def create() -> ResponseReturnValue:
 @bp.get("/<int:segment_id>")
 def show(segment_id: int) -> ResponseReturnValue:
     """The segment, its count now and, for `?email=`, why that reader is in it or not."""
-    db, names, zone = session(), _names(), _zone()
-    segment = segments.get_segment(db, segment_id)
+    segment = segments.get_segment(session(), segment_id)
     email = request.args.get("email")
     explained, errors, status = None, {}, 200
     if email is not None:
         try:
-            explained = _explain(segment, email, names, zone)
+            explained = _explain(segment, email, _names(), _zone())
         except ValidationError as exc:
             errors, status = exc.fields, 422
-    page = render_template(
+    return _page(segment, email, explained, errors), status
+
+
+def _page(
+    segment: Segment,
+    email: str | None = None,
+    explained: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> str:
+    db = session()
+    return render_template(
         "admin/segment.html",
         segment=segment,
-        rules=rules_words(segment.rules, names, zone),
+        rules=rules_words(segment.rules, _names(), _zone()),
         count=segments.count(db, segment),
-        waiting=segments.unsent_campaigns(db, segment),
+        waiting=segments.waiting_campaigns(db, segment),
         email=email or "",
         explained=explained,
-        errors=errors,
+        errors=errors or {},
     )
-    return page, status
 
 
 @bp.get("/<int:segment_id>/count")
@@ -106,30 +114,38 @@ def update(segment_id: int) -> ResponseReturnValue:
 
 @bp.post("/<int:segment_id>/delete")
 def delete(segment_id: int) -> ResponseReturnValue:
+    """Refused (409, on the segment's page, naming them) while campaigns waiting to start
+    go to it; else removed after a confirmation. Campaigns it started keep its rules."""
     segment = segments.get_segment(session(), segment_id)
-    waiting = segments.unsent_campaigns(session(), segment)
-    if waiting:
-        subjects = ", ".join(f"“{c.subject}”" for c in waiting[:3]) + (
-            f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
-        )
-        kept = (
-            f" {len(waiting)} campaign{'s' if len(waiting) > 1 else ''} not sent yet "
-            f"{'were' if len(waiting) > 1 else 'was'} made for it ({subjects}): they keep "
-            "their copy of its rules and still go to the readers they choose."
-        )
-    else:
-        kept = " No campaign waiting to be sent was made for it."
+    if segments.waiting_campaigns(session(), segment):
+        return _refused(segment)
     answer = confirmed(
         f"Remove the segment “{segment.name}”?",
-        "It leaves the list and can no longer be chosen for a campaign." + kept,
+        "It leaves the list and can no longer be chosen for a campaign. Campaigns already "
+        "sent to it keep the rules it had when they started.",
         "Remove the segment",
         back=url_for("admin.segments.show", segment_id=segment_id),
     )
     if answer is not None:
         return answer
-    segments.delete_segment(session(), segment_id)
+    try:
+        segments.delete_segment(session(), segment_id)
+    except Conflict:  # a draft chose it between the two posts
+        return _refused(segment)
     flash(f"The segment “{segment.name}” is removed.", "success")
     return redirect(url_for("admin.segments.index"), 303)
+
+
+def _refused(segment: Segment) -> ResponseReturnValue:
+    """The segment's page, its Remove section saying which waiting campaigns keep it (409)."""
+    waiting = segments.waiting_campaigns(session(), segment)
+    them = "them" if len(waiting) > 1 else "it"
+    refused = (
+        f"it cannot be removed while {segments.in_words(waiting)} "
+        f"{'go' if len(waiting) > 1 else 'goes'} to it: give {them} another audience, or "
+        f"cancel {them}, first"
+    )
+    return _page(segment, errors={"remove": refused}), 409
 
 
 def _save(segment: Segment | None) -> ResponseReturnValue:

@@ -9,6 +9,7 @@ from typing import Any
 
 from broadsheet.mail.checks import Check, worst
 from broadsheet.models import Article, Campaign, Feed, Newsletter, Segment, Subscriber
+from broadsheet.services.audience_freeze import rules_of
 from broadsheet.services.progress import counted_at
 from broadsheet.services.readers import ReaderRow
 
@@ -117,8 +118,11 @@ def campaign_json(c: Campaign, counts: dict[str, int]) -> dict[str, Any]:
         "subject": c.subject,
         "preheader": c.preheader,
         "audience": c.audience,
-        # With audience "chosen": its rules ({"newsletters": [ids], "tags_any": [...], ...}).
-        "audience_rules": c.audience_rules,
+        # With audience "chosen": its rules ({"newsletters": [ids], "tags_any": [...], ...}),
+        # a segment's under them (and its name) as it is now until the send starts, frozen
+        # then; `segment_id` is the segment it waits on (null once frozen).
+        "audience_rules": rules_of(c),
+        "segment_id": c.segment_id,
         "tracking": c.tracking,
         "status": c.status.value,
         "pause_reason": c.pause_reason,

@@ -183,7 +183,7 @@ def preferences_save(token: str) -> ResponseReturnValue:
     except ValidationError as exc:
         return _preferences(token, reader, {"name": name}, exc.fields, chosen), 422
     if not still:
-        left = preferences.Left(None, everything=True)
+        left = preferences.Left((), everything=True)
         return render_template("public/unsubscribed.html", left=left, token=token)
     return _preferences(token, reader, {"name": reader.name}, {}, saved=True)
 
@@ -241,22 +241,22 @@ def _data_refusal(reader: Subscriber) -> str | None:
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> ResponseReturnValue:
     claim = read_unsubscribe_token(_settings().secret_key, token)
-    newsletter = preferences.newsletter_of(session(), claim.campaign_id)
-    return render_template("public/unsubscribe.html", token=token, newsletter=newsletter)
+    names = [n.name for n in preferences.newsletters_of(session(), claim.campaign_id)]
+    return render_template("public/unsubscribe.html", token=token, names=names)
 
 
 @bp.post("/unsubscribe/<token>")
 # No form token: RFC 8058 one-click, the mail client POSTs without cookies or a form token.
 @csrf.exempt  # type: ignore[untyped-decorator]  # Flask-WTF ships no types
 def unsubscribe_submit(token: str) -> ResponseReturnValue:
-    """From a campaign to one newsletter, that newsletter only (the others kept); else, or
-    with `everything=yes` (the preferences page's button), all mail."""
+    """From a campaign to newsletters, those newsletters only (the others kept); from one
+    that named none, or with `everything=yes` (the preferences page's button), all mail."""
     claim = read_unsubscribe_token(_settings().secret_key, token)
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     source = EventSource.ONE_CLICK if one_click else EventSource.UNSUBSCRIBE_LINK
     if request.form.get("everything") == "yes":
         unsubscribe(session(), claim.subscriber_id, source=source, campaign_id=claim.campaign_id)
-        left = preferences.Left(None, everything=True)
+        left = preferences.Left((), everything=True)
     else:
         left = preferences.leave_through(session(), claim.subscriber_id, claim.campaign_id, source)
     return render_template("public/unsubscribed.html", left=left, token=token)

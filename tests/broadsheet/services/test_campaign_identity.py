@@ -8,7 +8,9 @@ import email.policy
 from email.message import EmailMessage
 
 from broadsheet.mail.preview import preview_message
-from broadsheet.services import campaigns, newsletters
+from broadsheet.models import Campaign, EventSource
+from broadsheet.services import campaigns, newsletters, preferences, subscriptions
+from broadsheet.signing import read_unsubscribe_token
 from tests.support.api import html_part, text_part
 from tests.support.factories import make_article
 
@@ -46,8 +48,24 @@ def test_a_newsletter_without_a_sender_keeps_the_publications_address(db, settin
 
 
 def test_a_campaign_to_two_newsletters_comes_from_the_publication(db, settings):
+    """Its sender and List-Id are the publication's, but its unsubscribe link leaves the two
+    newsletters it went to, not everything."""
     newsletters.create_newsletter(db, "Daily", "daily", sender_address="daily@example.org")
     newsletters.create_newsletter(db, "Weekly", "weekly", sender_address="weekly@example.org")
+    newsletters.create_newsletter(db, "Staff", "staff")
     both = previewed(db, settings, {"newsletters": ["daily", "weekly"]})
     everyone = previewed(db, settings, "everyone")
     assert both["From"] == everyone["From"] and both["List-Id"] == everyone["List-Id"]
+    ann = subscriptions.create_subscriber(
+        db, "ann@example.org", status="active", newsletters_chosen=["daily", "weekly", "staff"]
+    )
+    token = both["List-Unsubscribe"].split("/unsubscribe/")[1].split(">")[0]
+    campaign_id = read_unsubscribe_token(settings.secret_key, token).campaign_id
+    assert campaign_id is not None  # the campaign, and so its newsletters, is signed
+    assert db.get(Campaign, campaign_id).audience_rules["newsletters"]
+    left = preferences.leave_through(db, ann.id, campaign_id, EventSource.ONE_CLICK)
+    assert left == preferences.Left(("Daily", "Weekly"), everything=False)
+    kept = {
+        n.slug for n, m in newsletters.memberships(db, ann.id) if m.status.value == "subscribed"
+    }
+    assert kept == {"staff"}

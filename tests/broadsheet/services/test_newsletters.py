@@ -63,8 +63,8 @@ def test_the_count_before_a_send_is_the_audience_planned(db):
     reader(db, "b@example.org", joins=["daily"])
     kind, rules = audiences.check_audience(db, {"newsletters": ["daily"]})
     assert campaigns.audience_size(db, kind, rules) == 2
-    choices = {value: size for value, _label, size in campaigns.audience_choices(db)}
-    assert choices["newsletter:daily"] == 2
+    choices = {n.slug: size for n, size in campaigns.newsletter_choices(db)}
+    assert choices["daily"] == 2
 
 
 def test_a_reader_made_without_a_choice_joins_the_default_and_a_signup_the_public_ones(db):

@@ -1,6 +1,6 @@
 """The Segments and Feeds pages in a real browser (Debian's Chromium through Playwright), on a
 phone's width: a segment counted from the list when asked (the page's script), a new
-campaign's segment counted when chosen, a reader explained from the keyboard, a feed polled
+campaign's audience counted as it is chosen, a reader explained from the keyboard, a feed polled
 now; nothing scrolls sideways."""
 
 from __future__ import annotations
@@ -37,8 +37,13 @@ def test_segments_and_feeds_work_on_a_phone(browser, live, committed: Session):
     expect(page.get_by_text("1 reader", exact=True)).to_be_visible()
     assert horizontal_overflow(page) == 0
     page.goto("/admin/campaigns/new")
-    page.get_by_label("Audience").select_option("segment:Donors")
-    expect(page.get_by_text("1 reader in it now.")).to_be_visible()
+    page.get_by_label("Saved segment").select_option("Donors")
+    expect(page.get_by_text("Goes to 1 reader as chosen, counted now.")).to_be_visible()
+    page.get_by_label("Weekly").check()
+    expect(page.get_by_text("Goes to 1 reader as chosen, counted now.")).to_be_visible()
+    page.get_by_label("Saved segment").select_option("")
+    expect(page.get_by_text("Goes to 2 readers as chosen, counted now.")).to_be_visible()
+    assert horizontal_overflow(page) == 0
 
     page.goto(f"/admin/segments/{segment.id}")
     page.get_by_label("Reader's email address").fill("bob@example.org")

@@ -125,44 +125,104 @@ def test_why_is_this_reader_in_it(app, committed, editor):
     assert editor.get(url, query_string={"email": "not an address"}).status_code == 422
 
 
-def test_removing_a_segment_names_the_campaigns_waiting_with_it(app, committed, editor):
+def test_a_draft_follows_its_segment_which_is_not_removed_while_it_waits(app, committed, editor):
     readers(committed)
     segment = segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
     article = make_article(committed, "Spring appeal")
     committed.commit()
     made = post(
         editor, "/admin/campaigns", article_id=str(article.id), subject="Spring appeal",
-        audience="segment:Donors", tracking="off",
+        newsletters=["weekly", "daily"], segment="Donors", tracking="off",
     )  # fmt: skip
     assert made.status_code == 303
     campaign = committed.scalars(select(Campaign)).one()
-    assert campaign.audience_rules == {"tags_any": ["donor"], "segment": "Donors"}
+    assert campaign.segment_id == segment.id and set(campaign.audience_rules) == {"newsletters"}
     draft = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
-    assert "the segment “Donors”, with its rules as they were" in draft
-    asked = post(editor, f"/admin/segments/{segment.id}/delete")
-    html = asked.get_data(as_text=True)
-    assert asked.status_code == 200 and "1 campaign not sent yet was made for it" in html
-    assert "“Spring appeal”" in html
-    done = post(editor, f"/admin/segments/{segment.id}/delete", confirm="yes")
-    assert done.status_code == 303
-    committed.expunge_all()
-    assert committed.scalar(select(func.count()).select_from(Segment)) == 0
-    assert committed.get(Campaign, campaign.id).audience_rules["tags_any"] == ["donor"]
+    assert "It would go to <strong>3</strong> readers now" in draft  # Ann, Bob, Cy
+    assert "in the segment “Donors” as it is when the send starts" in draft
+    segments.update_segment(
+        committed, segment.id, "Donors", {"tags_any": ["donor"], "exclude_tags": ["press"]}
+    )
+    committed.commit()
+    draft = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "It would go to <strong>2</strong> readers now" in draft  # Bob is press
+    page = editor.get(f"/admin/segments/{segment.id}").get_data(as_text=True)
+    assert "Campaigns waiting to go to it" in page and "Spring appeal" in page
+    for fields in ({}, {"confirm": "yes"}):
+        refused = post(editor, f"/admin/segments/{segment.id}/delete", **fields)
+        html = " ".join(refused.get_data(as_text=True).split())
+        assert refused.status_code == 409 and 'id="remove-error"' in html
+        assert f"cannot be removed while campaign {campaign.id} (“Spring appeal”) goes" in html
+    committed.expire_all()
+    assert committed.scalar(select(func.count()).select_from(Segment)) == 1
 
 
-def test_the_new_campaign_form_offers_segments_counted_when_chosen(app, committed, editor):
+def test_a_segment_no_campaign_waits_on_is_removed_after_a_confirmation(app, committed, editor):
     readers(committed)
     segment = segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
+    committed.commit()
+    asked = post(editor, f"/admin/segments/{segment.id}/delete")
+    assert asked.status_code == 200 and "Remove the segment “Donors”?" in asked.get_data(
+        as_text=True
+    )
+    done = post(editor, f"/admin/segments/{segment.id}/delete", confirm="yes")
+    assert done.status_code == 303
+    committed.expire_all()
+    assert committed.scalar(select(func.count()).select_from(Segment)) == 0
+
+
+def test_the_campaign_form_takes_newsletters_and_a_segment_counted_as_chosen(
+    app, committed, editor
+):
+    readers(committed)
+    segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
     article = make_article(committed, "Spring appeal")
     committed.commit()
     form = editor.get("/admin/campaigns/new").get_data(as_text=True)
-    assert 'value="segment:Donors"' in form
-    assert f'data-count-url="/admin/segments/{segment.id}/count"' in form
+    assert 'name="newsletters" value="weekly"' in form and '<option value="Donors">' in form
+    counted = editor.get("/admin/campaigns/audience-count?newsletters=weekly&segment=Donors")
+    assert counted.get_json()["count"] == 2  # Ann and Bob; Di is pending
+    unknown = editor.get("/admin/campaigns/audience-count?newsletters=nope&segment=Gone")
+    assert unknown.status_code == 422 and set(unknown.get_json()["errors"]) == {
+        "newsletters",
+        "segment",
+    }
     gone = post(
-        editor, "/admin/campaigns", article_id=str(article.id), audience="segment:Gone",
-        tracking="off",
+        editor, "/admin/campaigns", article_id=str(article.id), newsletters=["weekly", "nope"],
+        segment="Gone", tracking="off",
     )  # fmt: skip
-    assert gone.status_code == 422 and 'id="audience-error"' in gone.get_data(as_text=True)
+    html = gone.get_data(as_text=True)
+    assert gone.status_code == 422 and 'id="segment-error"' in html
+    assert 'id="newsletters-error"' in html and "such newsletter: &#39;nope&#39;" in html
+    assert 'value="weekly" checked' in html, "the form keeps what was ticked"
+    assert committed.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_a_drafts_audience_is_changed_on_its_page(app, committed, editor):
+    readers(committed)
+    segments.create_segment(committed, "Donors", {"tags_any": ["donor"]})
+    campaign = make_campaign(committed)
+    committed.commit()
+    page = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'name="audience_fields" value="yes"' in page
+    bad = post(
+        editor, f"/admin/campaigns/{campaign.id}/edit", subject="", preheader="",
+        audience_fields="yes", segment="Gone",
+    )  # fmt: skip
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="subject-error"' in html and 'id="segment-error"' in html
+    saved = post(
+        editor, f"/admin/campaigns/{campaign.id}/edit", subject="Appeal", preheader="",
+        audience_fields="yes", newsletters=["daily"], segment="Donors",
+    )  # fmt: skip
+    assert saved.status_code == 303
+    committed.expire_all()
+    changed = committed.get(Campaign, campaign.id)
+    assert changed.subject == "Appeal" and changed.segment is not None
+    assert changed.audience_rules == {"newsletters": [changed.audience_rules["newsletters"][0]]}
+    draft = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "It would go to <strong>1</strong> readers now" in draft  # Cy
+    assert 'value="daily" checked' in draft and '<option value="Donors" selected>' in draft
 
 
 def test_an_operator_reads_segments_and_asks_why_but_changes_nothing(app, committed):

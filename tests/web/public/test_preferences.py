@@ -122,6 +122,52 @@ def test_one_click_from_a_newsletters_campaign_leaves_that_newsletter_only(
     }
 
 
+def test_one_click_from_a_two_newsletter_campaign_leaves_both_and_keeps_a_third(
+    client, committed, settings
+):
+    ann, _ = reader_in_two(committed, settings)  # daily, weekly and staff
+    both = campaigns.create_campaign(
+        committed, make_article(committed).id, audience={"newsletters": ["daily", "weekly"]}
+    )
+    committed.commit()
+    url, _ = subscription_urls(settings, ann, both.id)
+    path = url.removeprefix(settings.public_url)
+    asked = " ".join(client.get(path).get_data(as_text=True).split())
+    assert "no more of Daily and Weekly, which this email went to" in asked
+    left = client.post(path, data={"List-Unsubscribe": "One-Click"}).get_data(as_text=True)
+    left = " ".join(left.split())
+    assert "no more of Daily and Weekly" in left and "other newsletters you chose" in left
+    assert "/preferences/" in left  # the rest are chosen there
+    assert status_of(committed, ann) == SubscriberStatus.ACTIVE
+    kept = {n.slug: m.status.value for n, m in newsletters.memberships(committed, ann)}
+    assert kept == {"daily": "unsubscribed", "weekly": "unsubscribed", "staff": "subscribed"}
+    assert engagement.count_left(committed, [both.id])[both.id]["unsubscribed"] == 1
+
+
+def test_one_click_from_a_campaign_to_everyone_leaves_everything_and_says_so(
+    client, committed, settings
+):
+    ann, _ = reader_in_two(committed, settings)
+    everyone = campaigns.create_campaign(committed, make_article(committed).id)
+    tagged = campaigns.create_campaign(
+        committed, make_article(committed, "Tagged").id, audience={"tags_any": ["donor"]}
+    )
+    committed.commit()
+    for campaign in (everyone, tagged):
+        url, _ = subscription_urls(settings, ann, campaign.id)
+        asked = " ".join(
+            client.get(url.removeprefix(settings.public_url)).get_data(as_text=True).split()
+        )
+        assert "unsubscribes you from everything" in asked, campaign.audience_rules
+    url, _ = subscription_urls(settings, ann, everyone.id)
+    left = client.post(
+        url.removeprefix(settings.public_url), data={"List-Unsubscribe": "One-Click"}
+    )
+    words = " ".join(left.get_data(as_text=True).split())
+    assert "went to readers of every newsletter, so you left everything" in words
+    assert status_of(committed, ann) == SubscriberStatus.UNSUBSCRIBED
+
+
 def test_leaving_the_last_newsletter_is_leaving_everything(client, committed, settings):
     newsletters.create_newsletter(committed, "Weekly")
     bo = subscriptions.create_subscriber(

@@ -156,8 +156,8 @@ function liveDelivery(card) {
 }
 
 // A segment's readers, counted only when asked (a count reads every reader it could hold):
-// a link in the list, or the segment chosen in a campaign's audience. Without the script the
-// link opens the segment's page, which counts it.
+// a link in the list, or a campaign's audience as it is chosen. Without the script the link
+// opens the segment's page, which counts it.
 async function fetchCount(url) {
   const answer = await fetch(url, { headers: { Accept: "application/json" } });
   if (!answer.ok) throw new Error(`${answer.status}`);
@@ -177,20 +177,30 @@ function countsOnRequest(root) {
       }
     });
   }
-  for (const select of root.querySelectorAll("select[data-counted-choice]")) {
-    const out = root.getElementById(select.dataset.countedChoice);
+  // A campaign's audience on its forms: counted again as newsletters are ticked or a
+  // segment chosen (the server counted the choice the page was made with).
+  for (const fieldset of root.querySelectorAll("fieldset[data-audience-count-url]")) {
+    const out = fieldset.querySelector(".audience-count");
     const show = async () => {
-      const url = select.selectedOptions[0]?.dataset.countUrl;
-      out.textContent = url ? "Counting its readers…" : "";
-      if (!url) return;
+      const query = new URLSearchParams();
+      for (const box of fieldset.querySelectorAll("input[name=newsletters]:checked")) {
+        query.append("newsletters", box.value);
+      }
+      query.set("segment", fieldset.querySelector("select[name=segment]").value);
+      out.textContent = "Counting its readers…";
       try {
-        out.textContent = `${await fetchCount(url)} in it now.`;
+        const answer = await fetch(`${fieldset.dataset.audienceCountUrl}?${query}`, {
+          headers: { Accept: "application/json" },
+        });
+        const data = await answer.json();
+        out.textContent = answer.ok
+          ? data.text
+          : `Cannot be counted: ${Object.values(data.errors || {}).join("; ")}`;
       } catch (error) {
         out.textContent = "Its readers could not be counted; the draft's page counts them.";
       }
     };
-    select.addEventListener("change", show);
-    show();
+    fieldset.addEventListener("change", show);
   }
 }
 
