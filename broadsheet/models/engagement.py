@@ -40,6 +40,9 @@ class Engagement(Base):
             "human",
             "delivery_id",
         ),
+        # One reader's hits: their data export, their erasure, and "why is this reader in
+        # it?" for a segment of readers who never opened or clicked.
+        Index("ix_engagements_subscriber_id", "subscriber_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
