@@ -3,36 +3,22 @@ Redis for the worker (its verdict made, nothing of the agent or address kept).""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from sqlalchemy import select
 
-from broadsheet.models import Delivery
-from broadsheet.services.campaigns import create_campaign, prepare, start_send
-from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.campaigns import prepare
 from broadsheet.tracking.hits import HITS_KEY, decode_hit
 from broadsheet.tracking.tokens import make_tracking_token, tracking_key
-from tests.support.factories import add_readers, campaign_in, make_article
+from tests.support.engagement import tracked_message
+from tests.support.factories import campaign_in
 
 FIREFOX = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
-LINKED = "See [the report](https://example.com/report) and [data](https://example.com/data.csv)."
 
 
 @pytest.fixture
 def sent(committed, settings):
     """A sending campaign with two links, one reader's delivery and that message's token,
     made an hour ago (clicks are not 'too soon')."""
-    add_readers(committed, 1)
-    article = make_article(committed, "Linked", body_markdown=LINKED)
-    campaign = start_send(committed, create_campaign(committed, article.id).id)
-    prepare(committed, campaign, settings)
-    plan_deliveries(committed, campaign)
-    committed.commit()
-    delivery = committed.scalar(select(Delivery).where(Delivery.campaign_id == campaign.id))
-    key = tracking_key(settings.secret_key)
-    token = make_tracking_token(key, delivery.id, campaign.id, int(time.time()) - 3600)
-    return campaign, delivery, token
+    return tracked_message(committed, settings)
 
 
 def hits(stack):

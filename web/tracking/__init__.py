@@ -27,6 +27,8 @@ from web.tracking import cache
 log = logging.getLogger(__name__)
 bp = Blueprint("tracking", __name__)
 
+# Where the pixel and the clicks are: kept out of the web's access log (cli/webserver.py).
+TRACKING_PATHS = "/t/"
 # A transparent 1x1 GIF, 43 bytes.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache", "Expires": "0"}
