@@ -7,15 +7,15 @@ gunicorn processes), on PostgreSQL (a fresh database, dropped afterwards) and a 
 stack's own (_stack.Stack). The relay is an aiosmtpd server in this process that refuses every
 reader at refused.example with a policy reply (4% of the readers, under PAUSE_FAILURE_RATE)
 and keeps the messages of the first readers at example.org, to open and click them. The
-readers are added through the API, one request each; the campaign is made and sent through
-the API. While it sends, the campaign page's progress JSON (its `fragments` are the parts the
-page swaps in) is read over HTTP as a signed-in operator, every 2 s: done, sent, failed, the
-rate now and the estimated finish, as they move. Then the failures grouped by domain with the relay's reply; a reader
-opens the message (a browser's agent) and clicks its link (human), Apple's proxy fetches
-another reader's pixel (a bare `Mozilla/5.0`: a machine's open), a scanner sends HEAD to a
-third reader's link (nothing counted); once beat's drain has written them, the campaign's
-counts in the API; and the message counts in /metrics. It exits 1 when a figure is not what
-the trial expects.
+readers are added through the API, one request each; the campaign is made and sent through the
+API. While it sends, the campaign page's progress JSON (its `fragments` are the parts the page
+swaps in) is read over HTTP as a signed-in operator, every 2 s: done, sent, failed, the rate
+now and the estimated finish, as they move. Then the failures grouped by domain with the
+relay's reply; a reader opens the message (a browser's agent) and clicks its link (human),
+Apple's proxy fetches another reader's pixel (a bare `Mozilla/5.0`: a machine's open), a
+scanner sends HEAD to a third reader's link (nothing counted); once beat's drain has written
+them, the campaign's counts in the API; and the message counts in /metrics. It exits 1 when a
+figure is not what the trial expects.
 
     .venv/bin/python bench/operator.py [--readers 5000] [--send-rate 100]
                                        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
