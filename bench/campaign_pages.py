@@ -17,8 +17,11 @@ sampling (which groups the failures again, as they changed), grouping the failur
 and the deliveries lists the page links to (failures, one domain, one reply class).
 
 Engagement (issue 16's opens and clicks): 30% of the deliveries opened (a tenth of them twice,
-a seventh of the hits machines'), 5% clicked one of four links, 0.2% unsubscribed and 0.05%
-complained through the campaign: about 450,000 engagement rows at 1,000,000 readers, so the
+a seventh of the hits machines'), 5% clicked one of four links, 0.2% unsubscribed from
+everything and 0.05% complained through the campaign, and every reader is in one newsletter,
+0.1% of them having left it (only it) through the campaign's link, which the unsubscribes'
+UNION over `memberships.left_through` counts: about 450,000 engagement rows and 1,000,000
+memberships at 1,000,000 readers, so the
 page's timing includes its "Opens and clicks" section; the deliveries lists of the readers who
 unsubscribed and complained are timed too. The hits are written straight into `engagements`
 (INSERT ... SELECT) and the campaign's `engagement_reports.hits` moved by their number, as the
@@ -118,16 +121,24 @@ ENGAGEMENT_SQL = [
        campaign_id)
        SELECT subscriber_id, now(), 'active', :status, :source, campaign_id
        FROM deliveries WHERE campaign_id = :campaign AND id % :every = :remainder""",
+    """INSERT INTO memberships (subscriber_id, newsletter_id, status, created_at, changed_at,
+       left_through)
+       SELECT subscriber_id, :newsletter,
+              CASE WHEN id % 1000 = 3 THEN 'unsubscribed' ELSE 'subscribed' END, now(), now(),
+              CASE WHEN id % 1000 = 3 THEN campaign_id END
+       FROM deliveries WHERE campaign_id = :campaign""",
 ]
 LINKS = [f"https://example.org/{path}" for path in ("one", "two", "three", "four")]
 
 
 def add_engagement(session: Session, campaign_id: int) -> int:
-    """Opens, clicks, unsubscribes and complaints of the campaign; returns the hits added."""
+    """Opens, clicks, unsubscribes and complaints of the campaign, and its readers'
+    memberships (some left through it); returns the hits added."""
     from broadsheet.db import rowcount
     from broadsheet.models import Campaign, EngagementReport
+    from broadsheet.services.newsletters import create_newsletter
 
-    hits, events = ENGAGEMENT_SQL
+    hits, events, memberships = ENGAGEMENT_SQL
     session.execute(update(Campaign).where(Campaign.id == campaign_id).values(tracking_links=LINKS))
     added = 0
     for kind, link, which in [
@@ -146,6 +157,8 @@ def add_engagement(session: Session, campaign_id: int) -> int:
             {"status": status, "source": source, "campaign": campaign_id, "every": every,
              "remainder": remainder},
         )  # fmt: skip
+    newsletter = create_newsletter(session, "The Bench Weekly", "bench-weekly")
+    session.execute(text(memberships), {"newsletter": newsletter.id, "campaign": campaign_id})
     session.execute(
         insert(EngagementReport).values(campaign_id=campaign_id, hits=added)
     )  # what record_hits adds with each batch, all at once
@@ -167,6 +180,7 @@ def main() -> int:
     from broadsheet.db import make_engine, make_session_factory
     from broadsheet.models import Delivery, DeliveryStatus, utcnow
     from broadsheet.services import articles, campaigns, failures, ledger, progress, samples
+    from broadsheet.services.engagement import count_left
     from broadsheet.services.engagement_report import count_figures, recount_engagement
     from broadsheet.services.users import create_user
 
@@ -207,6 +221,12 @@ def main() -> int:
         client = signed_in_client("editor@example.org", PASSWORD)
         print(f"config: {args.readers:,} readers, one sending campaign, {args.repeat} fetches each")
         print(f"engagement: {hits:,} opens and clicks recorded")
+        with sessions.begin() as session:
+            lost = count_left(session, [campaign_id])[campaign_id]
+        print(
+            f"readers lost: {lost['unsubscribed']:,} unsubscribed (from everything, or from its "
+            f"newsletter by memberships.left_through), {lost['complained']:,} complained"
+        )
         print(f"count and keep (the tick, per large sending campaign): {keep_ms:.0f} ms")
         print(f"sample, failures changed (the tick, per sending campaign): {sample_ms:.0f} ms")
         print(

@@ -1,6 +1,7 @@
 """GET /metrics in the Prometheus text format: the counters every process adds to Redis
 (broadsheet/telemetry.py), and gauges read at scrape time (the backlog, the oldest queued
-delivery, the outbox, Celery's queues, live workers).
+delivery, the outbox, Celery's queues, live workers). With Redis or the database down it
+still answers, with what the other holds and a gauge saying which is down.
 
 Any gunicorn worker answers with the same figures: they are all read from Redis and the
 database, none kept in the process. With METRICS_TOKEN set, the scrape needs
@@ -24,6 +25,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from broadsheet import health, telemetry
@@ -87,7 +89,16 @@ class Scrape(Collector):
         yield GaugeMetricFamily(
             P + "workers_alive", "Celery workers whose heartbeat is current.", workers
         )
-        backlog = vitals.backlog(self.db)
+        try:
+            backlog = vitals.backlog(self.db)
+        except SQLAlchemyError:  # the Redis side is still worth a scrape
+            backlog = None
+        yield GaugeMetricFamily(
+            P + "database_up", "Whether the database answered this scrape (1) or not.",
+            0.0 if backlog is None else 1.0,
+        )  # fmt: skip
+        if backlog is None:
+            return
         for name, help_text, value in (
             ("backlog_deliveries", "Deliveries queued or in flight across the campaigns "
              "being sent.", backlog.deliveries),

@@ -134,7 +134,7 @@ class CampaignLedger(sending.Ledger):
 
     def _defer(
         self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
-    ) -> tuple[int, datetime | None]:
+    ) -> tuple[list[int], datetime | None]:
         settings = self.res.settings
         deferred = claims.defer(
             session,
@@ -146,7 +146,8 @@ class CampaignLedger(sending.Ledger):
             jitter=random.uniform(-0.2, 0.2),
             count_attempt=count_attempt,
         )
-        return len(deferred.failed), deferred.retry_at
+        given_up = set(deferred.failed)
+        return [i for i in indices if self.rows[i].delivery_id in given_up], deferred.retry_at
 
     def _give_back(
         self, session: Session, indices: Sequence[int], due: datetime | None, reason: str | None
@@ -159,6 +160,12 @@ class CampaignLedger(sending.Ledger):
 
     def _bounce(self, session: Session, index: int, reply: str) -> None:
         suppression.mark_bounced(session, self.rows[index].subscriber_id, reply)
+
+    def about(self, index: int) -> tuple[str, dict[str, object]]:
+        row = self.rows[index]
+        ids: dict[str, object] = {"campaign_id": self.campaign_id, "delivery_id": row.delivery_id,
+               "subscriber_id": row.subscriber_id}  # fmt: skip
+        return f"campaign {self.campaign_id} delivery {row.delivery_id}", ids
 
     def _ids(self, indices: Sequence[int]) -> list[int]:
         return [self.rows[i].delivery_id for i in indices]

@@ -158,8 +158,8 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def _defer(
         self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
-    ) -> tuple[int, datetime | None]:
-        """Rows retried later or given up: (how many were given up, the earliest retry)."""
+    ) -> tuple[list[int], datetime | None]:
+        """Rows retried later or given up: (the indices given up, the earliest retry)."""
 
     @abc.abstractmethod
     def _give_back(
@@ -170,6 +170,10 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def _bounce(self, session: Session, index: int, reply: str) -> None:
         """The relay said row `index`'s address does not exist: the reader bounces."""
+
+    @abc.abstractmethod
+    def about(self, index: int) -> tuple[str, dict[str, object]]:
+        """Row `index` as a log line names it, and its ids for the line (logformat.IDS)."""
 
     # --- the same for every kind -----------------------------------------------------------
     def record(self, done: tuple[int, Result] | None, begin: int | None) -> bool:
@@ -219,10 +223,21 @@ class Ledger(abc.ABC):
     def _defer_in(
         self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
     ) -> None:
-        failed, retry_at = self._defer(session, indices, error, count_attempt=count_attempt)
-        self.outcome.failed += failed
+        given_up, retry_at = self._defer(session, indices, error, count_attempt=count_attempt)
+        for index in given_up:
+            self.log_outcome(index, Result(Fate.FAILED, {"error": f"retries spent; {error}"}))
+        self.outcome.failed += len(given_up)
         self.outcome.error = error
         self.outcome.retry_by(retry_at)
+
+    def log_outcome(self, index: int, result: Result) -> None:
+        """One line for a message not sent (refused, deferred, failed, unknown), with its
+        ids; never one for a message sent (a line each would cost the send its pace)."""
+        what, ids = self.about(index)
+        fate = "deferred" if result.fate is None else result.fate.value
+        level = logging.INFO if result.fate in (None, Fate.BOUNCED) else logging.WARNING
+        detail = result.values.get("reply") or result.values.get("error")
+        log.log(level, "%s %s: %s", what, fate, detail, extra=ids)
 
     def put_off(self, waits: Mapping[int, float]) -> None:
         """Rows whose domain is at its rate go back unsent, each due when its domain frees
@@ -380,6 +395,7 @@ def work_through(
                 return False
             done = (index, Result(Fate.FAILED, {"error": f"cannot build message: {exc}"}))
             _count(relay, done[1].fate)
+            ledger.log_outcome(*done)
             continue
         # The last outcome and this row's start are written while the relay answers the
         # envelope; the body goes only once they are in (see `transmit`).
@@ -393,10 +409,13 @@ def work_through(
             metrics.since(telemetry.RELAY_LATENCY, started, relay.name)
             done = (index, refusal(res, relay, domains[index], exc))
             _count(relay, done[1].fate)
+            ledger.log_outcome(*done)
             continue
         except Lost as exc:
             error = f"connection lost: {exc}"
             _count(relay, Fate.UNKNOWN if exc.maybe_delivered else None)
+            ledger.log_outcome(index, Result(Fate.UNKNOWN if exc.maybe_delivered else None,
+                                             {"error": error}))  # fmt: skip
             if exc.maybe_delivered:
                 ledger.record((index, Result(Fate.UNKNOWN, {"error": error})), None)
                 ledger.defer(pacer.left, error, count_attempt=False)

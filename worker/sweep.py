@@ -116,13 +116,14 @@ class OutboxLedger(sending.Ledger):
 
     def _defer(
         self, session: Session, indices: Sequence[int], error: str, *, count_attempt: bool
-    ) -> tuple[int, datetime | None]:
+    ) -> tuple[list[int], datetime | None]:
         delays = self.res.settings.retry_delays
         rows = self._ids(indices)
         deferred = outbox_queue.defer(
             session, self.claim_key, rows, error, delays, count_attempt=count_attempt
         )
-        return len(deferred.failed), deferred.retry_at
+        given_up = set(deferred.failed)
+        return [i for i in indices if self.rows[i].row_id in given_up], deferred.retry_at
 
     def _give_back(
         self, session: Session, indices: Sequence[int], due: datetime | None, reason: str | None
@@ -133,6 +134,11 @@ class OutboxLedger(sending.Ledger):
         reader = self.rows[index].reader
         if reader is not None:  # an admin's report only fails: the relay's reply says why
             suppression.mark_bounced(session, reader.id, reply)
+
+    def about(self, index: int) -> tuple[str, dict[str, object]]:
+        row = self.rows[index]
+        ids: dict[str, object] = {} if row.reader is None else {"subscriber_id": row.reader.id}
+        return f"outbox message {row.row_id} ({row.kind.value})", ids
 
     def _ids(self, indices: Sequence[int]) -> list[int]:
         return [self.rows[i].row_id for i in indices]

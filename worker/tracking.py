@@ -67,9 +67,11 @@ def drain(res: Resources, max_seconds: float = MAX_RUN_SECONDS) -> int:
         hits = [hit for hit in map(decode_hit, raw) if hit is not None]
         with res.sessions.begin() as session:
             recorded = record_hits(session, batch_id, hits, privacy=res.settings.tracking_privacy)
-        if recorded:  # counted once: a batch written before (by a drainer that died) is not
-            count_engagement(res.redis, ((hit.kind.value, hit.human) for hit in hits))
-        written += recorded
+        # Counted once, and only what was written: not a batch written before (by a drainer
+        # that died), nor a hit whose delivery is unknown.
+        if recorded:
+            count_engagement(res.redis, ((hit.kind.value, hit.human) for hit in recorded))
+        written += len(recorded)
         finish_batch(res.redis, batch_id)
     if written:
         with res.sessions.begin() as session:

@@ -12,6 +12,7 @@ opt-in), which lifts the refusal once they confirm."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ from broadsheet.models import (
 from broadsheet.services import import_retention, profiles
 from broadsheet.services.subscriptions import ERASED, get_subscriber, set_status
 from broadsheet.signing import erasure_hash
+
+log = logging.getLogger(__name__)
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: can never be a real address
 REFUSAL = ERASED
@@ -110,6 +113,7 @@ def erase(session: Session, subscriber_id: int, secret: str, *, actor: str | Non
         )
     )
     session.flush()
+    log.info("subscriber %s erased", reader.id, extra={"subscriber_id": reader.id})
 
 
 def export(session: Session, subscriber_id: int) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from broadsheet.models import (
 )
 from broadsheet.services import newsletters, profiles
 from broadsheet.signing import erasure_hash
+
+log = logging.getLogger(__name__)
 
 # A pending reader who signs up again gets a new confirmation mail, but not more often than this.
 RESEND_CONFIRMATION_AFTER = timedelta(minutes=5)
@@ -74,12 +77,18 @@ def request_subscription(
     if created is not None:
         _record(session, created, None, SubscriberStatus.PENDING, EventSource.SIGNUP)
         newsletters.join_public(session, created, chosen)
+        log.info("subscriber %s signed up (%s)", created, source, extra={"subscriber_id": created})
         return SignupOutcome(created, send_confirmation=True, created=True)
     existing = find_subscriber(session, address.key)
     assert existing is not None  # the insert found it there
     again = _signup_again(session, existing, display)
     if again and chosen is not None:  # coming back, to what they ticked now
         newsletters.join_public(session, existing.id, chosen)
+    if again:
+        log.info(
+            "subscriber %s signed up again (%s, %s)", existing.id, source, existing.status.value,
+            extra={"subscriber_id": existing.id},
+        )  # fmt: skip
     return SignupOutcome(existing.id, again)
 
 
@@ -131,6 +140,10 @@ def create_subscriber(
     profiles.set_tags(session, created_id, checked_tags)
     created.attributes = checked_attributes or None
     session.flush()
+    log.info(
+        "subscriber %s added (%s, %s)", created_id, source.value, created.status.value,
+        extra={"subscriber_id": created_id},
+    )  # fmt: skip
     return created
 
 
@@ -187,6 +200,7 @@ def confirm(session: Session, subscriber_id: int, email_key: str) -> Subscriber:
     if subscriber.status == SubscriberStatus.PENDING:
         set_status(session, subscriber, SubscriberStatus.ACTIVE, source=EventSource.CONFIRM)
         session.flush()
+        log.info("subscriber %s confirmed", subscriber_id, extra={"subscriber_id": subscriber_id})
     return subscriber
 
 
@@ -215,6 +229,10 @@ def unsubscribe(
             campaign_id=campaign_id,
         )
         session.flush()
+        log.info(
+            "subscriber %s unsubscribed (%s, campaign %s)", subscriber_id, source,
+            campaign_id, extra={"subscriber_id": subscriber_id, "campaign_id": campaign_id},
+        )  # fmt: skip
     return subscriber
 
 

@@ -60,7 +60,10 @@ def mark_bounced(
         return None
     if subscriber.status in BOUNCEABLE:
         set_status(session, subscriber, SubscriberStatus.BOUNCED, source=source, reason=reason)
-        log.info("subscriber %s bounced (campaign %s): %s", subscriber_id, campaign_id, reason)
+        log.info(
+            "subscriber %s bounced (campaign %s): %s", subscriber_id, campaign_id, reason,
+            extra={"subscriber_id": subscriber_id, "campaign_id": campaign_id},
+        )  # fmt: skip
     if campaign_id is not None:
         mark_delivery_bounced(session, campaign_id, subscriber_id, reason)
     session.flush()
@@ -123,7 +126,10 @@ def mark_complained(
             reason=reason,
             campaign_id=campaign_id,
         )
-        log.info("subscriber %s complained: %s", subscriber_id, reason)
+        log.info(
+            "subscriber %s complained (campaign %s): %s", subscriber_id, campaign_id, reason,
+            extra={"subscriber_id": subscriber_id, "campaign_id": campaign_id},
+        )  # fmt: skip
         session.flush()
     return subscriber
 

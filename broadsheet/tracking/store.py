@@ -33,10 +33,12 @@ from broadsheet.tracking.hits import Hit
 KEEP_BATCH_IDS = timedelta(days=2)
 
 
-def record_hits(session: Session, batch_id: str, hits: Sequence[Hit], *, privacy: bool) -> int:
-    """Write `hits` under `batch_id` (flushes; the caller commits); how many were written,
-    0 when the batch was written before. Hits whose delivery is not of their campaign are
-    dropped (a token is only signed for a real one, so that takes a changed database)."""
+def record_hits(
+    session: Session, batch_id: str, hits: Sequence[Hit], *, privacy: bool
+) -> list[Hit]:
+    """Write `hits` under `batch_id` (flushes; the caller commits); those written, none when
+    the batch was written before. Hits whose delivery is not of their campaign are dropped
+    (a token is only signed for a real one, so that takes a changed database)."""
     dialect = session.get_bind().dialect.name
     added = session.execute(
         dialect_insert(dialect, TrackingBatch.__table__)
@@ -45,11 +47,11 @@ def record_hits(session: Session, batch_id: str, hits: Sequence[Hit], *, privacy
         .returning(TrackingBatch.id)
     ).scalar_one_or_none()
     if added is None or not hits:
-        return 0
+        return []
     if privacy:
         _count(session, dialect, hits)
         _add_hits(session, dialect, Counter(hit.campaign_id for hit in hits))
-        return len(hits)
+        return list(hits)
     found = session.execute(
         select(Delivery.id, Delivery.campaign_id, Delivery.subscriber_id).where(
             Delivery.id.in_({hit.delivery_id for hit in hits})
@@ -73,7 +75,7 @@ def record_hits(session: Session, batch_id: str, hits: Sequence[Hit], *, privacy
     if rows:
         session.execute(insert(Engagement), rows)
         _add_hits(session, dialect, Counter(hit.campaign_id for hit in known))
-    return len(rows)
+    return known
 
 
 def forget_old_batches(session: Session) -> None:

@@ -9,7 +9,9 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 
+from broadsheet.models import Engagement
 from broadsheet.tracking.verdicts import CLICK_TOO_SOON
 from tests.e2e.test_flow import ARTICLE
 from tests.support.api import bearer, html_part, text_part, wait_for_status
@@ -98,6 +100,26 @@ def test_a_reader_a_proxy_and_a_scanner_are_told_apart(client, committed, smtp, 
     token = path(article_link).split("/")[2]
     forged = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
     assert client.get(f"/t/{forged}/0", headers=FIREFOX).status_code == 400
+
+
+def test_a_known_scanners_open_and_click_count_as_a_machines(
+    client, committed, smtp, celery_worker
+):
+    headers = bearer(committed)
+    add_readers(committed, 1)
+    campaign_id = send(client, headers)
+    [(html, _)] = by_reader(smtp, 1).values()
+    [pixel] = [url for url in SRC.findall(html) if url.endswith(".gif")]
+    link = next(url for url in HREF.findall(html) if "/t/" in url)
+    mimecast = {"User-Agent": "Mozilla/5.0 (compatible; Mimecast URL Protect)"}
+    assert client.get(path(pixel), headers=mimecast).status_code == 200
+    answer = client.get(path(link), headers=mimecast)
+    assert answer.status_code == 302 and answer.headers["Location"] == "https://example.org/source"
+    expected = {"opened": 1, "opened_human": 0, "clicked": 1, "clicked_human": 0}
+    counts = counts_after_drain(client, headers, campaign_id, expected)
+    assert {name: counts[name] for name in expected} == expected, counts
+    reasons = committed.scalars(select(Engagement.reason).where(Engagement.human.is_(False)))
+    assert sorted(reasons) == ["scanner", "scanner"]  # the agent decided, not the timing
 
 
 @pytest.fixture

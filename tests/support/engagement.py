@@ -1,8 +1,10 @@
 """A sent campaign with opens, clicks, unsubscribes and complaints recorded, as the tracking
-drain and the unsubscribe and complaint paths leave them, for the engagement pages' tests."""
+drain and the unsubscribe and complaint paths leave them, for the engagement pages' tests;
+and a sending campaign's tracked message, for the pixel's and the click's."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import insert, select
@@ -15,10 +17,13 @@ from broadsheet.models import (
     EventSource,
     SubscriberEvent,
 )
-from broadsheet.services.campaigns import prepare
+from broadsheet.services.campaigns import create_campaign, prepare, start_send
+from broadsheet.services.ledger import plan_deliveries
 from broadsheet.settings import Settings
-from tests.support.factories import add_readers, campaign_in
+from broadsheet.tracking.tokens import make_tracking_token, tracking_key
+from tests.support.factories import add_readers, campaign_in, make_article
 
+LINKED = "See [the report](https://example.com/report) and [data](https://example.com/data.csv)."
 LINKS = [
     "https://example.org/a",
     "https://www.example.org/the/longest/path/anyone/could/write/in/an/article/about-clocks",
@@ -76,3 +81,20 @@ def engaged_campaign(
         )  # fmt: skip
     session.commit()
     return campaign
+
+
+def tracked_message(session: Session, settings: Settings) -> tuple[Campaign, Delivery, str]:
+    """A sending campaign with two links (LINKED), one reader's delivery and that message's
+    tracking token, made an hour ago (its clicks are not "too soon"); committed."""
+    add_readers(session, 1)
+    article = make_article(session, "Linked", body_markdown=LINKED)
+    campaign = start_send(session, create_campaign(session, article.id).id)
+    prepare(session, campaign, settings)
+    plan_deliveries(session, campaign)
+    session.commit()
+    delivery = session.scalar(select(Delivery).where(Delivery.campaign_id == campaign.id))
+    assert delivery is not None
+    key = tracking_key(settings.secret_key)
+    token = make_tracking_token(key, delivery.id, campaign.id, int(time.time()) - 3600)
+    session.commit()  # ends the read: on SQLite every transaction holds the writers' lock
+    return campaign, delivery, token

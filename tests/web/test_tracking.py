@@ -3,36 +3,23 @@ Redis for the worker (its verdict made, nothing of the agent or address kept).""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event
 
-from broadsheet.models import Delivery
-from broadsheet.services.campaigns import create_campaign, prepare, start_send
-from broadsheet.services.ledger import plan_deliveries
+from broadsheet.services.campaigns import prepare
 from broadsheet.tracking.hits import HITS_KEY, decode_hit
 from broadsheet.tracking.tokens import make_tracking_token, tracking_key
-from tests.support.factories import add_readers, campaign_in, make_article
+from tests.support.engagement import tracked_message
+from tests.support.factories import campaign_in
 
 FIREFOX = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
-LINKED = "See [the report](https://example.com/report) and [data](https://example.com/data.csv)."
 
 
 @pytest.fixture
 def sent(committed, settings):
     """A sending campaign with two links, one reader's delivery and that message's token,
     made an hour ago (clicks are not 'too soon')."""
-    add_readers(committed, 1)
-    article = make_article(committed, "Linked", body_markdown=LINKED)
-    campaign = start_send(committed, create_campaign(committed, article.id).id)
-    prepare(committed, campaign, settings)
-    plan_deliveries(committed, campaign)
-    committed.commit()
-    delivery = committed.scalar(select(Delivery).where(Delivery.campaign_id == campaign.id))
-    key = tracking_key(settings.secret_key)
-    token = make_tracking_token(key, delivery.id, campaign.id, int(time.time()) - 3600)
-    return campaign, delivery, token
+    return tracked_message(committed, settings)
 
 
 def hits(stack):
@@ -130,3 +117,32 @@ def test_tracking_off_redirects_old_links_and_counts_nothing(app, client, sent, 
     assert client.get(f"/t/{token}/0", headers=FIREFOX).status_code == 302
     assert client.get(f"/t/{token}.gif", headers=FIREFOX).status_code == 200
     assert hits(stack) == []
+
+
+def test_a_forged_token_is_answered_without_a_database_statement(app, client, sent, stack):
+    _, _, token = sent
+    forged = token[:9] + ("A" if token[9] != "A" else "B") + token[10:]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    # Where every request's session runs its statements (here the test's own connection).
+    engine = app.extensions["broadsheet.sessions"].kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        pixel = client.get(f"/t/{forged}.gif", headers=FIREFOX)
+        click = client.get(f"/t/{forged}/0", headers=FIREFOX)
+        bare = client.get(f"/t/{forged}/1", headers={"User-Agent": "Mozilla/5.0"})
+        assert statements == [], statements
+        # The listener does see the app's statements: a good token's first click reads the
+        # campaign's links (then keeps them).
+        assert client.get(f"/t/{token}/0", headers=FIREFOX).status_code == 302
+        assert any("tracking_links" in statement for statement in statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert pixel.status_code == 200 and pixel.mimetype == "image/gif"
+    assert (click.status_code, bare.status_code) == (400, 400)
+    assert click.get_data(as_text=True).startswith("This link is not valid")
+    assert "Location" not in click.headers and "Location" not in bare.headers
+    assert len(hits(stack)) == 1  # the good click's, none of the forgeries'

@@ -84,6 +84,19 @@ def test_hits_become_engagements_and_readers_count_once(res, committed, sending)
     assert [counted(res, CLICKS, "human"), counted(res, CLICKS, "machine")] == [1, 1]
 
 
+def test_hits_for_an_unknown_delivery_are_neither_written_nor_counted(res, committed, sending):
+    campaign_id, (first, *_) = sending
+    push(
+        res,
+        hit(OPEN, campaign_id, first),
+        hit(OPEN, campaign_id, first + 10_000),  # signed for a delivery since gone
+        hit(CLICK, campaign_id + 1, first, link=0, human=False, reason="scanner"),  # not its own
+    )
+    assert drain(res) == 1
+    assert [counted(res, OPENS, "human"), counted(res, OPENS, "machine")] == [1, 0]
+    assert [counted(res, CLICKS, "human"), counted(res, CLICKS, "machine")] == [0, 0]
+
+
 def test_a_drainer_dying_before_its_commit_loses_nothing(res, committed, sending):
     campaign_id, deliveries = sending
     push(res, *(hit(OPEN, campaign_id, d) for d in deliveries))

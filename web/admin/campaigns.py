@@ -44,7 +44,7 @@ from web.access import guard
 from web.admin import campaign_audience, campaign_live
 from web.admin.auth import current_role
 from web.admin.confirm import confirmed
-from web.admin.engagement import engagement_parts
+from web.admin.engagement import engagement_parts, lost_parts
 from web.admin.forms import posted
 from web.admin.times import duration, local_to_utc, pace, zone_named
 from web.db import session
@@ -185,8 +185,9 @@ def _page(
     startable = campaign.status in campaigns.STARTABLE
     counts = campaigns.delivery_counts(db, campaign_id)
     live = {} if startable else campaign_live.live_parts(db, campaign, counts, settings)
-    if not startable and campaign.tracking and settings.tracking:
-        live |= engagement_parts(db, campaign, counts)
+    if not startable:  # unsubscribes and complaints need no tracking; opens and clicks do
+        figures = engagement_parts if campaign.tracking and settings.tracking else lost_parts
+        live |= figures(db, campaign, counts)
     return render_template(
         "admin/campaign.html",
         **live,

@@ -1,6 +1,7 @@
 """The campaign page's "Opens and clicks" figures once it has started: the report of
 broadsheet.services.engagement_report, with its chart drawn and its links shortened for
-display. Read on load (a sending campaign's figures are as of the page's last load)."""
+display; and the readers it lost, which need no tracking, for every started campaign. Read
+on load (a sending campaign's figures are as of the page's last load)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.models import Campaign
 from broadsheet.services import reception
-from broadsheet.services.engagement import WHY_THEY_DIFFER
+from broadsheet.services.engagement import WHY_THEY_DIFFER, count_left
 from broadsheet.services.engagement_report import Bucket, Report, engagement_report
 from web.admin.charts import BarChart, Series, bar_chart
 
@@ -28,10 +29,31 @@ class Link:
     clicked_human: int
 
 
+@dataclass(frozen=True)
+class Lost:
+    """Readers who unsubscribed through the campaign or complained about it: an unsubscribe
+    link and a complaint report work without a pixel, so every campaign has these."""
+
+    sent: int  # the messages sent: the denominator of each share
+    readers: dict[str, int]  # unsubscribed, complained
+
+    def share(self, name: str) -> float | None:
+        return self.readers[name] / self.sent if self.sent else None
+
+
+def lost_parts(db: Session, campaign: Campaign, counts: dict[str, int]) -> dict[str, Any]:
+    """What the page shows of a started campaign sent without tracking: the readers it lost."""
+    left = count_left(db, [campaign.id])[campaign.id]
+    return {"lost": Lost(reception.messages_sent(counts), left)}
+
+
 def engagement_parts(db: Session, campaign: Campaign, counts: dict[str, int]) -> dict[str, Any]:
-    """What admin/_tracking.html shows of a started campaign's engagement."""
+    """What admin/_tracking.html shows of a started, tracked campaign's engagement, the
+    readers it lost included (counted with the rest of its report)."""
     report = engagement_report(db, campaign, reception.messages_sent(counts))
+    left = {key: report.readers[key] for key in ("unsubscribed", "complained")}
     return {
+        "lost": Lost(report.sent, left),
         "engagement": report,
         "engagement_chart": _chart(report),
         "engagement_links": [

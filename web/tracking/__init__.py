@@ -27,9 +27,13 @@ from web.tracking import cache
 log = logging.getLogger(__name__)
 bp = Blueprint("tracking", __name__)
 
+# Where the pixel and the clicks are: kept out of the web's access log (cli/webserver.py).
+TRACKING_PATHS = "/t/"
 # A transparent 1x1 GIF, 43 bytes.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache", "Expires": "0"}
+# The answer to a click whose token is not ours: plain text, so nothing is read to make it.
+FORGED = "This link is not valid: it was changed or is incomplete.\n"
 
 
 def init_app(app: Flask) -> None:
@@ -61,12 +65,12 @@ def pixel(token: str) -> ResponseReturnValue:
 
 @bp.get("/t/<token>/<link>")
 def click(token: str, link: str) -> ResponseReturnValue:
-    """A 302 to the campaign's link at `index`; 400 for a token that is not ours, 404 for an
-    index the campaign has no link at. The index one past the last is the honeypot: it
-    leads to the publication's front page."""
+    """A 302 to the campaign's link at `index`; 400 (plain text) for a token that is not
+    ours, 404 for an index the campaign has no link at. The index one past the last is the
+    honeypot: it leads to the publication's front page."""
     claim = _claim(token)
-    if claim is None:
-        abort(400, description="this link is not valid: it was changed or is incomplete")
+    if claim is None:  # a forgery costs no database read: not even the error page's
+        return Response(FORGED, 400, mimetype="text/plain", headers=NO_STORE)
     # Not `<int:...>`: that is for row ids (web/ids.py), and a link's index starts at 0.
     index = int(link) if link.isascii() and link.isdigit() and len(link) <= 6 else -1
     links = cache.link_cache().links(session, claim.campaign_id)

@@ -17,7 +17,7 @@ from broadsheet.models import EngagementKind
 from broadsheet.settings import Settings
 from broadsheet.tracking.tokens import read_tracking_token, tracking_key
 from web.extensions import REDIS
-from web.tracking import NO_STORE, PIXEL, record_hit
+from web.tracking import NO_STORE, PIXEL, TRACKING_PATHS, record_hit
 from web.tracking.cache import CACHE, LinkCache
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ class TrackingPaths:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         method: str = environ.get("REQUEST_METHOD", "")
-        if path.startswith("/t/") and method in ("GET", "HEAD"):
-            answered = self._answer(path[3:], method, environ, start_response)
+        if path.startswith(TRACKING_PATHS) and method in ("GET", "HEAD"):
+            answered = self._answer(path[len(TRACKING_PATHS) :], method, environ, start_response)
             if answered is not None:
                 return answered
         return self.inner(environ, start_response)

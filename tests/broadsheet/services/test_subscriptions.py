@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from broadsheet.errors import Conflict, NotFound, ValidationError
@@ -109,3 +111,20 @@ def test_api_status_must_be_active_or_pending(db):
 def test_names_cannot_carry_line_breaks(db):
     reader = create_subscriber(db, "ann@example.org", "Ann\r\nBcc: eve@example.org")
     assert "\n" not in reader.name and "\r" not in reader.name
+
+
+def test_each_change_is_logged_with_the_reader_id_and_never_the_address(db, caplog):
+    with caplog.at_level(logging.INFO, logger="broadsheet.services.subscriptions"):
+        signup = request_subscription(db, "ann@example.org")
+        confirm(db, signup.subscriber_id, "ann@example.org")
+        unsubscribe(db, signup.subscriber_id, campaign_id=None)
+        added = create_subscriber(db, "bob@example.org")
+    said = [(r.getMessage().split(" ", 2)[2], getattr(r, "subscriber_id", None))
+            for r in caplog.records]  # fmt: skip
+    reader = signup.subscriber_id
+    assert said == [
+        ("signed up (form)", reader), ("confirmed", reader),
+        ("unsubscribed (unsubscribe link, campaign None)", reader),
+        ("added (api, pending)", added.id),
+    ]  # fmt: skip
+    assert "example.org" not in caplog.text

@@ -38,6 +38,27 @@ def bars(page: Page) -> int:
     return page.locator('[data-fragment="chart"] rect').count()
 
 
+# The estimated finish ("in 3 min 12 s", "in 9.5 s") in seconds, read in the page; null
+# when there is none.
+ESTIMATE = """() => {
+  const shown = document.querySelector('[data-pace="finish"]');
+  const words = shown ? shown.innerText.split("\\n")[0].match(/^in (.+)$/) : null;
+  if (!words) return null;
+  const unit = {d: 86400, h: 3600, min: 60, s: 1};
+  let seconds = 0;
+  for (const [, n, u] of words[1].matchAll(/([\\d.]+) (d|h|min|s)\\b/g)) seconds += n * unit[u];
+  return seconds;
+}"""
+
+
+def sent(page: Page) -> int:
+    return int(page.locator('[data-count="sent"]').inner_text().replace(",", ""))
+
+
+def progress(page: Page) -> float:
+    return float(page.locator("[data-live-bar]").get_attribute("value") or 0)
+
+
 @pytest.mark.usefixtures("sending")
 def test_the_page_follows_a_send_and_groups_a_refusing_domain(
     browser: Browser, live: LiveServer, committed: Session, shots: Path
@@ -59,12 +80,20 @@ def test_the_page_follows_a_send_and_groups_a_refusing_domain(
     first_bars, first_done = bars(page), page.locator("[data-live-done]").inner_text()
     expect(page.locator('[data-pace="rate"]')).to_have_text(re.compile(r"^\d+(\.\d)?/s$"))
     expect(page.locator('[data-pace="finish"]')).to_contain_text("in ")
+    first_estimate, first_sent, first_progress = page.evaluate(ESTIMATE), sent(page), progress(page)
+    assert first_estimate is not None and first_estimate > 0
     page.screenshot(path=shots / "sending-1440-light.png", full_page=True)
+    # Without a reload: the estimate shrinks, while the progress and the sent count grow.
+    page.wait_for_function(
+        f"(() => {{ const s = ({ESTIMATE})(); return s !== null && s < {first_estimate}; }})()",
+        timeout=30_000,
+    )
     page.wait_for_function(
         f"document.querySelectorAll('[data-fragment=chart] rect').length > {first_bars}",
         timeout=30_000,
     )
     assert page.locator("[data-live-done]").inner_text() != first_done
+    assert sent(page) > first_sent and progress(page) > first_progress
 
     expect(page.locator("[data-live-status]")).to_have_text("sent", timeout=40_000)
     assert page.evaluate("window.stillTheSamePage") is True, "it updated in place"

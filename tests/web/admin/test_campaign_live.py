@@ -10,7 +10,7 @@ from html import unescape
 import pytest
 
 from broadsheet.models import utcnow
-from broadsheet.services import samples
+from broadsheet.services import failures, samples
 from tests.support.admin import sign_in
 from tests.support.factories import make_user
 from tests.support.live import mixed_campaign
@@ -49,6 +49,16 @@ def test_the_poll_carries_the_live_parts_to_swap_in(editor, sampled):
     assert "Relay" in answer["fragments"]["rates"]
     lean = editor.get(f"/admin/campaigns/{sampled}/progress?fragments=0").get_json()
     assert lean["fragments"] == {} and lean["counts"]["failed"] == 4
+
+
+def test_the_rest_of_the_failures_is_summed_not_linked_as_if_it_were_a_group(
+    editor, sampled, monkeypatch
+):
+    monkeypatch.setattr(failures, "TOP_DOMAINS", 0)  # every domain is in "the rest"
+    page = unescape(editor.get(f"/admin/campaigns/{sampled}").get_data(as_text=True))
+    rest = page.split("The rest (", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num" data-label="Deliveries" data-rest>6</td>' in rest
+    assert f'among <a href="/admin/campaigns/{sampled}/deliveries?status=failures">all' in rest
 
 
 def test_the_deliveries_list_pages_on_from_the_last_row(editor, sampled):

@@ -88,6 +88,26 @@ def test_tracking_off_says_so_instead_of_zeros(app, settings, editor, committed)
     assert "tracking is off for every campaign" in page and "data-figure" not in page
 
 
+@pytest.mark.parametrize("off", ["campaign", "everywhere"])
+def test_without_tracking_the_readers_it_lost_still_show(app, settings, editor, committed, off):
+    campaign = engaged_campaign(committed, settings)
+    if off == "campaign":
+        committed.execute(update(Campaign).values(tracking=False))
+        committed.commit()
+    else:
+        app.config["BROADSHEET"] = replace(settings, tracking=False)
+    page = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "data-figure" not in page and "no opens or clicks to show" in page
+    assert "Readers it lost" in page and "counted with tracking off too" in page
+    for status in ("unsubscribed", "complained"):
+        link = f'/admin/campaigns/{campaign.id}/deliveries?status={status}">1</a>'
+        assert f'data-left="{status}"><a href="{link}' in page  # the delivery card's count
+        assert f'data-lost="{status}"><a href="{link} <span class="rate">10.0%' in page
+        listed = editor.get(f"/admin/campaigns/{campaign.id}/deliveries?status={status}")
+        reader = "rate-7" if status == "unsubscribed" else "rate-8"
+        assert f"{reader}@example.org" in listed.get_data(as_text=True)
+
+
 def test_a_tracked_campaign_without_hits_says_nothing_yet(editor, committed):
     campaign = campaign_in(committed, "sent")
     page = editor.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
