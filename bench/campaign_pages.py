@@ -11,12 +11,12 @@ each request, which is what those pages did before (`delivery_counts(..., live=T
 timed: one count-and-keep, the work the tick does per large sending campaign and tick.
 The issue's target: under 100 ms per page at 1,000,000 readers.
 
-The live parts (issue 16): about 5% of the deliveries are failed or bounced with relay
+The live parts: about 5% of the deliveries are failed or bounced with relay
 replies, and an hour of the tick's samples (one every 5 s) is loaded; timed are the tick's
 sampling (which groups the failures again, as they changed), grouping the failures alone,
 and the deliveries lists the page links to (failures, one domain, one reply class).
 
-Engagement (issue 16's opens and clicks): 30% of the deliveries opened (a tenth of them twice,
+Engagement (opens and clicks): 30% of the deliveries opened (a tenth of them twice,
 a seventh of the hits machines'), 5% clicked one of four links, 0.2% unsubscribed from
 everything and 0.05% complained through the campaign, and every reader is in one newsletter,
 0.1% of them having left it (only it) through the campaign's link, which the unsubscribes'

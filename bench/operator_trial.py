@@ -1,5 +1,5 @@
-"""The operator's trial (issue 16): what an operator sees of a campaign sent to 5,000 readers
-at SEND_RATE=100 while the relay refuses one domain, then a reader's open and click, a
+"""The operator's trial: what an operator sees of a campaign sent to 5,000 readers at
+SEND_RATE=100 while the relay refuses one domain, then a reader's open and click, a
 machine's open and a scanner's look, and /metrics.
 
 The product runs as `broadsheet run` runs it: a Celery worker, beat and `broadsheet web` (2
