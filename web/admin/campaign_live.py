@@ -52,9 +52,10 @@ def live_parts(
     sending = campaign.status == CampaignStatus.SENDING
     rate = samples.current_rate(course) if sending else None
     now = utcnow()
+    # Before planning has made its rows there is nothing to go by (no rows is not "done").
     finish = (
         samples.estimated_finish(counts["queued"] + counts["sending"], rate, now)
-        if sending
+        if sending and campaign.planned_at is not None
         else None
     )
     pace = Pace(

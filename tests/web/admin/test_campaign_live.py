@@ -11,8 +11,9 @@ import pytest
 
 from broadsheet.models import utcnow
 from broadsheet.services import failures, samples
+from broadsheet.services.campaigns import start_send
 from tests.support.admin import sign_in
-from tests.support.factories import make_user
+from tests.support.factories import make_campaign, make_user
 from tests.support.live import mixed_campaign
 
 
@@ -86,3 +87,11 @@ def test_a_bad_filter_is_a_422_naming_the_field(editor, sampled, query, field):
     answer = editor.get(f"/admin/campaigns/{sampled}/deliveries?{query}")
     assert answer.status_code == 422
     assert f"{field}: must" in answer.get_data(as_text=True).lower()
+
+
+def test_a_send_not_yet_planned_has_no_estimated_finish(editor, committed):
+    campaign = start_send(committed, make_campaign(committed, "Not Planned Yet").id)
+    committed.commit()
+    pace = editor.get(f"/admin/campaigns/{campaign.id}/progress").get_json()["fragments"]["pace"]
+    finish = pace.split('data-pace="finish">', 1)[1].split("</dd>", 1)[0]
+    assert finish == "—", "no rows yet is not done: nothing to estimate from"
