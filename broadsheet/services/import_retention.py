@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.db import rowcount
@@ -97,7 +97,11 @@ def forget_address(session: Session, email_key: str) -> int:
             values |= {"lease": None, "heartbeat_at": None}
         session.execute(update(ReaderImport).where(ReaderImport.id == import_id).values(values))
         removed += count
-    parts = session.execute(select(ImportRejects.import_id, ImportRejects.part, ImportRejects.text))
+    # Only the parts that may name it are read (the pattern then decides).
+    maybe = func.lower(ImportRejects.text).contains(email_key.lower(), autoescape=True)
+    parts = session.execute(
+        select(ImportRejects.import_id, ImportRejects.part, ImportRejects.text).where(maybe)
+    )
     for import_id, part, text in list(parts):
         if not naming.search(text):
             continue
