@@ -96,7 +96,7 @@ def subscribe() -> ResponseReturnValue:
         return _too_many(wait)
     if request.form.get(HONEYPOT):
         # A bot filled the hidden field: answer as for anyone, do nothing.
-        return _check_inbox()
+        return _check_inbox(get_publication(session()))
     # The form says when it offered newsletters: then what was ticked is the choice.
     chosen = request.form.getlist("newsletters") if request.form.get("offered") else None
     try:
@@ -115,8 +115,11 @@ def subscribe() -> ResponseReturnValue:
         return _too_many(wait)
     if outcome.send_confirmation:
         enqueue.confirmation(outcome.subscriber_id)
+    # The answer's look is read in this transaction: after the commit a read would begin
+    # another, which on SQLite waits its turn behind every writer (broadsheet/db.py).
+    publication = get_publication(session())
     commit()  # release the write lock before rendering
-    return _check_inbox()
+    return _check_inbox(publication)
 
 
 def _too_many(wait: int) -> ResponseReturnValue:
@@ -125,13 +128,13 @@ def _too_many(wait: int) -> ResponseReturnValue:
     return page, 429, {"Retry-After": str(wait)}
 
 
-def _check_inbox() -> str:
+def _check_inbox(row: Publication) -> str:
     """The answer to every signup: nothing in it is the reader's (it must not say whether the
-    address was known), so each process renders it once."""
+    address was known), so each process renders it once per look of the publication (`row`:
+    a new name or look shows without a restart)."""
     pages: dict[tuple[str, ...], str] = current_app.extensions.setdefault(
         "broadsheet.check_inbox", {}
     )
-    row = get_publication(session())  # a new name or look shows without a restart
     key = (request.script_root, row.name, row.logo_url, row.logo_alt, row.accent)
     page = pages.get(key)
     if page is None:
