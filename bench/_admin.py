@@ -1,12 +1,14 @@
 """The admin for the page benchmarks: Flask's test client, or a running web's pages over
-HTTP, signed in through the form."""
+HTTP, signed in through the form; and the web's API over HTTP with a token (the trials)."""
 
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import re
 import urllib.parse
 import urllib.request
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -40,3 +42,17 @@ def signed_in_opener(base: str, email: str, password: str) -> urllib.request.Ope
     ) as answer:
         assert "/admin/login" not in answer.url, "could not sign in"
     return opener
+
+
+def api_call(base: str, token: str, method: str, path: str, body: object = None) -> dict[str, Any]:
+    """`method /api/v1<path>` on the web at `base` with `token`, `body` as JSON; the answer's
+    JSON ({} for an empty answer). An error status raises urllib's HTTPError."""
+    request = urllib.request.Request(
+        f"{base}/api/v1{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        found: dict[str, Any] = json.loads(answer.read() or b"{}")
+        return found

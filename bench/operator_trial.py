@@ -40,7 +40,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _admin import signed_in_opener
+from _admin import api_call, signed_in_opener
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -120,15 +120,7 @@ class Web:
         self.pages: urllib.request.OpenerDirector | None = None
 
     def api(self, method: str, path: str, body: object = None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.base}/api/v1{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            found: dict[str, Any] = json.loads(answer.read() or b"{}")
-            return found
+        return api_call(self.base, self.token, method, path, body)
 
     def page_json(self, path: str) -> dict[str, Any]:
         assert self.pages is not None, "sign in first"

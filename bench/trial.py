@@ -23,7 +23,6 @@ postgres), `redis-server`, `redis-cli` and `ss` (iproute2).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from _admin import api_call
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -171,15 +171,7 @@ class Trial:
         raise SystemExit("redis-server did not start")
 
     def api(self, method: str, path: str, body: object = None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{WEB_PORT}/api/v1{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
+        return api_call(f"http://127.0.0.1:{WEB_PORT}", self.token, method, path, body)
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
