@@ -20,22 +20,15 @@ from broadsheet.services import feeds
 from broadsheet.services.feeds import create_feed
 from broadsheet.services.newsletters import create_newsletter
 from tests.support.admin import post_form
-from tests.support.feed_server import Answer, FeedServer, fixture, running
+from tests.support.feed_server import INTERNAL, Answer, FeedServer, feed_errors, fixture, running
 from worker.feeds import poll_feeds
 
 CLOSED = "http://127.0.0.1:9/feed.xml"  # nothing listens: a poll fails at once
-INTERNAL = "the address of 127.0.0.1 is internal"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FeedServer]:
     yield from running()
-
-
-def errors(committed) -> dict[str, str | None]:
-    rows = committed.execute(select(Feed.url, Feed.last_error)).all()
-    committed.rollback()
-    return {url: error for url, error in rows}
 
 
 def count(committed, model: type[Article] | type[Campaign]) -> int:
@@ -55,7 +48,7 @@ def test_beat_task_enqueues_a_poll_per_due_feed_under_the_production_guard(
     server.seen.clear()
     poll_feeds.delay()
     deadline = time.monotonic() + 30
-    while set(errors(committed).values()) != {INTERNAL}:
+    while set(feed_errors(committed).values()) != {INTERNAL}:
         assert time.monotonic() < deadline, celery_worker.log()
         time.sleep(0.2)
     assert server.seen == []  # loopback is never asked by a worker in production

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadsheet.models import Feed
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+# What a poll of this loopback server records under the production address guard.
+INTERNAL = "the address of 127.0.0.1 is internal"
 
 
 @dataclass
@@ -96,3 +103,11 @@ def running() -> Iterator[FeedServer]:
     server.shutdown()
     thread.join(10)
     server.server_close()
+
+
+def feed_errors(session: Session) -> dict[str, str | None]:
+    """Each feed's last error by its address, read in a transaction ended at once (on SQLite
+    an open read would hold back the poller's writes)."""
+    rows = session.execute(select(Feed.url, Feed.last_error)).all()
+    session.rollback()
+    return {url: error for url, error in rows}

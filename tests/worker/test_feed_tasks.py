@@ -11,21 +11,13 @@ from sqlalchemy import select
 
 from broadsheet.models import Feed
 from cli import main as cli
-from tests.support.feed_server import FeedServer, running
+from tests.support.feed_server import INTERNAL, FeedServer, feed_errors, running
 from worker.resources import close_resources
-
-INTERNAL = "the address of 127.0.0.1 is internal"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FeedServer]:
     yield from running()
-
-
-def errors(committed) -> dict[str, str | None]:
-    rows = committed.execute(select(Feed.url, Feed.last_error)).all()
-    committed.rollback()
-    return {url: error for url, error in rows}
 
 
 def test_poll_feeds_command_adds_feed_urls_and_polls_them_now(committed, server, monkeypatch):
@@ -37,7 +29,7 @@ def test_poll_feeds_command_adds_feed_urls_and_polls_them_now(committed, server,
     finally:
         close_resources()
     assert result.exit_code == 0, result.output
-    assert errors(committed) == {url: INTERNAL}
+    assert feed_errors(committed) == {url: INTERNAL}
     (feed_id,) = committed.scalars(select(Feed.id))
     committed.rollback()
     assert result.output == f"feed {feed_id}: failed: {INTERNAL}\n"
